@@ -1,0 +1,103 @@
+//! The one error type of pacer.
+
+use core::fmt;
+
+/// Everything that can go wrong when building a quota or asking a limiter for cells.
+///
+/// Every operation that can fail returns this type. Where an earliest permitted instant exists
+/// (a wait longer than allowed), the error carries it, so a caller can report or retry at it.
+///
+/// ```
+/// use pacer_core::{Error, Gcra, Quota, Scheduler};
+/// use core::time::Duration;
+///
+/// let mut gcra = Gcra::new(Quota::per_second(10)?);
+/// gcra.reserve(0, 1)?;
+/// // The next cell may go 100 ms later; a caller that will wait at most 10 ms is refused.
+/// let err = gcra.reserve_within(0, 1, Duration::from_millis(10)).unwrap_err();
+/// assert_eq!(err, Error::WouldWait { at: 100_000_000 });
+/// assert_eq!(err.earliest(), Some(100_000_000));
+/// # Ok::<(), Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Error {
+    /// A quota was given a count of zero cells per period.
+    ZeroCount,
+    /// A quota was given a period of zero length.
+    ZeroPeriod,
+    /// A quota was given a burst of zero: no cell could ever be admitted.
+    ZeroBurst,
+    /// A quota allows more than one cell per nanosecond (more than 10^9 per second), the finest
+    /// spacing pacer's nanosecond instants can schedule.
+    TooFast,
+    /// A quota's period or burst is so large that its arithmetic would overflow.
+    QuotaOverflow,
+    /// A sliding window was asked to hold more cells per period than its fixed capacity.
+    WindowTooSmall {
+        /// The cells per period that were asked for.
+        count: u32,
+        /// The capacity of the window's log.
+        capacity: usize,
+    },
+    /// An acquisition asked for more cells at once than the burst (or window count) allows, so
+    /// it can never be satisfied. Nothing was recorded.
+    TooHeavy {
+        /// The cells that were asked for.
+        cells: u32,
+        /// The most cells one acquisition can take.
+        max: u32,
+    },
+    /// The cells could go only at `at`, later than the caller agreed to wait. Nothing was
+    /// recorded.
+    WouldWait {
+        /// The earliest permitted instant, in nanoseconds since the limiter's origin.
+        at: u64,
+    },
+    /// An instant fell outside the range the limiter can represent (about 292 years from its
+    /// origin). Nothing was recorded.
+    InstantOverflow,
+}
+
+impl Error {
+    /// The earliest permitted instant this error carries, if it carries one.
+    pub fn earliest(&self) -> Option<u64> {
+        match self {
+            Error::WouldWait { at } => Some(*at),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::ZeroCount => f.write_str("quota count must be at least 1"),
+            Error::ZeroPeriod => f.write_str("quota period must be longer than zero"),
+            Error::ZeroBurst => f.write_str("quota burst must be at least 1"),
+            Error::TooFast => {
+                f.write_str("quota allows more than one cell per nanosecond (10^9 per second)")
+            }
+            Error::QuotaOverflow => {
+                f.write_str("quota period or burst is too large for exact arithmetic")
+            }
+            Error::WindowTooSmall { count, capacity } => write!(
+                f,
+                "sliding window of {count} cells per period exceeds its capacity of {capacity}"
+            ),
+            Error::TooHeavy { cells, max } => write!(
+                f,
+                "acquisition of {cells} cells can never be satisfied: at most {max} go at once"
+            ),
+            Error::WouldWait { at } => write!(
+                f,
+                "cells are permitted only at instant {at} ns, later than the maximum wait"
+            ),
+            Error::InstantOverflow => {
+                f.write_str("instant is beyond the range the limiter can represent")
+            }
+        }
+    }
+}
+
+impl core::error::Error for Error {}

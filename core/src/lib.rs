@@ -1,0 +1,81 @@
+//! # pacer-core
+//!
+//! The pure heart of pacer: a clock-injected rate-limiting state machine for `no_std`, with no
+//! allocation and no required dependency.
+//!
+//! Given "now", a scheduler computes the **earliest permitted instant** for each acquisition
+//! and records it there. Every acquisition is therefore a reservation: granted in FIFO order
+//! by construction, weighted (`n` cells at one instant), cancellable, and exact: the schedule
+//! is never faster than the quota, and no slower than rounding each instant up to a whole
+//! nanosecond.
+//!
+//! | type | what it enforces | state |
+//! |---|---|---|
+//! | [`Gcra`] | a rate and a burst ([`Quota`]) | one arrival time |
+//! | [`SlidingWindow<N>`](SlidingWindow) | at most `count` cells in any window of `period` | the last `N` instants |
+//! | [`Limits<K>`](Limits) | `K` quotas at once ("10 per second and 1,000 per hour") | `K` arrival times |
+//! | [`AtomicLimiter`] | one quota, shared lock-free | one `AtomicU64` |
+//! | [`Locked<S>`](Locked) | any of the above, shared behind a short lock | `S` and a lock |
+//!
+//! Instants are nanoseconds since the limiter's origin, as `u64`. The schedulers never read a
+//! clock: every operation takes `now`, from a [`Clock`] such as [`ManualClock`] in tests or a
+//! runtime's clock in the adapter crates (`pacer-tokio`, `pacer-smol`, ...).
+//!
+//! ```
+//! use pacer_core::{Gcra, Quota, Scheduler};
+//!
+//! let mut limiter = Gcra::new(Quota::per_second(100)?);
+//! let first = limiter.reserve(0, 1)?;
+//! let second = limiter.reserve(0, 1)?;
+//! assert_eq!((first.at(), second.at()), (0, 10_000_000)); // 10 ms apart, FIFO
+//! assert!(limiter.try_acquire(0, 1).is_err()); // nothing free now
+//! assert!(limiter.cancel(second, 0)); // the newest hands its slot back
+//! assert_eq!(limiter.earliest(0, 1)?, 10_000_000);
+//! # Ok::<(), pacer_core::Error>(())
+//! ```
+//!
+//! # Features
+//! - `std`: [`Locked`] on `std::sync::Mutex`.
+//! - `critical-section`: [`Locked`] on a `critical-section` mutex, for single-core targets.
+//! - `portable-atomic`: [`AtomicLimiter`] and [`ManualClock`] on targets without 64-bit
+//!   atomics (thumbv6m, thumbv7em), through `portable-atomic`.
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+mod clock;
+mod error;
+mod gcra;
+mod limits;
+mod quota;
+mod rate_limiter;
+mod reservation;
+mod scheduler;
+mod window;
+
+#[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
+mod atomic;
+#[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
+mod atomic_limiter;
+#[cfg(any(feature = "std", feature = "critical-section"))]
+mod locked;
+
+pub use clock::Clock;
+#[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
+pub use clock::ManualClock;
+pub use error::Error;
+pub use gcra::{Gcra, GcraToken};
+pub use limits::{Limits, LimitsToken};
+pub use quota::Quota;
+pub use rate_limiter::RateLimiter;
+pub use reservation::{Reservation, Snapshot};
+pub use scheduler::Scheduler;
+pub use window::{SlidingWindow, WindowToken};
+
+#[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
+pub use atomic_limiter::{AtomicLimiter, AtomicToken};
+#[cfg(any(feature = "std", feature = "critical-section"))]
+pub use locked::Locked;

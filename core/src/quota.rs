@@ -1,0 +1,245 @@
+//! `Quota`: how many cells per period, with what burst.
+//!
+//! # Exact time units
+//!
+//! The emission interval `T = period / count` is rarely a whole number of nanoseconds
+//! (3 per second is 333,333,333⅓ ns). Rounding `T` down would admit cells faster than the
+//! quota; rounding it up would drift slow by up to a nanosecond per cell. pacer does neither.
+//! Each quota measures its schedule in *units* of exactly `T / 2^shift`, where `shift` is the
+//! smallest power of two that makes a unit at most one nanosecond:
+//!
+//! ```text
+//! period <= count · 2^shift          (so a unit = period / (count · 2^shift) <= 1 ns)
+//! one cell = 2^shift units, exactly
+//! ns -> units:  u = ns · D / period   with D = count · 2^shift
+//! units -> ns:  ns = u · period / D
+//! ```
+//!
+//! A cell is a whole number of units, so a schedule of any length accumulates no error. The
+//! only rounding is at the edges, where a unit instant becomes a nanosecond instant (always
+//! rounded up, so never early) and where a nanosecond reading becomes units (see
+//! [`Quota::arrival_units`]). Since a unit is at most 1 ns, a `u64` of units spans at least
+//! 2^63 ns, about 292 years.
+
+use core::fmt;
+use core::time::Duration;
+
+use crate::Error;
+
+/// A rate: `count` cells per `period`, of which `burst` may go back to back after idleness.
+///
+/// The burst defaults to 1, strict spacing: then no half-open window of length `period` ever
+/// holds more than `count` cells, which is what most people mean by "100 per second". A larger
+/// burst lets `burst` cells through at once after a pause, and the long-run rate stays
+/// `count / period`.
+///
+/// ```
+/// use pacer_core::Quota;
+/// use core::time::Duration;
+///
+/// let q = Quota::per_second(100)?;
+/// assert_eq!(q.to_string(), "100 per 1s, burst 1");
+/// let q = Quota::new(7, Duration::from_millis(11))?.with_burst(3)?;
+/// assert_eq!(q.to_string(), "7 per 11ms, burst 3");
+/// assert!(Quota::per_second(0).is_err());
+/// # Ok::<(), pacer_core::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Quota {
+    count: u32,
+    period: u64,
+    burst: u32,
+    shift: u32,
+}
+
+/// The largest number of units a burst may span, leaving headroom below `u64::MAX` so that a
+/// theoretical arrival time plus a full burst cannot overflow for any representable instant.
+const MAX_BURST_UNITS: u128 = 1 << 62;
+
+impl Quota {
+    /// `count` cells per `period`, burst 1.
+    ///
+    /// Fails with [`Error::ZeroCount`] or [`Error::ZeroPeriod`] for zeros, [`Error::TooFast`]
+    /// for more than one cell per nanosecond, and [`Error::QuotaOverflow`] for a period over
+    /// about 146 years per cell.
+    pub fn new(count: u32, period: Duration) -> Result<Quota, Error> {
+        Self::from_parts(count, period, 1)
+    }
+
+    /// `count` cells per second, burst 1.
+    pub fn per_second(count: u32) -> Result<Quota, Error> {
+        Self::new(count, Duration::from_secs(1))
+    }
+
+    /// `count` cells per minute, burst 1.
+    pub fn per_minute(count: u32) -> Result<Quota, Error> {
+        Self::new(count, Duration::from_secs(60))
+    }
+
+    /// `count` cells per hour, burst 1.
+    pub fn per_hour(count: u32) -> Result<Quota, Error> {
+        Self::new(count, Duration::from_secs(3600))
+    }
+
+    /// The same rate with `burst` cells allowed back to back after idleness.
+    ///
+    /// Fails with [`Error::ZeroBurst`] for zero and [`Error::QuotaOverflow`] when the burst
+    /// spans more time than the arithmetic can hold.
+    pub fn with_burst(self, burst: u32) -> Result<Quota, Error> {
+        Self::from_parts(self.count, Duration::from_nanos(self.period), burst)
+    }
+
+    fn from_parts(count: u32, period: Duration, burst: u32) -> Result<Quota, Error> {
+        if count == 0 {
+            return Err(Error::ZeroCount);
+        }
+        if period.is_zero() {
+            return Err(Error::ZeroPeriod);
+        }
+        if burst == 0 {
+            return Err(Error::ZeroBurst);
+        }
+        let period = u64::try_from(period.as_nanos()).map_err(|_| Error::QuotaOverflow)?;
+        if u64::from(count) > period {
+            return Err(Error::TooFast);
+        }
+        // Smallest shift with period <= count << shift; at most 64 since count >= 1.
+        let mut shift = 0;
+        while (u128::from(count) << shift) < u128::from(period) {
+            shift += 1;
+        }
+        if u128::from(burst) << shift > MAX_BURST_UNITS {
+            return Err(Error::QuotaOverflow);
+        }
+        Ok(Quota {
+            count,
+            period,
+            burst,
+            shift,
+        })
+    }
+
+    /// Cells per period.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// The period.
+    pub fn period(&self) -> Duration {
+        Duration::from_nanos(self.period)
+    }
+
+    /// The period in nanoseconds.
+    pub fn period_nanos(&self) -> u64 {
+        self.period
+    }
+
+    /// Cells that may go back to back after idleness.
+    pub fn burst(&self) -> u32 {
+        self.burst
+    }
+
+    /// The emission interval `period / count`, rounded up to whole nanoseconds (the exact
+    /// interval is kept internally; this is for display and sizing).
+    pub fn interval(&self) -> Duration {
+        Duration::from_nanos(self.period.div_ceil(u64::from(self.count)))
+    }
+
+    // ---- exact unit arithmetic, shared by every GCRA-based scheduler ----
+
+    /// `shift`: a cell is `2^shift` units.
+    pub(crate) fn shift(&self) -> u32 {
+        self.shift
+    }
+
+    /// Units in one cell: `2^shift`.
+    pub(crate) fn cell_units(&self) -> u64 {
+        1 << self.shift
+    }
+
+    /// Units in `n` cells (cannot overflow: `n <= burst` is checked by callers and
+    /// `burst << shift <= 2^62`).
+    pub(crate) fn cells_units(&self, n: u32) -> u64 {
+        u64::from(n) << self.shift
+    }
+
+    /// `D = count · 2^shift`: units per `period` nanoseconds.
+    fn units_per_period(&self) -> u128 {
+        u128::from(self.count) << self.shift
+    }
+
+    /// The nanosecond instant of unit instant `u`, rounded up (never early).
+    pub(crate) fn units_to_nanos_ceil(&self, u: u64) -> Result<u64, Error> {
+        let num = u128::from(u) * u128::from(self.period);
+        u64::try_from(num.div_ceil(self.units_per_period())).map_err(|_| Error::InstantOverflow)
+    }
+
+    /// The unit instant of nanosecond instant `ns`, rounded up.
+    pub(crate) fn nanos_to_units_ceil(&self, ns: u64) -> Result<u64, Error> {
+        let num = u128::from(ns)
+            .checked_mul(self.units_per_period())
+            .ok_or(Error::InstantOverflow)?;
+        u64::try_from(num.div_ceil(u128::from(self.period))).map_err(|_| Error::InstantOverflow)
+    }
+
+    /// The unit instant at which a cell that goes at nanosecond `at` is accounted: the
+    /// smallest unit instant `u` with `u > at - 1 ns` (0 for `at == 0`).
+    ///
+    /// Derivation: instants handed out are exact unit instants rounded *up* to whole
+    /// nanoseconds, so a cell admitted at `at` may really belong to any unit instant in
+    /// `(at - 1, at]`. Accounting it at the earliest of those keeps a backlogged schedule free
+    /// of drift (its exact instant is in that interval, and is no earlier than this one), and
+    /// accounting it no earlier than `at - 1` keeps every later cell within the one-nanosecond
+    /// rounding that the conformance rule allows. A unit is at most 1 ns, so `u <= at`.
+    pub(crate) fn arrival_units(&self, at: u64) -> Result<u64, Error> {
+        if at == 0 {
+            return Ok(0);
+        }
+        let num = u128::from(at - 1)
+            .checked_mul(self.units_per_period())
+            .ok_or(Error::InstantOverflow)?;
+        u64::try_from(num / u128::from(self.period) + 1).map_err(|_| Error::InstantOverflow)
+    }
+
+    /// Whether the cell at unit instant `u` is permitted at nanosecond `now`:
+    /// `ceil(u · period / D) <= now`, decided by multiplication alone.
+    pub(crate) fn permits(&self, u: u64, now: u64) -> bool {
+        // u · period < 2^128 always; now · D overflows only when it is larger still.
+        u128::from(now)
+            .checked_mul(self.units_per_period())
+            .is_none_or(|now_units| u128::from(u) * u128::from(self.period) <= now_units)
+    }
+
+    /// The unit instant of nanosecond instant `ns`, rounded down (saturating).
+    pub(crate) fn nanos_to_units_floor(&self, ns: u64) -> u64 {
+        u128::from(ns)
+            .checked_mul(self.units_per_period())
+            .map_or(u64::MAX, |num| {
+                u64::try_from(num / u128::from(self.period)).unwrap_or(u64::MAX)
+            })
+    }
+
+    /// `n > burst`: such an acquisition can never be satisfied.
+    pub(crate) fn check_weight(&self, n: u32) -> Result<(), Error> {
+        if n > self.burst {
+            Err(Error::TooHeavy {
+                cells: n,
+                max: self.burst,
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl fmt::Display for Quota {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} per {:?}, burst {}",
+            self.count,
+            self.period(),
+            self.burst
+        )
+    }
+}
