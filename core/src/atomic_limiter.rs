@@ -76,7 +76,14 @@ impl RateLimiter for AtomicLimiter {
         max_wait: Duration,
     ) -> Result<Reservation<AtomicToken>, Error> {
         if cells == 0 {
-            return Ok(Reservation::new(now, 0, AtomicToken { before: 0, after: 0 }));
+            return Ok(Reservation::new(
+                now,
+                0,
+                AtomicToken {
+                    before: 0,
+                    after: 0,
+                },
+            ));
         }
         self.quota.check_weight(cells)?;
         let last = deadline(now, max_wait);
@@ -102,7 +109,11 @@ impl RateLimiter for AtomicLimiter {
             return Ok(now);
         }
         self.quota.check_weight(cells)?;
-        earliest_at(&self.quota, self.tat.load(Ordering::Acquire), now, cells)
+        let tat = self.tat.load(Ordering::Acquire);
+        let at = earliest_at(&self.quota, tat, now, cells)?;
+        // Where recording the cells would overflow, `reserve` fails; so does the look.
+        advance(&self.quota, tat, at, cells)?;
+        Ok(at)
     }
 
     fn cancel(&self, reservation: Reservation<AtomicToken>, now: u64) -> bool {
@@ -111,7 +122,12 @@ impl RateLimiter for AtomicLimiter {
             return false;
         }
         self.tat
-            .compare_exchange(token.after, token.before, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(
+                token.after,
+                token.before,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .is_ok()
     }
 

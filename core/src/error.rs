@@ -54,6 +54,8 @@ pub enum Error {
         /// The earliest permitted instant, in nanoseconds since the limiter's origin.
         at: u64,
     },
+    /// A gate was given a concurrency of zero: nothing could ever pass it.
+    ZeroConcurrency,
     /// An instant fell outside the range the limiter can represent (about 292 years from its
     /// origin). Nothing was recorded.
     InstantOverflow,
@@ -93,6 +95,7 @@ impl fmt::Display for Error {
                 f,
                 "cells are permitted only at instant {at} ns, later than the maximum wait"
             ),
+            Error::ZeroConcurrency => f.write_str("gate concurrency must be at least 1"),
             Error::InstantOverflow => {
                 f.write_str("instant is beyond the range the limiter can represent")
             }

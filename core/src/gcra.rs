@@ -71,13 +71,27 @@ pub(crate) fn remaining(quota: &Quota, tat: u64, now: u64) -> u32 {
 }
 
 /// Carries an arrival time across a change of quota at `now` (the three cases of the design).
-pub(crate) fn carry_over(old: &Quota, new: &Quota, tat: u64, now: u64) -> Result<u64, Error> {
+///
+/// `last` is the last instant reserved under any limit the cells were recorded in, where that
+/// may be later than this limit's own `TAT - b·T` (a limit of [`Limits`](crate::Limits) whose
+/// cells another limit held back); 0 for a lone GCRA. When it is after `now` there is a
+/// backlog, whatever this limit's own bucket says.
+pub(crate) fn carry_over(
+    old: &Quota,
+    new: &Quota,
+    tat: u64,
+    now: u64,
+    last: u64,
+) -> Result<u64, Error> {
     let now_units = old.nanos_to_units_floor(now);
+    let burst_units = old.cells_units(old.burst());
+    if last > now {
+        return backlog(old, new, tat, last);
+    }
     if tat <= now_units {
         // Idle: the new quota starts fresh.
         return new.arrival_units(now);
     }
-    let burst_units = old.cells_units(old.burst());
     if tat - now_units <= burst_units {
         // No backlog: the cells still in the bucket carry over as cells. The occupancy is
         // rounded up (never fewer cells than were there) and rescaled to the new unit.
@@ -89,9 +103,16 @@ pub(crate) fn carry_over(old: &Quota, new: &Quota, tat: u64, now: u64) -> Result
             .checked_add(rescaled)
             .ok_or(Error::InstantOverflow);
     }
-    // Backlog: the last reserved instant E = TAT - burst · T is after now. New cells come
-    // after E, with the bucket full there: TAT' = E + max(b, b') · T'.
-    let last = old.units_to_nanos_ceil(tat - burst_units)?;
+    backlog(old, new, tat, 0)
+}
+
+/// Backlog: the last reserved instant E = TAT - burst · T (or `last`, if later) is after now.
+/// New cells come after E, with the bucket full there: TAT' = E + max(b, b') · T'.
+fn backlog(old: &Quota, new: &Quota, tat: u64, last: u64) -> Result<u64, Error> {
+    let burst_units = old.cells_units(old.burst());
+    let last = old
+        .units_to_nanos_ceil(tat.saturating_sub(burst_units))?
+        .max(last);
     let full = u64::try_from(u128::from(old.burst().max(new.burst())) << new.shift())
         .map_err(|_| Error::InstantOverflow)?;
     new.nanos_to_units_ceil(last)?
@@ -159,7 +180,7 @@ impl Gcra {
     /// quota would.
     pub fn set_quota(&mut self, now: u64, quota: Quota) -> Result<(), Error> {
         let now = self.now(now);
-        self.tat = carry_over(&self.quota, &quota, self.tat, now)?;
+        self.tat = carry_over(&self.quota, &quota, self.tat, now, 0)?;
         self.quota = quota;
         self.epoch = self.epoch.wrapping_add(1);
         Ok(())
@@ -205,7 +226,10 @@ impl Scheduler for Gcra {
             return Ok(now);
         }
         self.quota.check_weight(cells)?;
-        earliest_at(&self.quota, self.tat, now, cells)
+        let at = earliest_at(&self.quota, self.tat, now, cells)?;
+        // Where recording the cells would overflow, `reserve` fails; so does the look.
+        advance(&self.quota, self.tat, at, cells)?;
+        Ok(at)
     }
 
     fn cancel(&mut self, reservation: Reservation<GcraToken>, now: u64) -> bool {

@@ -34,8 +34,19 @@
 //! # Ok::<(), pacer_core::Error>(())
 //! ```
 //!
+//! # Async
+//!
+//! With the `async` feature, [`Pacer`] puts any shared limiter on a [`Timer`] (a runtime's
+//! clock and sleep, supplied by an adapter crate): `pacer.acquire().await` reserves on its
+//! first poll and sleeps exactly once, until its instant. [`Throttle`] paces a stream, and with
+//! `std`, [`Gate`] adds a cap on how many are in flight, [`Gate::gather`] runs many futures
+//! through one, and [`ManualTimer`] drives it all in tests without real time.
+//!
 //! # Features
-//! - `std`: [`Locked`] on `std::sync::Mutex`.
+//! - `async`: [`Timer`], [`Pacer`], [`Acquire`], [`Throttle`] (adds `pin-project-lite` and
+//!   `futures-core`).
+//! - `std` (implies `async`): [`Locked`] on `std::sync::Mutex`, [`Gate`] (on `async-lock`),
+//!   [`ManualTimer`].
 //! - `critical-section`: [`Locked`] on a `critical-section` mutex, for single-core targets.
 //! - `portable-atomic`: [`AtomicLimiter`] and [`ManualClock`] on targets without 64-bit
 //!   atomics (thumbv6m, thumbv7em), through `portable-atomic`.
@@ -63,6 +74,19 @@ mod atomic_limiter;
 #[cfg(any(feature = "std", feature = "critical-section"))]
 mod locked;
 
+#[cfg(feature = "async")]
+mod acquire;
+#[cfg(all(feature = "std", target_has_atomic = "64"))]
+mod gate;
+#[cfg(all(feature = "std", target_has_atomic = "64"))]
+mod manual_timer;
+#[cfg(feature = "async")]
+mod pacer;
+#[cfg(feature = "async")]
+mod throttle;
+#[cfg(feature = "async")]
+mod timer;
+
 pub use clock::Clock;
 #[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
 pub use clock::ManualClock;
@@ -79,3 +103,16 @@ pub use window::{SlidingWindow, WindowToken};
 pub use atomic_limiter::{AtomicLimiter, AtomicToken};
 #[cfg(any(feature = "std", feature = "critical-section"))]
 pub use locked::Locked;
+
+#[cfg(feature = "async")]
+pub use acquire::Acquire;
+#[cfg(all(feature = "std", target_has_atomic = "64"))]
+pub use gate::{Gate, GatePermit};
+#[cfg(all(feature = "std", target_has_atomic = "64"))]
+pub use manual_timer::{ManualSleep, ManualTimer};
+#[cfg(feature = "async")]
+pub use pacer::Pacer;
+#[cfg(feature = "async")]
+pub use throttle::Throttle;
+#[cfg(feature = "async")]
+pub use timer::Timer;

@@ -69,7 +69,14 @@ impl<const K: usize> Limits<K> {
         let Some(old) = self.quotas.get(index).copied() else {
             return Ok(false);
         };
-        self.tats[index] = carry_over(&old, &quota, self.tats[index], self.seen)?;
+        // The last reserved instant is `TAT - b·T` of the limit that held it back; another
+        // limit's own `TAT - b·T` can be earlier than the cells it recorded there.
+        let mut last = 0;
+        for (q, &tat) in self.quotas.iter().zip(&self.tats) {
+            let own = tat.saturating_sub(q.cells_units(q.burst()));
+            last = last.max(q.units_to_nanos_ceil(own)?);
+        }
+        self.tats[index] = carry_over(&old, &quota, self.tats[index], self.seen, last)?;
         self.quotas[index] = quota;
         self.epoch = self.epoch.wrapping_add(1);
         Ok(true)
@@ -122,7 +129,12 @@ impl<const K: usize> Scheduler for Limits<K> {
         if cells == 0 {
             return Ok(now);
         }
-        self.earliest_at(now, cells)
+        let at = self.earliest_at(now, cells)?;
+        // Where recording the cells would overflow, `reserve` fails; so does the look.
+        for (quota, &tat) in self.quotas.iter().zip(&self.tats) {
+            advance(quota, tat, at, cells)?;
+        }
+        Ok(at)
     }
 
     fn cancel(&mut self, reservation: Reservation<LimitsToken<K>>, now: u64) -> bool {

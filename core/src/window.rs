@@ -194,11 +194,18 @@ impl<const N: usize> Scheduler for SlidingWindow<N> {
     fn cancel(&mut self, reservation: Reservation<WindowToken>, now: u64) -> bool {
         self.seen = self.seen.max(now);
         let token = *reservation.token();
-        if reservation.cells() == 0 || self.seen >= reservation.at() || token.sequence != self.sequence
+        if reservation.cells() == 0
+            || self.seen >= reservation.at()
+            || token.sequence != self.sequence
         {
             return false;
         }
-        self.len -= reservation.cells() as usize;
+        for _ in 0..reservation.cells() {
+            // Clear each popped slot: unused slots hold 0, as in a new window, so a restored
+            // window compares equal (derived `PartialEq`) to the one before the reservation.
+            self.len -= 1;
+            self.log[(self.head + self.len) % N] = 0;
+        }
         for _ in 0..token.evicted {
             self.head = (self.head + N - 1) % N;
             self.log[self.head] = token.evicted_at;
@@ -212,7 +219,10 @@ impl<const N: usize> Scheduler for SlidingWindow<N> {
         let now = now.max(self.seen);
         let since = now.saturating_sub(self.period);
         let in_window = (0..self.len)
-            .take_while(|&k| self.newest(k).is_some_and(|at| at > since || self.period > now))
+            .take_while(|&k| {
+                self.newest(k)
+                    .is_some_and(|at| at > since || self.period > now)
+            })
             .count();
         let backlog = self.newest(0).is_some_and(|at| at > now);
         let remaining = if backlog {

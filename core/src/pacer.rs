@@ -1,0 +1,105 @@
+//! `Pacer`: a shared limiter on a runtime's timer, the type async code holds.
+
+use core::time::Duration;
+
+use crate::{Acquire, Error, RateLimiter, Snapshot, Timer};
+
+/// A [`RateLimiter`] paired with a [`Timer`]: `acquire().await` waits, without blocking the
+/// executor, until the cells may go.
+///
+/// Adapter crates name it for their runtime (`pacer_tokio::Limiter`, `pacer_smol::Limiter`,
+/// ...), so user code names one type. Share it by `&` or `Arc`; every method takes `&self`.
+///
+/// Each waiting acquisition reserves its instant on its first poll and then sleeps exactly
+/// once, until that instant: waiters are served in the order they first polled (FIFO), none
+/// is woken to retry, and none passes early.
+///
+/// ```
+/// use pacer_core::{ManualTimer, Pacer, Quota};
+/// # futures_executor::block_on(async {
+/// let timer = ManualTimer::new();
+/// let pacer = Pacer::from_parts(
+///     pacer_core::AtomicLimiter::new(Quota::per_second(10)?),
+///     timer.clone(),
+/// );
+/// pacer.acquire().await?; // the first cell goes at once
+/// assert!(pacer.try_acquire(1).is_err()); // the next is 100 ms away
+/// timer.advance(std::time::Duration::from_millis(100));
+/// pacer.acquire().await?;
+/// # Ok::<(), pacer_core::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct Pacer<L, T> {
+    limiter: L,
+    timer: T,
+}
+
+#[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
+impl<T: Timer + Default> Pacer<crate::AtomicLimiter, T> {
+    /// A lock-free [`AtomicLimiter`](crate::AtomicLimiter) for `quota` on a new default timer of the runtime.
+    pub fn new(quota: crate::Quota) -> Self {
+        Pacer::from_parts(crate::AtomicLimiter::new(quota), T::default())
+    }
+}
+
+impl<L: RateLimiter, T: Timer + Default> Pacer<L, T> {
+    /// Any limiter (for example [`Locked`](crate::Locked)`<`[`Limits<2>`](crate::Limits)`>`)
+    /// on a new default timer of the runtime.
+    pub fn with_limiter(limiter: L) -> Self {
+        Pacer::from_parts(limiter, T::default())
+    }
+}
+
+impl<L: RateLimiter, T: Timer> Pacer<L, T> {
+    /// `limiter` on `timer`.
+    pub fn from_parts(limiter: L, timer: T) -> Self {
+        Pacer { limiter, timer }
+    }
+
+    /// Waits until one cell may go, then completes.
+    pub fn acquire(&self) -> Acquire<'_, L, T> {
+        self.acquire_n(1)
+    }
+
+    /// Waits until `cells` cells may go at once, then completes. Fails at once with
+    /// [`Error::TooHeavy`] if `cells` is more than the burst allows.
+    pub fn acquire_n(&self, cells: u32) -> Acquire<'_, L, T> {
+        Acquire::new(&self.limiter, &self.timer, cells, Duration::MAX)
+    }
+
+    /// Like [`acquire_n`](Pacer::acquire_n), but fails at once with [`Error::WouldWait`]
+    /// (reserving nothing) if the cells could go only after `max_wait`.
+    pub fn acquire_within(&self, cells: u32, max_wait: Duration) -> Acquire<'_, L, T> {
+        Acquire::new(&self.limiter, &self.timer, cells, max_wait)
+    }
+
+    /// Takes `cells` cells now if they are free, without waiting.
+    pub fn try_acquire(&self, cells: u32) -> Result<(), Error> {
+        self.limiter
+            .try_acquire(self.timer.now(), cells)
+            .map(|_spent| ())
+    }
+
+    /// The remaining burst and the earliest instant for one cell, now.
+    pub fn snapshot(&self) -> Snapshot {
+        self.limiter.snapshot(self.timer.now())
+    }
+
+    /// How long a call to [`acquire_n`](Pacer::acquire_n) made now would wait.
+    pub fn delay(&self, cells: u32) -> Result<Duration, Error> {
+        let now = self.timer.now();
+        let at = self.limiter.earliest(now, cells)?;
+        Ok(Duration::from_nanos(at.saturating_sub(now)))
+    }
+
+    /// The shared limiter.
+    pub fn limiter(&self) -> &L {
+        &self.limiter
+    }
+
+    /// The timer, whose clock gives the limiter's instants.
+    pub fn timer(&self) -> &T {
+        &self.timer
+    }
+}
