@@ -1,0 +1,4 @@
+//! pacer on tokio (work in progress).
+#![forbid(unsafe_code)]
+
+pub use pacer_core::*;
