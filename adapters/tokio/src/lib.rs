@@ -1,4 +1,152 @@
-//! pacer on tokio (work in progress).
+//! # pacer-tokio
+//!
+//! [pacer](pacer_core) on tokio's timer: a rate limiter whose every acquisition is a
+//! reservation. `acquire().await` reserves the earliest permitted instant on its first poll,
+//! then sleeps once on [`tokio::time`] until it: waiters are served first come, first served,
+//! none is woken to retry, none goes early, and the schedule is never faster than the quota.
+//!
+//! This crate is thin glue: [`TokioTimer`] (tokio's clock and sleep) and type aliases that
+//! name pacer's types on it, plus re-exports, so you depend on this one crate.
+//!
+//! ```
+//! use pacer_tokio::{Limiter, Quota};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), pacer_tokio::Error> {
+//! let limiter = Limiter::new(Quota::per_second(100)?);
+//! for _ in 0..3 {
+//!     limiter.acquire().await?; // 10 ms apart
+//!     // call the API
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## 100 per second, at most 20 in flight
+//!
+//! A [`Gate`] takes a concurrency slot first, then a rate slot; the slot is free again when
+//! the [`GatePermit`] drops. [`gather`](pacer_core::Gate::gather) runs a batch of calls
+//! through it:
+//!
+//! ```
+//! use futures_util::StreamExt;
+//! use pacer_tokio::{Gate, Quota};
+//!
+//! # async fn call_api(i: u32) -> u32 { i }
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), pacer_tokio::Error> {
+//! let gate = Gate::new(Quota::per_second(100)?, 20)?;
+//!
+//! // one call at a time, holding the permit while it runs
+//! let permit = gate.acquire().await?;
+//! call_api(0).await;
+//! drop(permit);
+//!
+//! // or a whole batch, results in completion order
+//! let results: Vec<u32> = gate
+//!     .gather((1..=5).map(call_api))
+//!     .map(|result| result.expect("an AtomicLimiter of weight 1 never fails"))
+//!     .collect()
+//!     .await;
+//! assert_eq!(results.len(), 5);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Testing
+//!
+//! [`TokioTimer`] reads [`tokio::time::Instant`], so throttled code runs under tokio's paused
+//! time (`#[tokio::test(start_paused = true)]`, with tokio's `test-util` feature): a test of a
+//! minute of pacing takes microseconds, and every instant is exact. Tokio's timer rounds each
+//! sleep up to the next millisecond, so a wait may end up to a millisecond after its instant,
+//! never before.
 #![forbid(unsafe_code)]
 
-pub use pacer_core::*;
+use core::time::Duration;
+
+use tokio::time::{Instant, Sleep};
+
+pub use pacer_core::{
+    Acquire, AtomicLimiter, Clock, Error, GatePermit, Gcra, Limits, Locked, Quota, RateLimiter,
+    Scheduler, SlidingWindow, Snapshot, Timer,
+};
+
+/// A rate limiter on tokio's timer: `limiter.acquire().await` waits until a cell may go.
+///
+/// `L` is the shared limiter: the lock-free [`AtomicLimiter`] for one quota (the default), or
+/// [`Locked`] around a [`Gcra`], a [`SlidingWindow`] or [`Limits`] (several quotas at once),
+/// made with [`with_limiter`](pacer_core::Pacer::with_limiter).
+pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, TokioTimer>;
+
+/// A rate and a cap on how many are in flight ("100 per second, at most 20 at once"), on
+/// tokio's timer.
+pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, TokioTimer>;
+
+/// A stream paced by a [`Limiter`], made by [`throttle`](pacer_core::Pacer::throttle).
+pub type Throttle<'a, S, L = AtomicLimiter> = pacer_core::Throttle<'a, S, L, TokioTimer>;
+
+/// tokio's clock and sleep as a pacer [`Timer`].
+///
+/// Instants are nanoseconds since the [`tokio::time::Instant`] at which the timer was made
+/// (its origin). Because it reads tokio's clock, it follows tokio's paused and advanced time
+/// in tests. Copies share the origin, so they read the same instants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokioTimer {
+    origin: Instant,
+}
+
+impl TokioTimer {
+    /// A timer whose origin is now, by tokio's clock.
+    pub fn new() -> TokioTimer {
+        TokioTimer::with_origin(Instant::now())
+    }
+
+    /// A timer whose instant 0 is `origin`.
+    pub fn with_origin(origin: Instant) -> TokioTimer {
+        TokioTimer { origin }
+    }
+
+    /// The tokio instant this timer counts from.
+    pub fn origin(&self) -> Instant {
+        self.origin
+    }
+
+    /// The tokio instant of pacer instant `at`: the origin plus `at` nanoseconds.
+    ///
+    /// Returns `None` if that lies beyond what [`Instant`] can represent.
+    pub fn instant(&self, at: u64) -> Option<Instant> {
+        self.origin.checked_add(Duration::from_nanos(at))
+    }
+}
+
+impl Default for TokioTimer {
+    /// A timer whose origin is now, by tokio's clock.
+    fn default() -> TokioTimer {
+        TokioTimer::new()
+    }
+}
+
+impl Clock for TokioTimer {
+    /// Nanoseconds since the origin, saturating at `u64::MAX` (after about 584 years).
+    fn now(&self) -> u64 {
+        let elapsed = Instant::now().saturating_duration_since(self.origin);
+        u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+impl Timer for TokioTimer {
+    type Sleep = Sleep;
+
+    /// [`tokio::time::sleep_until`] the origin plus `at`. Tokio rounds the deadline up to
+    /// its next millisecond tick and never fires early.
+    ///
+    /// An instant beyond what [`Instant`] can represent (centuries away on every supported
+    /// platform) sleeps as long as tokio's farthest timer; pacer's acquisition re-checks the
+    /// clock when a sleep ends and sleeps again, so nothing goes early even then.
+    fn sleep_until(&self, at: u64) -> Sleep {
+        match self.instant(at) {
+            Some(deadline) => tokio::time::sleep_until(deadline),
+            None => tokio::time::sleep(Duration::MAX),
+        }
+    }
+}
