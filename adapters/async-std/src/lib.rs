@@ -1,4 +1,291 @@
-//! pacer on async-std (work in progress).
+//! # pacer-async-std
+//!
+//! [pacer](pacer_core) on [async-std](https://docs.rs/async-std): rate limiting whose every
+//! acquisition is a reservation, waiting on async-std's timer without blocking the executor.
+//!
+//! **async-std is deprecated upstream** (its maintainers recommend
+//! [smol](https://docs.rs/smol) instead). This crate keeps existing async-std programs working;
+//! new code should prefer `pacer-smol`, which is the same timer under another name (see
+//! [How it waits](#how-it-waits)).
+//!
+//! Name one type, [`Limiter`], share it by `&` or `Arc`, and `.await` its
+//! [`acquire`](pacer_core::Pacer::acquire):
+//!
+//! ```
+//! use pacer_async_std::{Limiter, Quota};
+//!
+//! # fn main() -> Result<(), pacer_async_std::Error> {
+//! async_std::task::block_on(async {
+//!     // 100 per second, strictly spaced: 10 ms apart.
+//!     let limiter = Limiter::new(Quota::per_second(100)?);
+//!     for call in 0..3 {
+//!         limiter.acquire().await?; // the first goes at once, then one every 10 ms
+//!         println!("call {call}");
+//!     }
+//!     Ok(())
+//! })
+//! # }
+//! ```
+//!
+//! Each acquisition reserves its instant on its first poll and then sleeps exactly once, on
+//! one timer, until that instant: waiters are served in the order they first polled, none is
+//! woken to retry, none goes early, and a waiter dropped before its instant hands its
+//! reservation back.
+//!
+//! # What is here
+//! - [`Limiter`]: a limiter on async-std's clock ([`Pacer`](pacer_core::Pacer) on
+//!   [`AsyncStdTimer`]). [`Limiter::new`](pacer_core::Pacer::new) takes a [`Quota`] and
+//!   shares it lock-free ([`AtomicLimiter`]);
+//!   [`Limiter::with_limiter`](pacer_core::Pacer::with_limiter) takes any [`RateLimiter`],
+//!   for example [`Locked`]`<`[`Limits<2>`](Limits)`>` for "10 per second and 1,000 per
+//!   hour" or [`Locked`]`<`[`SlidingWindow<N>`](SlidingWindow)`>`.
+//! - [`Gate`]: a rate and a cap on how many are in flight ("50 per second, at most 10 at
+//!   once"), with [`gather`](pacer_core::Gate::gather) to run many futures through it.
+//! - [`Throttle`]: a stream that yields no faster than a limiter, made by
+//!   [`Limiter::throttle`](pacer_core::Pacer::throttle).
+//! - [`AsyncStdTimer`]: the clock and timer glue, for building any of these from parts.
+//!
+//! ```
+//! use async_std::prelude::*;
+//! use pacer_async_std::{Gate, Quota};
+//! use std::sync::Arc;
+//!
+//! # fn main() -> Result<(), pacer_async_std::Error> {
+//! async_std::task::block_on(async {
+//!     // At most 200 per second (a burst of 5 after idleness), at most 2 in flight, shared
+//!     // by tasks on async-std's thread pool.
+//!     let gate = Arc::new(Gate::new(Quota::per_second(200)?.with_burst(5)?, 2)?);
+//!     let tasks: Vec<_> = (0..5u32)
+//!         .map(|i| {
+//!             let gate = Arc::clone(&gate);
+//!             async_std::task::spawn(async move {
+//!                 let _permit = gate.acquire().await?;
+//!                 Ok::<_, pacer_async_std::Error>(i * i) // the guarded call
+//!             })
+//!         })
+//!         .collect();
+//!     let mut squares = Vec::new();
+//!     for task in tasks {
+//!         squares.push(task.await?);
+//!     }
+//!     assert_eq!(squares, [0, 1, 4, 9, 16]);
+//!     // Or, within one task: gate.gather(futures) yields outputs as they finish.
+//!     let calls = (0..3u32).map(|i| async move { i * 10 });
+//!     let mut outputs = std::pin::pin!(gate.gather(calls));
+//!     let mut sum = 0;
+//!     while let Some(output) = outputs.next().await {
+//!         sum += output?;
+//!     }
+//!     assert_eq!(sum, 30);
+//!     Ok(())
+//! })
+//! # }
+//! ```
+//!
+//! # How it waits
+//! async-std's own sleep, `async_std::task::sleep`, is an `async fn`: its future has no name
+//! a type could hold, and boxing it would allocate on every acquisition. Underneath, on every
+//! target but `wasm32-unknown-unknown`, async-std's timers are [`async_io::Timer`]s (async-std
+//! 1.13 depends on async-io 2), driven by the same async-io reactor. So [`AsyncStdTimer`]
+//! sleeps on an `async_io::Timer` directly: the same timer and the same reactor as
+//! `task::sleep`, in a future with a name and no allocation of pacer's (async-io keeps one
+//! timer entry per waiting acquisition, as it does for `task::sleep`).
+//!
+//! async-std's executor drives async-io's reactor, and async-io drives it from its own
+//! thread under any other executor, so these types work on `async_std::task::block_on`,
+//! `task::spawn`, and anything else that runs futures. pacer starts no task of its own.
+//! (On `wasm32-unknown-unknown`, where async-std sleeps through the browser, this crate is
+//! not supported.)
+//!
+//! # Testing without real time
+//! async-std has no paused clock. Code generic over the timer (`Pacer<L, T: Timer>`) can be
+//! tested on [`ManualTimer`], whose sleeps complete when the test advances its clock, on
+//! async-std's own executor: see [`ManualTimer`] and this crate's tests.
 #![forbid(unsafe_code)]
 
-pub use pacer_core::*;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// The core crate, for everything not re-exported here (the pure schedulers' cancel tokens,
+/// `ManualClock`, `Reservation`, ...).
+pub use pacer_core;
+pub use pacer_core::{
+    Acquire, AtomicLimiter, Clock, Error, GatePermit, Gcra, Limits, Locked, ManualTimer, Quota,
+    RateLimiter, Scheduler, SlidingWindow, Snapshot, Timer,
+};
+
+/// A rate limiter on async-std's clock: `limiter.acquire().await` waits, without blocking the
+/// executor, until a cell may go.
+///
+/// `L` is the shared limiter: lock-free [`AtomicLimiter`] by default (one [`Quota`]), or any
+/// [`RateLimiter`] such as [`Locked`]`<`[`Limits<K>`](Limits)`>`. Every method takes `&self`;
+/// share it by reference or in an `Arc`.
+///
+/// ```
+/// use pacer_async_std::{Limiter, Limits, Locked, Quota};
+///
+/// # fn main() -> Result<(), pacer_async_std::Error> {
+/// async_std::task::block_on(async {
+///     let simple = Limiter::new(Quota::per_second(1_000)?);
+///     simple.acquire().await?;
+///
+///     // Several limits at once; name the limiter type (or let inference do it).
+///     let limits = Limits::new([Quota::per_second(1_000)?, Quota::per_hour(100_000)?]);
+///     let both: Limiter<Locked<Limits<2>>> = Limiter::with_limiter(Locked::new(limits));
+///     both.acquire_n(1).await?;
+///     Ok(())
+/// })
+/// # }
+/// ```
+pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, AsyncStdTimer>;
+
+/// A [`Limiter`] behind a cap on how many are in flight: "at most 50 per second and at most 10
+/// at once", the job of most API clients.
+///
+/// [`acquire`](pacer_core::Gate::acquire) waits for a concurrency slot, then for the rate,
+/// and returns a [`GatePermit`] that holds the slot until dropped.
+///
+/// ```
+/// use pacer_async_std::{Gate, Quota};
+///
+/// # fn main() -> Result<(), pacer_async_std::Error> {
+/// async_std::task::block_on(async {
+///     let gate = Gate::new(Quota::per_second(1_000)?, 10)?;
+///     let permit = gate.acquire().await?;
+///     assert_eq!(gate.available(), 9);
+///     drop(permit); // the call is done: the slot is free again
+///     Ok(())
+/// })
+/// # }
+/// ```
+pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, AsyncStdTimer>;
+
+/// A stream that passes on another's items no faster than a [`Limiter`] allows, one cell each;
+/// made by [`Limiter::throttle`](pacer_core::Pacer::throttle).
+///
+/// ```
+/// use async_std::prelude::*;
+/// use async_std::stream;
+/// use pacer_async_std::{Limiter, Quota};
+///
+/// # fn main() -> Result<(), pacer_async_std::Error> {
+/// async_std::task::block_on(async {
+///     let limiter = Limiter::new(Quota::per_second(1_000)?);
+///     let mut paced = std::pin::pin!(limiter.throttle(stream::from_iter([1, 2, 3])));
+///     let mut items = Vec::new();
+///     while let Some(item) = paced.next().await {
+///         items.push(item); // 1 ms apart
+///     }
+///     assert_eq!(items, [1, 2, 3]);
+///     Ok(())
+/// })
+/// # }
+/// ```
+pub type Throttle<'a, S, L = AtomicLimiter> = pacer_core::Throttle<'a, S, L, AsyncStdTimer>;
+
+/// async-std's clock and timer, as pacer needs them: a [`Clock`] reading nanoseconds since an
+/// origin (a [`std::time::Instant`]), and a [`Timer`] whose sleeps are [`async_io::Timer`]s,
+/// the timers async-std's own `task::sleep` uses underneath (see
+/// [How it waits](crate#how-it-waits)).
+///
+/// The origin is the moment of construction ([`AsyncStdTimer::new`], [`Default`]), so the
+/// limiter's instants count from there. Copies share the origin and so read the same instants.
+///
+/// A sleep never completes early: `async_io::Timer` fires only once `Instant::now()` has
+/// reached its deadline, and [`now`](Clock::now) then reads at least the instant slept until.
+///
+/// ```
+/// use pacer_async_std::{Clock, AsyncStdTimer, Timer};
+///
+/// async_std::task::block_on(async {
+///     let timer = AsyncStdTimer::new();
+///     let at = timer.now() + 1_000_000; // 1 ms from now
+///     timer.sleep_until(at).await;
+///     assert!(timer.now() >= at);
+/// });
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct AsyncStdTimer {
+    origin: Instant,
+}
+
+impl AsyncStdTimer {
+    /// A timer whose clock reads 0 now.
+    pub fn new() -> AsyncStdTimer {
+        AsyncStdTimer::with_origin(Instant::now())
+    }
+
+    /// A timer whose clock reads 0 at `origin` (and 0 before it, if `origin` is in the
+    /// future).
+    pub fn with_origin(origin: Instant) -> AsyncStdTimer {
+        AsyncStdTimer { origin }
+    }
+
+    /// The moment this clock reads 0.
+    pub fn origin(&self) -> Instant {
+        self.origin
+    }
+
+    /// The moment this clock reads `at` (for example the instant of an
+    /// [`Error::WouldWait`]), or `None` if the platform's `Instant` cannot represent it.
+    pub fn instant(&self, at: u64) -> Option<Instant> {
+        self.origin.checked_add(Duration::from_nanos(at))
+    }
+}
+
+impl Default for AsyncStdTimer {
+    /// A timer whose clock reads 0 now, the same as [`AsyncStdTimer::new`].
+    fn default() -> AsyncStdTimer {
+        AsyncStdTimer::new()
+    }
+}
+
+impl Clock for AsyncStdTimer {
+    /// Whole nanoseconds since the origin (rounded down, saturating at `u64::MAX`, 584 years).
+    fn now(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+impl Timer for AsyncStdTimer {
+    type Sleep = AsyncStdSleep;
+
+    /// An [`async_io::Timer`] for the moment this clock reads `at`. An instant the platform
+    /// cannot represent is never reached: that sleep never completes.
+    fn sleep_until(&self, at: u64) -> AsyncStdSleep {
+        let timer = self
+            .instant(at)
+            .map_or_else(async_io::Timer::never, async_io::Timer::at);
+        AsyncStdSleep { timer, done: false }
+    }
+}
+
+/// The sleep of an [`AsyncStdTimer`]: an [`async_io::Timer`] whose completion is `()`.
+///
+/// It registers with async-io's reactor on its first poll (one timer entry, async-io's own)
+/// and deregisters when dropped. Polled again after completing, it stays complete.
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct AsyncStdSleep {
+    timer: async_io::Timer,
+    done: bool,
+}
+
+impl Future for AsyncStdSleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.done {
+            return Poll::Ready(());
+        }
+        match Pin::new(&mut self.timer).poll(cx) {
+            Poll::Ready(_fired_at) => {
+                self.done = true;
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
