@@ -1,4 +1,179 @@
-//! pacer on futures-timer (work in progress).
+//! # pacer-futures-timer
+//!
+//! [pacer](pacer_core) on [`futures_timer`]: rate limiting for any executor with `std`
+//! (`futures::executor`, your own, or a runtime pacer has no adapter for). Every acquisition
+//! is a reservation: `acquire().await` reserves the earliest permitted instant on its first
+//! poll, then sleeps once until it: waiters are served first come, first served, none is woken
+//! to retry, none goes early, and the schedule is never faster than the quota.
+//!
+//! This crate is thin glue: [`FuturesTimer`] (a [`std::time::Instant`] clock and
+//! [`futures_timer::Delay`]) and type aliases that name pacer's types on it, plus
+//! re-exports, so you depend on this one crate.
+//!
+//! ```
+//! use pacer_futures_timer::{Limiter, Quota};
+//!
+//! # futures::executor::block_on(async {
+//! let limiter = Limiter::new(Quota::per_second(100)?);
+//! for _ in 0..3 {
+//!     limiter.acquire().await?; // 10 ms apart
+//!     // call the API
+//! }
+//! # Ok::<(), pacer_futures_timer::Error>(())
+//! # }).unwrap();
+//! ```
+//!
+//! ## 100 per second, at most 20 in flight
+//!
+//! A [`Gate`] takes a concurrency slot first, then a rate slot; the slot is free again when
+//! the [`GatePermit`] drops. [`gather`](pacer_core::Gate::gather) runs a batch of calls
+//! through it:
+//!
+//! ```
+//! use futures::StreamExt;
+//! use pacer_futures_timer::{Gate, Quota};
+//!
+//! # async fn call_api(i: u32) -> u32 { i }
+//! # futures::executor::block_on(async {
+//! let gate = Gate::new(Quota::per_second(100)?, 20)?;
+//!
+//! // one call at a time, holding the permit while it runs
+//! let permit = gate.acquire().await?;
+//! call_api(0).await;
+//! drop(permit);
+//!
+//! // or a whole batch, results in completion order
+//! let results: Vec<u32> = gate
+//!     .gather((1..=5).map(call_api))
+//!     .map(|result| result.expect("an AtomicLimiter of weight 1 never fails"))
+//!     .collect()
+//!     .await;
+//! assert_eq!(results.len(), 5);
+//! # Ok::<(), pacer_futures_timer::Error>(())
+//! # }).unwrap();
+//! ```
+//!
+//! ## Testing
+//!
+//! futures-timer has no simulated time. Write throttled code generic over the [`Timer`] (or
+//! over the limiter type) and test it on [`pacer_core::ManualTimer`], whose sleeps complete
+//! when the test advances its clock, on any executor and in microseconds of real time.
 #![forbid(unsafe_code)]
 
-pub use pacer_core::*;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use core::time::Duration;
+use std::time::Instant;
+
+use futures_timer::Delay;
+
+pub use pacer_core::{
+    Acquire, AtomicLimiter, Clock, Error, GatePermit, Gcra, Limits, Locked, Quota, RateLimiter,
+    Scheduler, SlidingWindow, Snapshot, Timer,
+};
+
+/// A rate limiter on futures-timer: `limiter.acquire().await` waits until a cell may go.
+///
+/// `L` is the shared limiter: the lock-free [`AtomicLimiter`] for one quota (the default), or
+/// [`Locked`] around a [`Gcra`], a [`SlidingWindow`] or [`Limits`] (several quotas at once),
+/// made with [`with_limiter`](pacer_core::Pacer::with_limiter).
+pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, FuturesTimer>;
+
+/// A rate and a cap on how many are in flight ("100 per second, at most 20 at once"), on
+/// futures-timer.
+pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, FuturesTimer>;
+
+/// A stream paced by a [`Limiter`], made by [`throttle`](pacer_core::Pacer::throttle).
+pub type Throttle<'a, S, L = AtomicLimiter> = pacer_core::Throttle<'a, S, L, FuturesTimer>;
+
+/// [`std::time::Instant`] and [`futures_timer::Delay`] as a pacer [`Timer`].
+///
+/// Instants are nanoseconds since the [`Instant`] at which the timer was made (its origin).
+/// Copies share the origin, so they read the same instants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FuturesTimer {
+    origin: Instant,
+}
+
+impl FuturesTimer {
+    /// A timer whose origin is now.
+    pub fn new() -> FuturesTimer {
+        FuturesTimer::with_origin(Instant::now())
+    }
+
+    /// A timer whose instant 0 is `origin`.
+    pub fn with_origin(origin: Instant) -> FuturesTimer {
+        FuturesTimer { origin }
+    }
+
+    /// The instant this timer counts from.
+    pub fn origin(&self) -> Instant {
+        self.origin
+    }
+}
+
+impl Default for FuturesTimer {
+    /// A timer whose origin is now.
+    fn default() -> FuturesTimer {
+        FuturesTimer::new()
+    }
+}
+
+impl Clock for FuturesTimer {
+    /// Nanoseconds since the origin, saturating at `u64::MAX` (after about 584 years).
+    fn now(&self) -> u64 {
+        let elapsed = Instant::now().saturating_duration_since(self.origin);
+        u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+impl Timer for FuturesTimer {
+    type Sleep = FuturesSleep;
+
+    /// A [`Delay`] for the time left until `at`.
+    fn sleep_until(&self, at: u64) -> FuturesSleep {
+        FuturesSleep {
+            delay: Delay::new(remaining(self.now(), at)),
+            timer: *self,
+            at,
+        }
+    }
+}
+
+/// The time from `now` until `at`, both in nanoseconds on one clock.
+fn remaining(now: u64, at: u64) -> Duration {
+    Duration::from_nanos(at.saturating_sub(now))
+}
+
+/// The sleep of a [`FuturesTimer`]: completes once its clock reads the instant, never before.
+///
+/// A [`Delay`] is relative, so it is made for the time left when the sleep is created, read
+/// before the delay starts counting: it cannot end before the instant. Should it end early
+/// anyway (futures-timer caps a delay at 30 years), the sleep reads the clock and waits for
+/// the rest.
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct FuturesSleep {
+    delay: Delay,
+    timer: FuturesTimer,
+    at: u64,
+}
+
+impl Future for FuturesSleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            if Pin::new(&mut self.delay).poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let now = self.timer.now();
+            if now >= self.at {
+                return Poll::Ready(());
+            }
+            let left = remaining(now, self.at);
+            self.delay.reset(left);
+        }
+    }
+}
