@@ -30,6 +30,8 @@ pin_project! {
         cells: u32,
         max_wait: Duration,
         started: bool,
+        // What a finished acquisition answered, repeated if it is polled again.
+        outcome: Result<(), Error>,
         reservation: Option<Reservation<L::Token>>,
         #[pin]
         sleep: Option<T::Sleep>,
@@ -53,6 +55,7 @@ impl<'a, L: RateLimiter, T: Timer> Acquire<'a, L, T> {
             cells,
             max_wait,
             started: false,
+            outcome: Ok(()),
             reservation: None,
             sleep: None,
         }
@@ -79,12 +82,12 @@ impl<L: RateLimiter, T: Timer> Future for Acquire<'_, L, T> {
         }
         loop {
             let Some(at) = this.reservation.as_ref().map(Reservation::at) else {
-                // Completed already (or failed): polling again is a caller error we answer
-                // calmly rather than with a panic.
-                return Poll::Ready(Ok(()));
+                // Finished already: polling again is a caller error, answered calmly with the
+                // same outcome rather than a panic.
+                return Poll::Ready(*this.outcome);
             };
             let Some(sleep) = this.sleep.as_mut().as_pin_mut() else {
-                return Poll::Ready(Ok(()));
+                return Poll::Ready(*this.outcome);
             };
             if sleep.poll(cx).is_pending() {
                 return Poll::Pending;

@@ -169,3 +169,13 @@ fn errors_come_at_once_and_record_nothing() {
         assert_eq!(pacer.acquire_n(0).await, Ok(()));
     });
 }
+
+#[test]
+fn a_failed_acquisition_polled_again_repeats_its_error() {
+    let (pacer, _timer) = pacer(Quota::per_second(10).unwrap());
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut heavy = pin!(pacer.acquire_n(2));
+    let refused = Poll::Ready(Err(Error::TooHeavy { cells: 2, max: 1 }));
+    assert_eq!(heavy.as_mut().poll(&mut cx), refused);
+    assert_eq!(heavy.as_mut().poll(&mut cx), refused);
+}
