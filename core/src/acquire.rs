@@ -70,9 +70,16 @@ impl<L: RateLimiter, T: Timer> Future for Acquire<'_, L, T> {
         if !*this.started {
             *this.started = true;
             let now = this.timer.now();
-            let reservation = this
+            let reservation = match this
                 .limiter
-                .reserve_within(now, *this.cells, *this.max_wait)?;
+                .reserve_within(now, *this.cells, *this.max_wait)
+            {
+                Ok(reservation) => reservation,
+                Err(error) => {
+                    *this.outcome = Err(error);
+                    return Poll::Ready(Err(error));
+                }
+            };
             if reservation.at() <= now {
                 return Poll::Ready(Ok(()));
             }
