@@ -53,10 +53,16 @@ pub(crate) fn earliest_at(quota: &Quota, tat: u64, now: u64, n: u32) -> Result<u
 }
 
 /// The arrival time after `n` cells go at `at`: `max(TAT, at) + n · T`.
+///
+/// While cells are queued (the common case under load) `at` is accounted before `TAT` and the
+/// division that converts `at` to units is skipped.
 pub(crate) fn advance(quota: &Quota, tat: u64, at: u64, n: u32) -> Result<u64, Error> {
-    let arrival = quota.arrival_units(at)?;
-    tat.max(arrival)
-        .checked_add(quota.cells_units(n))
+    let base = if quota.arrives_by(at, tat) {
+        tat
+    } else {
+        quota.arrival_units(at)?
+    };
+    base.checked_add(quota.cells_units(n))
         .ok_or(Error::InstantOverflow)
 }
 

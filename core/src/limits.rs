@@ -65,10 +65,10 @@ impl<const K: usize> Limits<K> {
     /// [`Gcra::set_quota`](crate::Gcra::set_quota). An index out of range changes nothing and
     /// returns `false`.
     pub fn set_quota(&mut self, now: u64, index: usize, quota: Quota) -> Result<bool, Error> {
-        self.seen = self.seen.max(now);
         let Some(old) = self.quotas.get(index).copied() else {
             return Ok(false);
         };
+        self.seen = self.seen.max(now);
         // The last reserved instant is `TAT - b·T` of the limit that held it back; another
         // limit's own `TAT - b·T` can be earlier than the cells it recorded there.
         let mut last = 0;

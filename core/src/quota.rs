@@ -201,6 +201,16 @@ impl Quota {
         u64::try_from(num / u128::from(self.period) + 1).map_err(|_| Error::InstantOverflow)
     }
 
+    /// Whether a cell going at nanosecond `at` is accounted at or before unit instant `u`,
+    /// that is `arrival_units(at) <= u`, decided by multiplication alone:
+    /// `floor((at - 1) · D / period) < u  <=>  (at - 1) · D < u · period`.
+    pub(crate) fn arrives_by(&self, at: u64, u: u64) -> bool {
+        at == 0
+            || u128::from(at - 1)
+                .checked_mul(self.units_per_period())
+                .is_some_and(|at_units| at_units < u128::from(u) * u128::from(self.period))
+    }
+
     /// Whether the cell at unit instant `u` is permitted at nanosecond `now`:
     /// `ceil(u · period / D) <= now`, decided by multiplication alone.
     pub(crate) fn permits(&self, u: u64, now: u64) -> bool {
