@@ -1,1 +1,218 @@
-//! Shared helpers of the benchmark programs.
+//! Shared helpers of the benchmark programs: a counting global allocator, process CPU time, a
+//! poll-counting future wrapper, and the analysis of a pass schedule against the ideal one.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// A global allocator that counts allocations (and reallocations) and forwards to [`System`].
+///
+/// A program installs it with
+/// `#[global_allocator] static ALLOC: CountingAlloc = CountingAlloc::new();` and reads
+/// [`CountingAlloc::allocations`] before and after the code it measures.
+#[derive(Debug)]
+pub struct CountingAlloc {
+    allocations: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl CountingAlloc {
+    /// A counter at zero.
+    pub const fn new() -> CountingAlloc {
+        CountingAlloc {
+            allocations: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+        }
+    }
+
+    /// Allocations (`alloc`, `alloc_zeroed` and `realloc` calls) so far, in every thread.
+    pub fn allocations(&self) -> u64 {
+        self.allocations.load(Ordering::Relaxed)
+    }
+
+    /// Bytes requested by those allocations so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    fn count(&self, size: usize) {
+        self.allocations.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(size as u64, Ordering::Relaxed);
+    }
+}
+
+impl Default for CountingAlloc {
+    fn default() -> Self {
+        CountingAlloc::new()
+    }
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the only
+// addition is a relaxed atomic counter, which neither allocates nor touches the memory.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        self.count(layout.size());
+        // SAFETY: forwarded unchanged; the caller upholds `GlobalAlloc::alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        self.count(layout.size());
+        // SAFETY: as above.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        self.count(new_size);
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// User plus system CPU time of the whole process (every thread) so far, from
+/// `getrusage(RUSAGE_SELF)`.
+pub fn cpu_time() -> Duration {
+    #[allow(unsafe_code)]
+    // SAFETY: `getrusage` only writes the `rusage` we hand it; all-zero is a valid `rusage`.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        if libc::getrusage(libc::RUSAGE_SELF, &mut usage) != 0 {
+            return Duration::ZERO;
+        }
+        usage
+    };
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// Runs `body`, adding one to `polls` each time the resulting future is polled.
+///
+/// The body is pinned inside the returned future (no allocation), so the count is exactly the
+/// number of times the executor polled the task.
+pub async fn counted<F: Future>(polls: &AtomicU64, body: F) -> F::Output {
+    let mut body = pin!(body);
+    std::future::poll_fn(|cx| {
+        polls.fetch_add(1, Ordering::Relaxed);
+        body.as_mut().poll(cx)
+    })
+    .await
+}
+
+/// How a schedule of passes compares with the ideal burst-1 schedule at `rate` per second.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Schedule {
+    /// Passes analysed.
+    pub passes: usize,
+    /// Time from the first pass to the last.
+    pub span: Duration,
+    /// `(passes - 1) / span`, per second (0 with fewer than two passes).
+    pub achieved: f64,
+    /// Passes `i` (in time order) earlier than `first + i / rate - tolerance`.
+    pub early: usize,
+    /// The largest `p_i - (first + i / rate)`, zero if no pass was late.
+    pub worst_late: Duration,
+}
+
+/// Analyses pass instants (nanoseconds from any common origin, in any order) against the
+/// ideal schedule `first + i / rate`, with `tolerance` for the early checks.
+pub fn analyse(passes: &mut [u64], rate: u64, tolerance: Duration) -> Schedule {
+    passes.sort_unstable();
+    let tol = tolerance.as_nanos() as i128;
+    let ideal = |i: usize| (i as u128 * 1_000_000_000).div_ceil(u128::from(rate)) as i128;
+    let first = passes.first().copied().unwrap_or(0) as i128;
+    let mut early = 0;
+    let mut worst_late = 0i128;
+    for (i, &p) in passes.iter().enumerate() {
+        let p = p as i128;
+        let offset = p - first - ideal(i);
+        if offset < -tol {
+            early += 1;
+        }
+        worst_late = worst_late.max(offset);
+    }
+    let span = match (passes.first(), passes.last()) {
+        (Some(&a), Some(&b)) => Duration::from_nanos(b - a),
+        _ => Duration::ZERO,
+    };
+    let achieved = if passes.len() > 1 && !span.is_zero() {
+        (passes.len() - 1) as f64 / span.as_secs_f64()
+    } else {
+        0.0
+    };
+    Schedule {
+        passes: passes.len(),
+        span,
+        achieved,
+        early,
+        worst_late: Duration::from_nanos(worst_late.max(0) as u64),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::Poll;
+
+    #[test]
+    fn exact_schedule_is_neither_early_nor_late() {
+        let mut p: Vec<u64> = (0..1000).map(|i| 5 + i * 1_000_000).collect();
+        let s = analyse(&mut p, 1000, Duration::from_micros(1));
+        assert_eq!(s.early, 0);
+        assert_eq!(s.worst_late, Duration::ZERO);
+        assert!((s.achieved - 1000.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_burst_is_early() {
+        // Two passes at once at 1,000/s: the second is 1 ms early.
+        let mut p = vec![0, 0, 2_000_000];
+        let s = analyse(&mut p, 1000, Duration::from_micros(1));
+        assert_eq!(s.early, 1);
+        // Late passes are not early, and the worst lateness is measured from the first pass.
+        let mut p = vec![1_500_000, 0, 2_000_000];
+        let s = analyse(&mut p, 1000, Duration::from_micros(1));
+        assert_eq!(s.early, 0);
+        assert_eq!(s.worst_late, Duration::from_micros(500));
+    }
+
+    #[test]
+    fn counted_counts_polls() {
+        let polls = AtomicU64::new(0);
+        let mut yielded = false;
+        let yield_once = std::future::poll_fn(move |cx| {
+            if yielded {
+                Poll::Ready(())
+            } else {
+                yielded = true;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        });
+        let out = futures::executor::block_on(counted(&polls, async {
+            yield_once.await;
+            7
+        }));
+        assert_eq!(out, 7);
+        assert_eq!(polls.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn cpu_time_moves() {
+        let before = cpu_time();
+        let mut x = 0u64;
+        for i in 0..20_000_000u64 {
+            x = std::hint::black_box(x.wrapping_add(i));
+        }
+        assert!(cpu_time() > before);
+    }
+}

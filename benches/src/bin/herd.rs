@@ -1,0 +1,492 @@
+//! The herd: N tasks spawned at once, each takes one permit of a limiter at R per second with
+//! burst 1 and records the instant it passed; pacer-tokio against governor and leaky-bucket,
+//! on a tokio multi-thread runtime with 2 workers and on a current-thread runtime.
+//!
+//! Run: `cargo run --release -p pacer-benches --bin herd` (`-- --help` for the options).
+//!
+//! For each runtime, case (N, R) and limiter it reports: wall time (spawning the first task to
+//! the last pass) against the ideal (N - 1) / R; the achieved rate (N - 1) / (last pass - first
+//! pass); process CPU time (getrusage user + sys, all threads) over the same interval; polls
+//! of the task futures per acquisition (a counting wrapper around each task body); passes
+//! earlier than the ideal schedule first + i / R (minus 1 µs); the worst lateness against that
+//! schedule; and heap allocations per acquisition,
+//! total and beyond those of a baseline task that only sleeps once on tokio's timer
+//! (`sleep_until` its ideal instant), counted by a counting global allocator.
+//!
+//! A run that does not finish within the timeout (60 s by default) is cut, and reported with
+//! how many tasks had passed by then.
+
+use std::fmt::Write as _;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use pacer_benches::{CountingAlloc, Schedule, analyse, counted, cpu_time};
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc::new();
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Pacer,
+    Governor,
+    Leaky,
+    Baseline,
+}
+
+impl Kind {
+    const ALL: [Kind; 4] = [Kind::Pacer, Kind::Governor, Kind::Leaky, Kind::Baseline];
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Pacer => "pacer",
+            Kind::Governor => "governor",
+            Kind::Leaky => "leaky-bucket",
+            Kind::Baseline => "baseline",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.name() == s || (s == "leaky" && *k == Kind::Leaky))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flavor {
+    Multi,
+    Current,
+}
+
+impl Flavor {
+    fn name(self) -> &'static str {
+        match self {
+            Flavor::Multi => "multi-thread (2 workers)",
+            Flavor::Current => "current-thread",
+        }
+    }
+
+    fn runtime(self) -> tokio::runtime::Runtime {
+        let mut builder = match self {
+            Flavor::Multi => {
+                let mut b = tokio::runtime::Builder::new_multi_thread();
+                b.worker_threads(2);
+                b
+            }
+            Flavor::Current => tokio::runtime::Builder::new_current_thread(),
+        };
+        builder.enable_time().build().expect("tokio runtime")
+    }
+}
+
+/// One limiter under test, shared by every task of a run.
+enum Limiter {
+    Pacer(pacer_tokio::Limiter),
+    Governor(governor::DefaultDirectRateLimiter),
+    Leaky(leaky_bucket::RateLimiter),
+    /// No limiter: task `i` sleeps until `start + i / R` on tokio's timer.
+    Baseline(tokio::time::Instant),
+}
+
+impl Limiter {
+    fn new(kind: Kind, rate: u32) -> Limiter {
+        match kind {
+            Kind::Pacer => Limiter::Pacer(pacer_tokio::Limiter::new(
+                pacer_tokio::Quota::per_second(rate).expect("quota"),
+            )),
+            Kind::Governor => {
+                let quota = governor::Quota::per_second(NonZeroU32::new(rate).expect("rate"))
+                    .allow_burst(NonZeroU32::MIN);
+                Limiter::Governor(governor::RateLimiter::direct(quota))
+            }
+            Kind::Leaky => {
+                let (refill, interval) = leaky_config(rate);
+                Limiter::Leaky(
+                    leaky_bucket::RateLimiter::builder()
+                        .initial(1)
+                        .max(refill)
+                        .refill(refill)
+                        .interval(interval)
+                        .build(),
+                )
+            }
+            Kind::Baseline => Limiter::Baseline(tokio::time::Instant::now()),
+        }
+    }
+
+    /// Waits for one permit (task `i` of a run at `rate`).
+    async fn acquire(&self, i: usize, rate: u32) {
+        match self {
+            Limiter::Pacer(l) => l.acquire().await.expect("weight 1 never fails"),
+            Limiter::Governor(l) => l.until_ready().await,
+            Limiter::Leaky(l) => l.acquire_one().await,
+            Limiter::Baseline(start) => {
+                let at = *start + ideal(i, rate);
+                tokio::time::sleep_until(at).await;
+            }
+        }
+    }
+}
+
+/// leaky-bucket's refill for `rate` per second: 1 per `1/rate` where that is a whole number of
+/// milliseconds (its interval must be at least 1 ms), otherwise `rate / 1000` per 1 ms (so
+/// 20,000 per second is 20 per 1 ms, and its bucket must then hold 20: a burst of 20).
+fn leaky_config(rate: u32) -> (usize, Duration) {
+    if 1000 % rate == 0 {
+        (1, Duration::from_millis(u64::from(1000 / rate)))
+    } else {
+        (rate.div_ceil(1000) as usize, Duration::from_millis(1))
+    }
+}
+
+fn ideal(i: usize, rate: u32) -> Duration {
+    Duration::from_nanos((i as u64 * 1_000_000_000).div_ceil(u64::from(rate)))
+}
+
+/// What the tasks of one run share.
+struct Shared {
+    limiter: Limiter,
+    rate: u32,
+    base: Instant,
+    /// Pass instant of task `i`, in nanoseconds since `base`; `u64::MAX` until it passes.
+    passes: Vec<AtomicU64>,
+    polls: AtomicU64,
+    done: AtomicUsize,
+    all_done: tokio::sync::Notify,
+}
+
+struct Outcome {
+    kind: Kind,
+    n: usize,
+    rate: u32,
+    passed: usize,
+    cut: bool,
+    wall: Duration,
+    cpu: Duration,
+    polls: u64,
+    allocations: u64,
+    schedule: Schedule,
+}
+
+fn run(flavor: Flavor, kind: Kind, n: usize, rate: u32, timeout: Duration) -> Outcome {
+    let runtime = flavor.runtime();
+    let outcome = runtime.block_on(async {
+        let shared = Arc::new(Shared {
+            limiter: Limiter::new(kind, rate),
+            rate,
+            base: Instant::now(),
+            passes: (0..n).map(|_| AtomicU64::new(u64::MAX)).collect(),
+            polls: AtomicU64::new(0),
+            done: AtomicUsize::new(0),
+            all_done: tokio::sync::Notify::new(),
+        });
+        let mut handles = Vec::with_capacity(n);
+        let deadline = tokio::time::sleep(timeout);
+        let finished = shared.all_done.notified();
+        let mut deadline = std::pin::pin!(deadline);
+        let mut finished = std::pin::pin!(finished);
+        finished.as_mut().enable();
+
+        let allocations = ALLOC.allocations();
+        let cpu = cpu_time();
+        let start = Instant::now();
+        for i in 0..n {
+            let shared = Arc::clone(&shared);
+            handles.push(tokio::spawn(async move {
+                let s = &*shared;
+                counted(&s.polls, async {
+                    s.limiter.acquire(i, s.rate).await;
+                    let at = s.base.elapsed().as_nanos() as u64;
+                    s.passes[i].store(at, Ordering::Relaxed);
+                    if s.done.fetch_add(1, Ordering::AcqRel) + 1 == n {
+                        s.all_done.notify_one();
+                    }
+                })
+                .await;
+            }));
+        }
+        let cut = tokio::select! {
+            () = &mut finished => false,
+            () = &mut deadline => true,
+        };
+        let wall = start.elapsed();
+        let cpu = cpu_time() - cpu;
+        let allocations = ALLOC.allocations() - allocations;
+        if cut {
+            for h in &handles {
+                h.abort();
+            }
+        }
+        drop(handles);
+        let mut passes: Vec<u64> = shared
+            .passes
+            .iter()
+            .map(|p| p.load(Ordering::Relaxed))
+            .filter(|&p| p != u64::MAX)
+            .collect();
+        let schedule = analyse(&mut passes, u64::from(rate), Duration::from_micros(1));
+        Outcome {
+            kind,
+            n,
+            rate,
+            passed: shared.done.load(Ordering::Acquire),
+            cut,
+            wall,
+            cpu,
+            polls: shared.polls.load(Ordering::Relaxed),
+            allocations,
+            schedule,
+        }
+    });
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    outcome
+}
+
+struct Options {
+    cases: Vec<(usize, u32)>,
+    kinds: Vec<Kind>,
+    flavors: Vec<Flavor>,
+    timeout: Duration,
+    runs: usize,
+}
+
+const USAGE: &str = "\
+usage: herd [--quick] [--case N:R]... [--limiter pacer|governor|leaky|baseline]...
+            [--runtime multi|current]... [--timeout SECS] [--runs K]
+  --quick      only the two short cases (1000:1000 and 10000:20000)
+  --case       a case of N tasks at R per second (repeatable; default: the three of issue 4)
+  --limiter    limiters to run (repeatable; default: all four, the baseline included)
+  --runtime    runtimes (repeatable; default: both)
+  --timeout    cut a run after SECS seconds (default 60)
+  --runs       run each combination K times and report the median by CPU time (default 1)";
+
+fn options() -> Options {
+    let mut o = Options {
+        cases: Vec::new(),
+        kinds: Vec::new(),
+        flavors: Vec::new(),
+        timeout: Duration::from_secs(60),
+        runs: 1,
+    };
+    let mut quick = false;
+    let mut args = std::env::args().skip(1);
+    let fail = |msg: &str| -> ! {
+        eprintln!("herd: {msg}\n{USAGE}");
+        std::process::exit(2)
+    };
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().unwrap_or_else(|| fail("missing value"));
+        match arg.as_str() {
+            "--quick" => quick = true,
+            "--case" => {
+                let v = value();
+                let (n, r) = v.split_once(':').unwrap_or_else(|| fail("case is N:R"));
+                let n = n.replace('_', "").parse().unwrap_or_else(|_| fail("bad N"));
+                let r = r.replace('_', "").parse().unwrap_or_else(|_| fail("bad R"));
+                if n == 0 || r == 0 {
+                    fail("N and R must be positive");
+                }
+                o.cases.push((n, r));
+            }
+            "--limiter" => {
+                let v = value();
+                o.kinds
+                    .push(Kind::parse(&v).unwrap_or_else(|| fail("unknown limiter")));
+            }
+            "--runtime" => match value().as_str() {
+                "multi" => o.flavors.push(Flavor::Multi),
+                "current" => o.flavors.push(Flavor::Current),
+                _ => fail("runtime is multi or current"),
+            },
+            "--timeout" => {
+                let secs: f64 = value().parse().unwrap_or_else(|_| fail("bad timeout"));
+                o.timeout = Duration::from_secs_f64(secs);
+            }
+            "--runs" => {
+                o.runs = value().parse().unwrap_or_else(|_| fail("bad runs"));
+                o.runs = o.runs.max(1);
+            }
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => fail(&format!("unknown argument {other}")),
+        }
+    }
+    if o.cases.is_empty() {
+        o.cases = if quick {
+            vec![(1_000, 1_000), (10_000, 20_000)]
+        } else {
+            vec![(1_000, 1_000), (10_000, 20_000), (10_000, 1_000)]
+        };
+    }
+    if o.kinds.is_empty() {
+        o.kinds = Kind::ALL.to_vec();
+    }
+    if o.flavors.is_empty() {
+        o.flavors = vec![Flavor::Multi, Flavor::Current];
+    }
+    o
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.3}", d.as_secs_f64())
+}
+
+fn main() {
+    let o = options();
+    let machine = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, m)| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "# herd: {} CPUs ({machine}), load average at start {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    );
+    sizes();
+
+    let mut table = String::new();
+    table.push_str(
+        "| runtime | N | R/s | limiter | result | wall s | ideal s | achieved /s | vs target | \
+         CPU s | polls/acq | early | worst late ms | allocs/acq | \
+         allocs/acq beyond baseline |\n",
+    );
+    table.push_str(&"|---".repeat(15));
+    table.push_str("|\n");
+    let mut all: Vec<(Flavor, Outcome)> = Vec::new();
+    for &flavor in &o.flavors {
+        for &(n, rate) in &o.cases {
+            let mut baseline_allocs = None;
+            // The baseline first, so the others can be compared with it.
+            let mut kinds = o.kinds.clone();
+            kinds.sort_by_key(|k| *k != Kind::Baseline);
+            for &kind in &kinds {
+                let mut runs: Vec<Outcome> = (0..o.runs)
+                    .map(|_| {
+                        let out = run(flavor, kind, n, rate, o.timeout);
+                        eprintln!(
+                            "  {} N={n} R={rate} {}: {} passed in {} s, CPU {} s",
+                            flavor.name(),
+                            kind.name(),
+                            out.passed,
+                            secs(out.wall),
+                            secs(out.cpu)
+                        );
+                        out
+                    })
+                    .collect();
+                runs.sort_by_key(|r| r.cpu);
+                let out = runs.swap_remove(runs.len() / 2);
+                let per = |x: u64| x as f64 / out.passed.max(1) as f64;
+                if kind == Kind::Baseline && !out.cut {
+                    baseline_allocs = Some(per(out.allocations));
+                }
+                let s = &out.schedule;
+                let result = if out.cut {
+                    format!("CUT at {} s: {}/{} passed", secs(out.wall), out.passed, n)
+                } else {
+                    "ok".into()
+                };
+                let ideal_wall = (n - 1) as f64 / f64::from(rate);
+                // The baseline sleeps to `start + i / R` from before spawning, so its schedule
+                // columns say nothing about a limiter; it is there for CPU, polls and
+                // allocations.
+                let na = |v: String| if kind == Kind::Baseline { "n/a".into() } else { v };
+                let beyond = baseline_allocs
+                    .filter(|_| kind != Kind::Baseline)
+                    .map_or("-".into(), |b| format!("{:+.2}", per(out.allocations) - b));
+                let _ = writeln!(
+                    table,
+                    "| {} | {n} | {rate} | {} | {result} | {} | {ideal_wall:.3} | {} | {} | \
+                     {} | {:.2} | {} | {} | {:.2} | {beyond} |",
+                    flavor.name(),
+                    kind.name(),
+                    secs(out.wall),
+                    na(format!("{:.1}", s.achieved)),
+                    na(format!("{:+.3}%", (s.achieved / f64::from(rate) - 1.0) * 100.0)),
+                    secs(out.cpu),
+                    per(out.polls),
+                    na(s.early.to_string()),
+                    na(format!("{:.3}", s.worst_late.as_secs_f64() * 1e3)),
+                    per(out.allocations),
+                );
+                all.push((flavor, out));
+            }
+        }
+    }
+    if o.kinds.contains(&Kind::Leaky) {
+        for &(_, rate) in &o.cases {
+            let (refill, interval) = leaky_config(rate);
+            if refill > 1 {
+                println!(
+                    "\nnote: leaky-bucket's interval is at least 1 ms, so {rate}/s is {refill} per \
+                     {interval:?} with max {refill}: a burst of {refill}, not 1."
+                );
+            }
+        }
+    }
+    println!("\n{table}");
+    ratios(&all);
+}
+
+/// Sizes of the futures a waiting task holds, for each limiter.
+fn sizes() {
+    let runtime = Flavor::Current.runtime();
+    runtime.block_on(async {
+        let quota = pacer_tokio::Quota::per_second(1).expect("quota");
+        let pacer = pacer_tokio::Limiter::new(quota);
+        let mut waiting = std::pin::pin!(pacer.acquire());
+        // Poll twice: the first takes the free cell, the second waits.
+        let mut first = std::pin::pin!(pacer.acquire());
+        assert!(futures::poll!(first.as_mut()).is_ready());
+        assert!(futures::poll!(waiting.as_mut()).is_pending());
+        let governor = governor::RateLimiter::direct(governor::Quota::per_second(
+            NonZeroU32::MIN,
+        ));
+        let leaky = leaky_bucket::RateLimiter::builder().build();
+        println!(
+            "size of a waiting acquisition future: pacer-tokio Acquire {} bytes \
+             (tokio Sleep alone {}), governor until_ready {} bytes, leaky-bucket acquire_one {} bytes",
+            std::mem::size_of_val(&*waiting),
+            std::mem::size_of::<tokio::time::Sleep>(),
+            std::mem::size_of_val(&governor.until_ready()),
+            std::mem::size_of_val(&leaky.acquire_one()),
+        );
+    });
+}
+
+/// The last lines: pacer / peer for CPU and polls, per runtime and case.
+fn ratios(all: &[(Flavor, Outcome)]) {
+    let find = |flavor: Flavor, kind: Kind, n: usize, rate: u32| {
+        all.iter()
+            .find(|(f, o)| *f == flavor && o.kind == kind && o.n == n && o.rate == rate)
+            .map(|(_, o)| o)
+    };
+    println!("pacer / peer (CPU time, polls per acquisition; below 1 means pacer used less):");
+    for (flavor, out) in all.iter().filter(|(_, o)| o.kind == Kind::Pacer) {
+        let mut line = format!("  {} N={} R={}:", flavor.name(), out.n, out.rate);
+        for peer in [Kind::Governor, Kind::Leaky] {
+            if let Some(p) = find(*flavor, peer, out.n, out.rate) {
+                let cut = if p.cut { " (peer CUT)" } else { "" };
+                let _ = write!(
+                    line,
+                    "  vs {}: CPU {:.3}, polls {:.3}{cut};",
+                    peer.name(),
+                    out.cpu.as_secs_f64() / p.cpu.as_secs_f64().max(1e-9),
+                    out.polls as f64 / out.passed.max(1) as f64
+                        / (p.polls as f64 / p.passed.max(1) as f64).max(1e-9),
+                );
+            }
+        }
+        println!("{line}");
+    }
+}

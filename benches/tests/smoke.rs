@@ -1,0 +1,38 @@
+//! The comparison programs run end to end on tiny cases (the real runs take minutes and are
+//! not part of the test suite).
+
+use std::process::Command;
+
+fn run(bin: &str, args: &[&str]) -> String {
+    let out = Command::new(bin).args(args).output().expect("spawn");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{bin} {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn herd_runs_a_tiny_case() {
+    let out = run(
+        env!("CARGO_BIN_EXE_herd"),
+        &["--case", "20:2000", "--runtime", "current", "--timeout", "20"],
+    );
+    for name in ["| pacer |", "| governor |", "| leaky-bucket |", "| baseline |"] {
+        assert!(out.contains(name), "no row for {name}:\n{out}");
+    }
+    assert!(out.contains("pacer / peer"), "{out}");
+    assert!(!out.contains("CUT"), "{out}");
+}
+
+#[test]
+fn accuracy_runs_a_short_sweep() {
+    let out = run(
+        env!("CARGO_BIN_EXE_accuracy"),
+        &["--rate", "1000", "--seconds", "0.05", "--concurrent"],
+    );
+    assert!(out.contains("| tokio"), "{out}");
+    assert!(out.contains("| smol"), "{out}");
+}
