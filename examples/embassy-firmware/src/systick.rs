@@ -1,0 +1,84 @@
+//! A minimal, chip-independent embassy-time driver on the Cortex-M SysTick.
+//!
+//! SysTick interrupts at `TICK_HZ` (1 kHz here, the `tick-hz-1_000` feature of embassy-time);
+//! each interrupt adds one to a 64-bit tick count (so it never overflows) and wakes the timers
+//! that are due. A periodic tick wakes the core every millisecond: simple and good enough for
+//! an example. A HAL's driver (embassy-stm32, embassy-nrf, embassy-rp, ...) is tickless and
+//! runs from a low-power timer; use it in real firmware instead of this module.
+//!
+//! All safe code: `cortex-m`'s `critical-section-single-core` implementation guards the state.
+
+use core::cell::{Cell, RefCell};
+use core::task::Waker;
+
+use cortex_m::peripheral::SYST;
+use cortex_m::peripheral::syst::SystClkSource;
+use cortex_m_rt::exception;
+use critical_section::Mutex;
+use embassy_time_driver::{Driver, TICK_HZ};
+use embassy_time_queue_utils::Queue;
+
+/// The core clock that feeds SysTick: 16 MHz, the reset clock of many Cortex-M4 parts (for
+/// example the STM32F4 internal oscillator). Set it to your chip's clock.
+pub const CORE_HZ: u32 = 16_000_000;
+
+/// SysTick counts `RELOAD + 1` core cycles per tick; it is a 24-bit counter.
+const RELOAD: u32 = {
+    let cycles = CORE_HZ as u64 / TICK_HZ;
+    assert!(
+        cycles >= 2 && cycles <= 1 << 24,
+        "TICK_HZ does not fit SysTick"
+    );
+    assert!(
+        (CORE_HZ as u64).is_multiple_of(TICK_HZ),
+        "TICK_HZ must divide CORE_HZ"
+    );
+    (cycles - 1) as u32
+};
+
+struct SysTickDriver {
+    /// Ticks since `start`.
+    ticks: Mutex<Cell<u64>>,
+    /// The timers waiting, with the wakers of their tasks.
+    queue: Mutex<RefCell<Queue>>,
+}
+
+embassy_time_driver::time_driver_impl!(static DRIVER: SysTickDriver = SysTickDriver {
+    ticks: Mutex::new(Cell::new(0)),
+    queue: Mutex::new(RefCell::new(Queue::new())),
+});
+
+/// Starts the tick: SysTick on the core clock, interrupting every `1 / TICK_HZ` seconds.
+/// Until then time stands at 0.
+pub fn start(mut syst: SYST) {
+    syst.set_clock_source(SystClkSource::Core);
+    syst.set_reload(RELOAD);
+    syst.clear_current();
+    syst.enable_interrupt();
+    syst.enable_counter();
+}
+
+impl Driver for SysTickDriver {
+    fn now(&self) -> u64 {
+        critical_section::with(|cs| self.ticks.borrow(cs).get())
+    }
+
+    fn schedule_wake(&self, at: u64, waker: &Waker) {
+        critical_section::with(|cs| {
+            let mut queue = self.queue.borrow_ref_mut(cs);
+            queue.schedule_wake(at, waker);
+            // Wakes it at once if `at` has already passed.
+            queue.next_expiration(self.ticks.borrow(cs).get());
+        });
+    }
+}
+
+#[exception]
+fn SysTick() {
+    critical_section::with(|cs| {
+        let ticks = DRIVER.ticks.borrow(cs);
+        let now = ticks.get() + 1;
+        ticks.set(now);
+        DRIVER.queue.borrow_ref_mut(cs).next_expiration(now);
+    });
+}
