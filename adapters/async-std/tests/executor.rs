@@ -8,8 +8,6 @@
 //! a wake-up only the test can cause. Each test sees exactly one schedule and never waits on
 //! real time.
 
-mod common;
-
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -18,7 +16,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use async_std::task::JoinHandle;
-use common::Rt;
+use pacer_tests::scenarios::{self, Rt};
 
 /// async-std's executor, with a count of the tasks that are runnable or running.
 struct AsyncStd {
@@ -138,40 +136,40 @@ impl Rt for AsyncStd {
 
 #[test]
 fn completion_instants_conform_never_early_under_load() {
-    common::conformance_under_load(&AsyncStd::new());
+    scenarios::conformance_under_load(&AsyncStd::new());
 }
 
 #[test]
 fn fifo_across_tasks() {
-    common::fifo_across_tasks(&AsyncStd::new());
+    scenarios::fifo_across_tasks(&AsyncStd::new());
 }
 
 #[test]
 fn dropping_the_newest_waiter_returns_its_slot() {
-    common::cancel_returns_newest_slot(&AsyncStd::new());
+    scenarios::cancel_returns_newest_slot(&AsyncStd::new());
 }
 
 #[test]
 fn weighted_acquisitions() {
-    common::weights(&AsyncStd::new());
+    scenarios::weights(&AsyncStd::new());
 }
 
 #[test]
 fn too_heavy_and_would_wait() {
-    common::errors(&AsyncStd::new());
+    scenarios::errors(&AsyncStd::new());
 }
 
 #[test]
 fn throttle_spaces_items() {
-    common::throttle_spacing(&AsyncStd::new());
+    scenarios::throttle_spacing(&AsyncStd::new());
 }
 
 #[test]
 fn gate_never_exceeds_its_concurrency() {
-    common::gate_concurrency(&AsyncStd::new());
+    scenarios::gate_concurrency(&AsyncStd::new());
 }
 
 #[test]
 fn thousand_waiters_polled_at_most_twice() {
-    common::poll_counts(&AsyncStd::new());
+    scenarios::poll_counts(&AsyncStd::new());
 }

@@ -4,7 +4,6 @@
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
@@ -14,7 +13,9 @@ use futures::StreamExt;
 use futures::executor::LocalPool;
 use futures::task::LocalSpawnExt;
 use pacer_core::{ManualTimer, Pacer};
-use pacer_futures_timer::{AtomicLimiter, Clock, Error, Quota, RateLimiter, Timer};
+use pacer_futures_timer::{AtomicLimiter, Clock, Error, Quota, Timer};
+use pacer_tests::race::{Race, Record};
+use pacer_tests::{assert_conforms, count_polls};
 
 const MS: u64 = 1_000_000;
 
@@ -40,68 +41,20 @@ fn run(pool: &mut LocalPool, timer: &ManualTimer) {
     }
 }
 
-/// The conformance rule of design.md, with rounding, over instants of single cells.
-fn assert_conforms(cells: &[u64], quota: Quota) {
-    let mut sorted = cells.to_vec();
-    sorted.sort_unstable();
-    let count = u128::from(quota.count());
-    let period = u128::from(quota.period_nanos());
-    let burst = quota.burst() as usize;
-    for i in 0..sorted.len() {
-        for j in i + 1..sorted.len() {
-            let span = j - i + 1;
-            if span > burst {
-                let gap = u128::from(sorted[j] - sorted[i]);
-                assert!(
-                    (gap + 1) * count > (span - burst) as u128 * period,
-                    "cells {i} at {} and {j} at {} are too close for {quota:?}",
-                    sorted[i],
-                    sorted[j],
-                );
-            }
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Record {
-    ticket: usize,
-    reserved: u64,
-    completed: u64,
-    finish_order: usize,
-}
-
 /// Spawns `tasks` tasks that each take one cell, runs them, and returns their records in
 /// first-poll order.
 fn race(quota: Quota, tasks: usize) -> Vec<Record> {
     let (limiter, timer) = limiter(quota);
     let limiter = Rc::new(limiter);
+    let race = Rc::new(Race::default());
     let records = Rc::new(RefCell::new(Vec::new()));
-    let tickets = Rc::new(AtomicUsize::new(0));
-    let finished = Rc::new(AtomicUsize::new(0));
     let mut pool = LocalPool::new();
     for _ in 0..tasks {
-        let (limiter, records, tickets, finished) = (
-            limiter.clone(),
-            records.clone(),
-            tickets.clone(),
-            finished.clone(),
-        );
+        let (limiter, race, records) = (limiter.clone(), race.clone(), records.clone());
         pool.spawner()
             .spawn_local(async move {
-                // Nothing runs between here and the acquisition's first poll.
-                let ticket = tickets.fetch_add(1, Ordering::SeqCst);
-                let reserved = limiter
-                    .limiter()
-                    .earliest(limiter.timer().now(), 1)
-                    .unwrap();
-                limiter.acquire().await.unwrap();
-                records.borrow_mut().push(Record {
-                    ticket,
-                    reserved,
-                    completed: limiter.timer().now(),
-                    finish_order: finished.fetch_add(1, Ordering::SeqCst),
-                });
+                let record = race.take_one(&limiter).await;
+                records.borrow_mut().push(record);
             })
             .unwrap();
     }
@@ -271,22 +224,6 @@ fn gate_never_exceeds_its_concurrency() {
     assert_conforms(&starts, quota);
 }
 
-/// A future that counts how often it is polled.
-struct Counting<F> {
-    inner: Pin<Box<F>>,
-    polls: u32,
-}
-
-impl<F: Future> Future for Counting<F> {
-    type Output = (F::Output, u32);
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.polls += 1;
-        let polls = self.polls;
-        self.inner.as_mut().poll(cx).map(|output| (output, polls))
-    }
-}
-
 #[test]
 fn a_thousand_waiters_are_each_polled_at_most_twice() {
     let (limiter, timer) = limiter(Quota::per_second(1_000).unwrap());
@@ -297,11 +234,7 @@ fn a_thousand_waiters_are_each_polled_at_most_twice() {
         let (limiter, done) = (limiter.clone(), done.clone());
         pool.spawner()
             .spawn_local(async move {
-                let (result, polls) = Counting {
-                    inner: Box::pin(limiter.acquire()),
-                    polls: 0,
-                }
-                .await;
+                let (result, polls) = count_polls(limiter.acquire()).await;
                 result.unwrap();
                 done.borrow_mut().push((limiter.timer().now(), polls));
             })

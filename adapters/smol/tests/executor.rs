@@ -4,11 +4,9 @@
 //! the test thread, and move a manual clock only while every task is idle: each test sees
 //! exactly one schedule and never waits on real time.
 
-mod common;
-
 use std::future::Future;
 
-use common::Rt;
+use pacer_tests::scenarios::{self, Rt};
 
 /// smol's single-threaded executor, ticked until nothing is runnable.
 struct Smol {
@@ -47,40 +45,40 @@ impl Rt for Smol {
 
 #[test]
 fn completion_instants_conform_never_early_under_load() {
-    common::conformance_under_load(&Smol::new());
+    scenarios::conformance_under_load(&Smol::new());
 }
 
 #[test]
 fn fifo_across_tasks() {
-    common::fifo_across_tasks(&Smol::new());
+    scenarios::fifo_across_tasks(&Smol::new());
 }
 
 #[test]
 fn dropping_the_newest_waiter_returns_its_slot() {
-    common::cancel_returns_newest_slot(&Smol::new());
+    scenarios::cancel_returns_newest_slot(&Smol::new());
 }
 
 #[test]
 fn weighted_acquisitions() {
-    common::weights(&Smol::new());
+    scenarios::weights(&Smol::new());
 }
 
 #[test]
 fn too_heavy_and_would_wait() {
-    common::errors(&Smol::new());
+    scenarios::errors(&Smol::new());
 }
 
 #[test]
 fn throttle_spaces_items() {
-    common::throttle_spacing(&Smol::new());
+    scenarios::throttle_spacing(&Smol::new());
 }
 
 #[test]
 fn gate_never_exceeds_its_concurrency() {
-    common::gate_concurrency(&Smol::new());
+    scenarios::gate_concurrency(&Smol::new());
 }
 
 #[test]
 fn thousand_waiters_polled_at_most_twice() {
-    common::poll_counts(&Smol::new());
+    scenarios::poll_counts(&Smol::new());
 }

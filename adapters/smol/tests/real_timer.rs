@@ -1,69 +1,45 @@
 //! The glue on smol's real timer: correctness only, no timing assertions (a loaded machine may
-//! wake any sleep late; what must hold is that none wakes early).
+//! wake any sleep late; what must hold is that none wakes early). The checks are pacer-tests'
+//! `real_timer`, shared with pacer-async-std; this file supplies smol's executor.
 
 use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
-use pacer_smol::{Clock, Gate, Limiter, Quota, SmolTimer, Throttle, Timer};
-use smol::stream::{self, StreamExt};
+use pacer_smol::{AtomicLimiter, Gate, Limiter, Quota, SmolTimer, Throttle, pacer_core};
+use pacer_tests::real_timer::{self, BlockOn};
+use smol::stream;
 
-const MS: u64 = 1_000_000;
+/// smol's `block_on`, and its global executor for tasks.
+struct Smol;
+
+impl BlockOn for Smol {
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        smol::block_on(future)
+    }
+
+    fn block_on_task<F: Future<Output = ()> + Send + 'static>(&self, future: F) {
+        smol::block_on(smol::spawn(future));
+    }
+}
 
 #[test]
 fn sleep_until_never_wakes_early() {
-    let timer = SmolTimer::new();
-    smol::block_on(async {
-        let at = timer.now() + 3 * MS;
-        timer.sleep_until(at).await;
-        assert!(timer.now() >= at);
-    });
-    // The same in a task of smol's global executor.
-    let at = timer.now() + 2 * MS;
-    smol::block_on(smol::spawn(async move {
-        timer.sleep_until(at).await;
-        assert!(timer.now() >= at);
-    }));
+    real_timer::sleep_until_never_wakes_early(&Smol, SmolTimer::new());
 }
 
 #[test]
 fn past_instants_are_due_at_once_and_unreachable_ones_never() {
     let timer = SmolTimer::default();
-    let mut cx = Context::from_waker(Waker::noop());
-    let mut past = pin!(timer.sleep_until(0));
-    assert_eq!(past.as_mut().poll(&mut cx), Poll::Ready(()));
-    assert_eq!(
-        past.as_mut().poll(&mut cx),
-        Poll::Ready(()),
-        "stays complete"
-    );
-    // 584 years away (or beyond what `Instant` can hold): pending, not early.
-    let mut far = pin!(timer.sleep_until(u64::MAX));
-    assert_eq!(far.as_mut().poll(&mut cx), Poll::Pending);
-    // Copies share the origin.
-    let copy = timer;
-    assert_eq!(copy.origin(), timer.origin());
-    assert_eq!(timer.instant(0), Some(timer.origin()));
+    real_timer::past_instants_are_due_at_once_and_unreachable_ones_never(&timer);
+    real_timer::copies_share_the_origin(timer, SmolTimer::origin, SmolTimer::instant);
 }
 
 #[test]
 fn limiter_gate_and_throttle_on_the_real_timer() {
-    smol::block_on(async {
-        // 1,000 per second: the third acquisition cannot complete before 2 ms.
-        let limiter = Limiter::new(Quota::per_second(1_000).unwrap());
-        for _ in 0..3 {
-            limiter.acquire().await.unwrap();
-        }
-        assert!(limiter.timer().now() >= 2 * MS);
-
-        let gate = Gate::new(Quota::per_second(1_000).unwrap(), 2).unwrap();
-        let permit = gate.acquire().await.unwrap();
-        assert_eq!(gate.available(), 1);
-        drop(permit);
-
-        let paced: Throttle<'_, _> = limiter.throttle(stream::iter([1, 2, 3]));
-        let items: Vec<i32> = paced.collect().await;
-        assert_eq!(items, [1, 2, 3]);
-        assert!(limiter.timer().now() >= 5 * MS);
-    });
+    real_timer::limiter_gate_and_throttle::<SmolTimer>(&Smol);
+    // The aliases are the core types, on this crate's timer, that the shared check ran on.
+    let limiter: pacer_core::Pacer<AtomicLimiter, SmolTimer> =
+        Limiter::new(Quota::per_second(1_000).unwrap());
+    let _: Throttle<'_, _> = limiter.throttle(stream::iter([1, 2, 3]));
+    let _: pacer_core::Gate<AtomicLimiter, SmolTimer> =
+        Gate::new(Quota::per_second(1_000).unwrap(), 2).unwrap();
 }

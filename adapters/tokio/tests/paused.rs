@@ -7,69 +7,21 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use pacer_tokio::{Clock, Error, Gate, Limiter, Quota, RateLimiter, Timer, TokioTimer};
+use pacer_tests::assert_conforms;
+use pacer_tests::race::{Race, Record};
+use pacer_tokio::{Clock, Error, Gate, Limiter, Quota, Timer, TokioTimer};
 
 const MS: u64 = 1_000_000;
 
-/// The conformance rule of design.md, with rounding: `cells` are instants in reservation
-/// order (a weight-`n` acquisition appears `n` times).
-fn assert_conforms(cells: &[u64], quota: Quota) {
-    let mut sorted = cells.to_vec();
-    sorted.sort_unstable();
-    let count = u128::from(quota.count());
-    let period = u128::from(quota.period_nanos());
-    let burst = quota.burst() as usize;
-    for i in 0..sorted.len() {
-        for j in i + 1..sorted.len() {
-            let span = j - i + 1;
-            if span <= burst {
-                continue;
-            }
-            let gap = u128::from(sorted[j] - sorted[i]);
-            assert!(
-                (gap + 1) * count > (span - burst) as u128 * period,
-                "cells {i} at {} and {j} at {} are too close for {quota:?}",
-                sorted[i],
-                sorted[j],
-            );
-        }
-    }
-}
-
-/// One task's record: the order it first polled, the instant it reserved, the instant it
-/// completed by the runtime's clock, and the order it completed in.
-#[derive(Clone, Copy, Debug)]
-struct Record {
-    ticket: usize,
-    reserved: u64,
-    completed: u64,
-    finish_order: usize,
-}
-
 /// Spawns `tasks` tasks that each take one cell of `limiter`, and returns their records by
-/// ticket (first-poll order).
+/// ticket (first-poll order). On a current-thread runtime nothing runs between a task's ticket
+/// and its acquisition's first poll, so each record's `reserved` is the instant it reserves.
 async fn race(limiter: Arc<Limiter>, tasks: usize) -> Vec<Record> {
-    let tickets = Arc::new(AtomicUsize::new(0));
-    let finished = Arc::new(AtomicUsize::new(0));
+    let race = Arc::new(Race::default());
     let handles: Vec<_> = (0..tasks)
         .map(|_| {
-            let (limiter, tickets, finished) = (limiter.clone(), tickets.clone(), finished.clone());
-            tokio::spawn(async move {
-                // Nothing runs between these lines and the acquisition's first poll on a
-                // current-thread runtime, so `reserved` is the instant it reserves.
-                let ticket = tickets.fetch_add(1, Ordering::SeqCst);
-                let now = limiter.timer().now();
-                let reserved = limiter.limiter().earliest(now, 1).unwrap();
-                limiter.acquire().await.unwrap();
-                let completed = limiter.timer().now();
-                let finish_order = finished.fetch_add(1, Ordering::SeqCst);
-                Record {
-                    ticket,
-                    reserved,
-                    completed,
-                    finish_order,
-                }
-            })
+            let (limiter, race) = (limiter.clone(), race.clone());
+            tokio::spawn(async move { race.take_one(&limiter).await })
         })
         .collect();
     let mut records = Vec::new();

@@ -1,28 +1,10 @@
 //! Each acquisition sleeps once: with 1,000 concurrent waiters, every acquisition future is
 //! polled at most twice (once to reserve, once when its timer fires).
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
+use pacer_tests::count_polls;
 use pacer_tokio::{Clock, Limiter, Quota};
-
-/// A future that counts how often it is polled.
-struct Counting<F> {
-    inner: Pin<Box<F>>,
-    polls: u32,
-}
-
-impl<F: Future> Future for Counting<F> {
-    type Output = (F::Output, u32);
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.polls += 1;
-        let polls = self.polls;
-        self.inner.as_mut().poll(cx).map(|output| (output, polls))
-    }
-}
 
 #[tokio::test(start_paused = true)]
 async fn a_thousand_waiters_are_each_polled_at_most_twice() {
@@ -32,11 +14,7 @@ async fn a_thousand_waiters_are_each_polled_at_most_twice() {
         .map(|_| {
             let limiter = limiter.clone();
             tokio::spawn(async move {
-                let (result, polls) = Counting {
-                    inner: Box::pin(limiter.acquire()),
-                    polls: 0,
-                }
-                .await;
+                let (result, polls) = count_polls(limiter.acquire()).await;
                 result.unwrap();
                 (limiter.timer().now(), polls)
             })
