@@ -45,7 +45,10 @@ fn governor_limiter() -> (Governor, FakeRelativeClock) {
     let clock = FakeRelativeClock::default();
     // Start away from zero so neither side has a special first instant.
     clock.advance(Duration::from_secs(1));
-    (GovernorLimiter::direct_with_clock(quota, clock.clone()), clock)
+    (
+        GovernorLimiter::direct_with_clock(quota, clock.clone()),
+        clock,
+    )
 }
 
 fn pacer_limiter() -> (AtomicLimiter, ManualClock) {
@@ -153,9 +156,7 @@ fn decision(c: &mut Criterion) {
         });
         group.bench_function("2t/governor", |b| {
             let (limiter, clock) = governor_limiter();
-            b.iter_custom(|iters| {
-                two_threads(iters, || governor_step(&limiter, &clock, advance))
-            });
+            b.iter_custom(|iters| two_threads(iters, || governor_step(&limiter, &clock, advance)));
         });
         group.finish();
     }

@@ -121,15 +121,29 @@ pub struct Schedule {
     pub early: usize,
     /// The largest `p_i - (first + i / rate)`, zero if no pass was late.
     pub worst_late: Duration,
+    /// The median of `p_i - (first + i / rate)` (zero if that is negative).
+    pub median_late: Duration,
 }
 
 /// Analyses pass instants (nanoseconds from any common origin, in any order) against the
 /// ideal schedule `first + i / rate`, with `tolerance` for the early checks.
 pub fn analyse(passes: &mut [u64], rate: u64, tolerance: Duration) -> Schedule {
+    analyse_from(passes, rate, tolerance, None)
+}
+
+/// [`analyse`] against the ideal schedule `origin + i / rate` (with `origin` on the same
+/// scale as the passes), or `first + i / rate` when `origin` is `None`.
+pub fn analyse_from(
+    passes: &mut [u64],
+    rate: u64,
+    tolerance: Duration,
+    origin: Option<u64>,
+) -> Schedule {
     passes.sort_unstable();
     let tol = tolerance.as_nanos() as i128;
     let ideal = |i: usize| (i as u128 * 1_000_000_000).div_ceil(u128::from(rate)) as i128;
-    let first = passes.first().copied().unwrap_or(0) as i128;
+    let first = origin.or(passes.first().copied()).unwrap_or(0) as i128;
+    let mut offsets = Vec::with_capacity(passes.len());
     let mut early = 0;
     let mut worst_late = 0i128;
     for (i, &p) in passes.iter().enumerate() {
@@ -139,7 +153,14 @@ pub fn analyse(passes: &mut [u64], rate: u64, tolerance: Duration) -> Schedule {
             early += 1;
         }
         worst_late = worst_late.max(offset);
+        offsets.push(offset);
     }
+    let median = if offsets.is_empty() {
+        0
+    } else {
+        let mid = offsets.len() / 2;
+        *offsets.select_nth_unstable(mid).1
+    };
     let span = match (passes.first(), passes.last()) {
         (Some(&a), Some(&b)) => Duration::from_nanos(b - a),
         _ => Duration::ZERO,
@@ -155,6 +176,7 @@ pub fn analyse(passes: &mut [u64], rate: u64, tolerance: Duration) -> Schedule {
         achieved,
         early,
         worst_late: Duration::from_nanos(worst_late.max(0) as u64),
+        median_late: Duration::from_nanos(median.max(0) as u64),
     }
 }
 
@@ -183,6 +205,13 @@ mod tests {
         let s = analyse(&mut p, 1000, Duration::from_micros(1));
         assert_eq!(s.early, 0);
         assert_eq!(s.worst_late, Duration::from_micros(500));
+        assert_eq!(s.median_late, Duration::ZERO);
+        // Against a fixed origin.
+        let mut p = vec![3_000_000, 4_000_000, 5_500_000];
+        let s = analyse_from(&mut p, 1000, Duration::from_micros(1), Some(2_000_000));
+        assert_eq!(s.early, 0);
+        assert_eq!(s.median_late, Duration::from_millis(1));
+        assert_eq!(s.worst_late, Duration::from_micros(1500));
     }
 
     #[test]

@@ -18,9 +18,21 @@ fn run(bin: &str, args: &[&str]) -> String {
 fn herd_runs_a_tiny_case() {
     let out = run(
         env!("CARGO_BIN_EXE_herd"),
-        &["--case", "20:2000", "--runtime", "current", "--timeout", "20"],
+        &[
+            "--case",
+            "20:2000",
+            "--runtime",
+            "current",
+            "--timeout",
+            "20",
+        ],
     );
-    for name in ["| pacer |", "| governor |", "| leaky-bucket |", "| baseline |"] {
+    for name in [
+        "| pacer |",
+        "| governor |",
+        "| leaky-bucket |",
+        "| baseline |",
+    ] {
         assert!(out.contains(name), "no row for {name}:\n{out}");
     }
     assert!(out.contains("pacer / peer"), "{out}");
