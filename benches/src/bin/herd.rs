@@ -433,13 +433,13 @@ fn main() {
                     .map_or("-".into(), |b| format!("{:+.2}", per(out.allocations) - b));
                 let _ = writeln!(
                     table,
-                    "| {} | {n} | {rate} | {} | {result} | {} | {ideal_wall:.3} | {} | {} | \
+                    "| {} | {n} | {rate} | {} | {result} | {} | {ideal_wall:.3} | {:.1} | {:+.3}% | \
                      {} | {:.2} | {} | {:.3} | {:.3} | {:.2} | {beyond} |",
                     flavor.name(),
                     kind.name(),
                     secs(out.wall),
-                    format!("{:.1}", s.achieved),
-                    format!("{:+.3}%", (s.achieved / f64::from(rate) - 1.0) * 100.0),
+                    s.achieved,
+                    (s.achieved / f64::from(rate) - 1.0) * 100.0,
                     secs(out.cpu),
                     per(out.polls),
                     s.early,
