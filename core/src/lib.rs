@@ -49,7 +49,8 @@
 //!   [`ManualTimer`].
 //! - `critical-section`: [`Locked`] on a `critical-section` mutex, for single-core targets.
 //! - `portable-atomic`: [`AtomicLimiter`] and [`ManualClock`] on targets without 64-bit
-//!   atomics (thumbv6m, thumbv7em), through `portable-atomic`.
+//!   atomics, through `portable-atomic`. thumbv7em needs only this; thumbv6m, which has no
+//!   compare-and-swap at all, needs `critical-section` with it.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
