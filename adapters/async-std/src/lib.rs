@@ -85,11 +85,14 @@
 //! # How it waits
 //! async-std's own sleep, `async_std::task::sleep`, is an `async fn`: its future has no name
 //! a type could hold, and boxing it would allocate on every acquisition. Underneath, on every
-//! target but `wasm32-unknown-unknown`, async-std's timers are [`async_io::Timer`]s (async-std
+//! target but `wasm32-unknown-unknown`, async-std's timers are
+//! [`async_io::Timer`](https://docs.rs/async-io/2/async_io/struct.Timer.html)s (async-std
 //! 1.13 depends on async-io 2), driven by the same async-io reactor. So [`AsyncStdTimer`]
 //! sleeps on an `async_io::Timer` directly: the same timer and the same reactor as
 //! `task::sleep`, in a future with a name and no allocation of pacer's (async-io keeps one
-//! timer entry per waiting acquisition, as it does for `task::sleep`).
+//! timer entry per waiting acquisition, as it does for `task::sleep`). smol's timers are the
+//! same async-io timers, so [`AsyncStdTimer`] is pacer-smol's
+//! [`SmolTimer`](pacer_smol::SmolTimer) under this crate's name.
 //!
 //! async-std's executor drives async-io's reactor, and async-io drives it from its own
 //! thread under any other executor, so these types work on `async_std::task::block_on`,
@@ -102,11 +105,6 @@
 //! tested on [`ManualTimer`], whose sleeps complete when the test advances its clock, on
 //! async-std's own executor: see [`ManualTimer`] and this crate's tests.
 #![forbid(unsafe_code)]
-
-use core::future::Future;
-use core::pin::Pin;
-use core::task::{Context, Poll};
-use std::time::{Duration, Instant};
 
 /// The core crate, for everything not re-exported here (the pure schedulers' cancel tokens,
 /// `ManualClock`, `Reservation`, ...).
@@ -186,9 +184,12 @@ pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, AsyncStdTimer>;
 pub type Throttle<'a, S, L = AtomicLimiter> = pacer_core::Throttle<'a, S, L, AsyncStdTimer>;
 
 /// async-std's clock and timer, as pacer needs them: a [`Clock`] reading nanoseconds since an
-/// origin (a [`std::time::Instant`]), and a [`Timer`] whose sleeps are [`async_io::Timer`]s,
-/// the timers async-std's own `task::sleep` uses underneath (see
-/// [How it waits](crate#how-it-waits)).
+/// origin (a [`std::time::Instant`]), and a [`Timer`] whose sleeps are
+/// [`async_io::Timer`][async-io-timer]s, the timers async-std's own `task::sleep` uses
+/// underneath (see [How it waits](crate#how-it-waits)).
+///
+/// It is pacer-smol's [`SmolTimer`](pacer_smol::SmolTimer) under this crate's name: smol's
+/// timers and async-std's are the same async-io timers, so one implementation serves both.
 ///
 /// The origin is the moment of construction ([`AsyncStdTimer::new`], [`Default`]), so the
 /// limiter's instants count from there. Copies share the origin and so read the same instants.
@@ -206,86 +207,15 @@ pub type Throttle<'a, S, L = AtomicLimiter> = pacer_core::Throttle<'a, S, L, Asy
 ///     assert!(timer.now() >= at);
 /// });
 /// ```
-#[derive(Clone, Copy, Debug)]
-pub struct AsyncStdTimer {
-    origin: Instant,
-}
+///
+/// [async-io-timer]: https://docs.rs/async-io/2/async_io/struct.Timer.html
+pub type AsyncStdTimer = pacer_smol::SmolTimer;
 
-impl AsyncStdTimer {
-    /// A timer whose clock reads 0 now.
-    pub fn new() -> AsyncStdTimer {
-        AsyncStdTimer::with_origin(Instant::now())
-    }
-
-    /// A timer whose clock reads 0 at `origin` (and 0 before it, if `origin` is in the
-    /// future).
-    pub fn with_origin(origin: Instant) -> AsyncStdTimer {
-        AsyncStdTimer { origin }
-    }
-
-    /// The moment this clock reads 0.
-    pub fn origin(&self) -> Instant {
-        self.origin
-    }
-
-    /// The moment this clock reads `at` (for example the instant of an
-    /// [`Error::WouldWait`]), or `None` if the platform's `Instant` cannot represent it.
-    pub fn instant(&self, at: u64) -> Option<Instant> {
-        self.origin.checked_add(Duration::from_nanos(at))
-    }
-}
-
-impl Default for AsyncStdTimer {
-    /// A timer whose clock reads 0 now, the same as [`AsyncStdTimer::new`].
-    fn default() -> AsyncStdTimer {
-        AsyncStdTimer::new()
-    }
-}
-
-impl Clock for AsyncStdTimer {
-    /// Whole nanoseconds since the origin (rounded down, saturating at `u64::MAX`, 584 years).
-    fn now(&self) -> u64 {
-        u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
-    }
-}
-
-impl Timer for AsyncStdTimer {
-    type Sleep = AsyncStdSleep;
-
-    /// An [`async_io::Timer`] for the moment this clock reads `at`. An instant the platform
-    /// cannot represent is never reached: that sleep never completes.
-    fn sleep_until(&self, at: u64) -> AsyncStdSleep {
-        let timer = self
-            .instant(at)
-            .map_or_else(async_io::Timer::never, async_io::Timer::at);
-        AsyncStdSleep { timer, done: false }
-    }
-}
-
-/// The sleep of an [`AsyncStdTimer`]: an [`async_io::Timer`] whose completion is `()`.
+/// The sleep of an [`AsyncStdTimer`]: an [`async_io::Timer`][async-io-timer] whose completion
+/// is `()` (pacer-smol's [`SmolSleep`](pacer_smol::SmolSleep)).
 ///
 /// It registers with async-io's reactor on its first poll (one timer entry, async-io's own)
 /// and deregisters when dropped. Polled again after completing, it stays complete.
-#[derive(Debug)]
-#[must_use = "futures do nothing unless polled"]
-pub struct AsyncStdSleep {
-    timer: async_io::Timer,
-    done: bool,
-}
-
-impl Future for AsyncStdSleep {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.done {
-            return Poll::Ready(());
-        }
-        match Pin::new(&mut self.timer).poll(cx) {
-            Poll::Ready(_fired_at) => {
-                self.done = true;
-                Poll::Ready(())
-            }
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
+///
+/// [async-io-timer]: https://docs.rs/async-io/2/async_io/struct.Timer.html
+pub type AsyncStdSleep = pacer_smol::SmolSleep;
