@@ -117,6 +117,9 @@ pub struct Schedule {
     pub span: Duration,
     /// `(passes - 1) / span`, per second (0 with fewer than two passes).
     pub achieved: f64,
+    /// The rate of the least-squares line through `(i, p_i)`, per second: insensitive to a
+    /// constant delay of every pass but the first (0 with fewer than two passes).
+    pub fitted: f64,
     /// Passes `i` (in time order) earlier than `first + i / rate - tolerance`.
     pub early: usize,
     /// The largest `p_i - (first + i / rate)`, zero if no pass was late.
@@ -174,10 +177,32 @@ pub fn analyse_from(
         passes: passes.len(),
         span,
         achieved,
+        fitted: fitted_rate(passes),
         early,
         worst_late: Duration::from_nanos(worst_late.max(0) as u64),
         median_late: Duration::from_nanos(median.max(0) as u64),
     }
+}
+
+/// The rate (per second) of the least-squares line through `(i, passes[i])`, nanoseconds.
+fn fitted_rate(passes: &[u64]) -> f64 {
+    let n = passes.len();
+    if n < 2 {
+        return 0.0;
+    }
+    let mean_i = (n - 1) as f64 / 2.0;
+    let first = passes[0];
+    let mean_p = passes.iter().map(|&p| (p - first) as f64).sum::<f64>() / n as f64;
+    let (mut cov, mut var) = (0.0, 0.0);
+    for (i, &p) in passes.iter().enumerate() {
+        let di = i as f64 - mean_i;
+        cov += di * ((p - first) as f64 - mean_p);
+        var += di * di;
+    }
+    if cov <= 0.0 {
+        return 0.0;
+    }
+    1e9 * var / cov
 }
 
 #[cfg(test)]
@@ -192,6 +217,12 @@ mod tests {
         assert_eq!(s.early, 0);
         assert_eq!(s.worst_late, Duration::ZERO);
         assert!((s.achieved - 1000.0).abs() < 1e-6);
+        assert!((s.fitted - 1000.0).abs() < 1e-6);
+        // Every pass but the first 1 ms late: the span is longer, the fitted line is not.
+        p[1..].iter_mut().for_each(|x| *x += 1_000_000);
+        let s = analyse(&mut p, 1000, Duration::from_micros(1));
+        assert!(s.achieved < 999.5);
+        assert!((s.fitted - 1000.0).abs() < 0.01, "{}", s.fitted);
     }
 
     #[test]

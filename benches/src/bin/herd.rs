@@ -405,12 +405,15 @@ fn main() {
                     .map(|_| {
                         let out = run(flavor, kind, n, rate, o.timeout);
                         eprintln!(
-                            "  {} N={n} R={rate} {}: {} passed in {} s, CPU {} s",
+                            "  {} N={n} R={rate} {}: {} passed in {} s, CPU {} s, \
+                             achieved {:+.3}%, polls/acq {:.2}",
                             flavor.name(),
                             kind.name(),
                             out.passed,
                             secs(out.wall),
-                            secs(out.cpu)
+                            secs(out.cpu),
+                            (out.schedule.achieved / f64::from(rate) - 1.0) * 100.0,
+                            out.polls as f64 / out.passed.max(1) as f64,
                         );
                         out
                     })
