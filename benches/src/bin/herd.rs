@@ -6,7 +6,9 @@
 //!
 //! For each runtime, case (N, R) and limiter it reports: wall time (spawning the first task to
 //! the last pass) against the ideal (N - 1) / R; the achieved rate (N - 1) / (last pass - first
-//! pass); process CPU time (getrusage user + sys, all threads) over the same interval; polls
+//! pass) and, beside it, the rate of the least-squares line through the passes (which a
+//! constant delay of every pass but the first, such as the runtime timer's, does not move);
+//! process CPU time (getrusage user + sys, all threads) over the same interval; polls
 //! of the task futures per acquisition (a counting wrapper around each task body); passes
 //! earlier than the ideal schedule first + i / R (minus 1 µs); the median and worst lateness
 //! against that schedule; and heap allocations per acquisition,
@@ -388,10 +390,10 @@ fn main() {
     let mut table = String::new();
     table.push_str(
         "| runtime | N | R/s | limiter | result | wall s | ideal s | achieved /s | vs target | \
-         CPU s | polls/acq | early | median late ms | worst late ms | allocs/acq | \
+         fitted vs target | CPU s | polls/acq | early | median late ms | worst late ms | allocs/acq | \
          allocs/acq beyond baseline |\n",
     );
-    table.push_str(&"|---".repeat(16));
+    table.push_str(&"|---".repeat(17));
     table.push_str("|\n");
     let mut all: Vec<(Flavor, Outcome)> = Vec::new();
     for &flavor in &o.flavors {
@@ -436,13 +438,14 @@ fn main() {
                     .map_or("-".into(), |b| format!("{:+.2}", per(out.allocations) - b));
                 let _ = writeln!(
                     table,
-                    "| {} | {n} | {rate} | {} | {result} | {} | {ideal_wall:.3} | {:.1} | {:+.3}% | \
+                    "| {} | {n} | {rate} | {} | {result} | {} | {ideal_wall:.3} | {:.1} | {:+.3}% | {:+.3}% | \
                      {} | {:.2} | {} | {:.3} | {:.3} | {:.2} | {beyond} |",
                     flavor.name(),
                     kind.name(),
                     secs(out.wall),
                     s.achieved,
                     (s.achieved / f64::from(rate) - 1.0) * 100.0,
+                    (s.fitted / f64::from(rate) - 1.0) * 100.0,
                     secs(out.cpu),
                     per(out.polls),
                     s.early,
