@@ -102,7 +102,8 @@ pub(crate) fn carry_over(
         // No backlog: the cells still in the bucket carry over as cells. The occupancy is
         // rounded up (never fewer cells than were there) and rescaled to the new unit.
         let occupied = u128::from(tat - now_units);
-        let rescaled = (occupied << new.shift()).div_ceil(u128::from(old.cell_units()));
+        let rescaled =
+            (occupied * u128::from(new.cell_units())).div_ceil(u128::from(old.cell_units()));
         let rescaled = u64::try_from(rescaled).map_err(|_| Error::InstantOverflow)?;
         return new
             .nanos_to_units_ceil(now)?
@@ -119,8 +120,9 @@ fn backlog(old: &Quota, new: &Quota, tat: u64, last: u64) -> Result<u64, Error> 
     let last = old
         .units_to_nanos_ceil(tat.saturating_sub(burst_units))?
         .max(last);
-    let full = u64::try_from(u128::from(old.burst().max(new.burst())) << new.shift())
-        .map_err(|_| Error::InstantOverflow)?;
+    let full =
+        u64::try_from(u128::from(old.burst().max(new.burst())) * u128::from(new.cell_units()))
+            .map_err(|_| Error::InstantOverflow)?;
     new.nanos_to_units_ceil(last)?
         .checked_add(full)
         .ok_or(Error::InstantOverflow)

@@ -5,15 +5,20 @@
 //! The emission interval `T = period / count` is rarely a whole number of nanoseconds
 //! (3 per second is 333,333,333⅓ ns). Rounding `T` down would admit cells faster than the
 //! quota; rounding it up would drift slow by up to a nanosecond per cell. pacer does neither.
-//! Each quota measures its schedule in *units* of exactly `T / 2^shift`, where `shift` is the
-//! smallest power of two that makes a unit at most one nanosecond:
+//! Each quota measures its schedule in *units* of exactly `T / m`, where `m`, the units in one
+//! cell, makes a unit at most one nanosecond:
 //!
 //! ```text
-//! period <= count · 2^shift          (so a unit = period / (count · 2^shift) <= 1 ns)
-//! one cell = 2^shift units, exactly
-//! ns -> units:  u = ns · D / period   with D = count · 2^shift
+//! period <= count · m                (so a unit = period / (count · m) <= 1 ns)
+//! one cell = m units, exactly
+//! ns -> units:  u = ns · D / period   with D = count · m
 //! units -> ns:  ns = u · period / D
 //! ```
+//!
+//! Where `T` is a whole number of nanoseconds (`period % count == 0`, as for 100 per second),
+//! `m = T`: a unit is exactly one nanosecond, `D = period`, and every conversion is the
+//! identity, so a decision costs a few integer operations. Otherwise `m` is the smallest power
+//! of two `2^k >= T`, and the conversions are exact 128-bit products and quotients.
 //!
 //! A cell is a whole number of units, so a schedule of any length accumulates no error. The
 //! only rounding is at the edges, where a unit instant becomes a nanosecond instant (always
@@ -49,7 +54,10 @@ pub struct Quota {
     count: u32,
     period: u64,
     burst: u32,
-    shift: u32,
+    /// Units in one cell (`m`).
+    cell: u64,
+    /// Whether a unit is exactly one nanosecond (`count · m == period`).
+    whole: bool,
 }
 
 /// The largest number of units a burst may span, leaving headroom below `u64::MAX` so that a
@@ -103,19 +111,26 @@ impl Quota {
         if u64::from(count) > period {
             return Err(Error::TooFast);
         }
-        // Smallest shift with period <= count << shift; at most 64 since count >= 1.
-        let mut shift = 0;
-        while (u128::from(count) << shift) < u128::from(period) {
-            shift += 1;
-        }
-        if u128::from(burst) << shift > MAX_BURST_UNITS {
+        let whole = period % u64::from(count) == 0;
+        let cell = if whole {
+            u128::from(period / u64::from(count))
+        } else {
+            // The smallest power of two with period <= count · 2^k; k <= 64 since count >= 1.
+            let mut cell = 1u128;
+            while u128::from(count) * cell < u128::from(period) {
+                cell <<= 1;
+            }
+            cell
+        };
+        if u128::from(burst) * cell > MAX_BURST_UNITS {
             return Err(Error::QuotaOverflow);
         }
         Ok(Quota {
             count,
             period,
             burst,
-            shift,
+            cell: u64::try_from(cell).map_err(|_| Error::QuotaOverflow)?,
+            whole,
         })
     }
 
@@ -147,35 +162,36 @@ impl Quota {
 
     // ---- exact unit arithmetic, shared by every GCRA-based scheduler ----
 
-    /// `shift`: a cell is `2^shift` units.
-    pub(crate) fn shift(&self) -> u32 {
-        self.shift
-    }
-
-    /// Units in one cell: `2^shift`.
+    /// Units in one cell (`m`).
     pub(crate) fn cell_units(&self) -> u64 {
-        1 << self.shift
+        self.cell
     }
 
     /// Units in `n` cells (cannot overflow: `n <= burst` is checked by callers and
-    /// `burst << shift <= 2^62`).
+    /// `burst · m <= 2^62`).
     pub(crate) fn cells_units(&self, n: u32) -> u64 {
-        u64::from(n) << self.shift
+        u64::from(n) * self.cell
     }
 
-    /// `D = count · 2^shift`: units per `period` nanoseconds.
+    /// `D = count · m`: units per `period` nanoseconds.
     fn units_per_period(&self) -> u128 {
-        u128::from(self.count) << self.shift
+        u128::from(self.count) * u128::from(self.cell)
     }
 
     /// The nanosecond instant of unit instant `u`, rounded up (never early).
     pub(crate) fn units_to_nanos_ceil(&self, u: u64) -> Result<u64, Error> {
+        if self.whole {
+            return Ok(u);
+        }
         let num = u128::from(u) * u128::from(self.period);
         u64::try_from(num.div_ceil(self.units_per_period())).map_err(|_| Error::InstantOverflow)
     }
 
     /// The unit instant of nanosecond instant `ns`, rounded up.
     pub(crate) fn nanos_to_units_ceil(&self, ns: u64) -> Result<u64, Error> {
+        if self.whole {
+            return Ok(ns);
+        }
         let num = u128::from(ns)
             .checked_mul(self.units_per_period())
             .ok_or(Error::InstantOverflow)?;
@@ -192,8 +208,8 @@ impl Quota {
     /// accounting it no earlier than `at - 1` keeps every later cell within the one-nanosecond
     /// rounding that the conformance rule allows. A unit is at most 1 ns, so `u <= at`.
     pub(crate) fn arrival_units(&self, at: u64) -> Result<u64, Error> {
-        if at == 0 {
-            return Ok(0);
+        if at == 0 || self.whole {
+            return Ok(at);
         }
         let num = u128::from(at - 1)
             .checked_mul(self.units_per_period())
@@ -205,6 +221,9 @@ impl Quota {
     /// that is `arrival_units(at) <= u`, decided by multiplication alone:
     /// `floor((at - 1) · D / period) < u  <=>  (at - 1) · D < u · period`.
     pub(crate) fn arrives_by(&self, at: u64, u: u64) -> bool {
+        if self.whole {
+            return at <= u;
+        }
         at == 0
             || u128::from(at - 1)
                 .checked_mul(self.units_per_period())
@@ -214,6 +233,9 @@ impl Quota {
     /// Whether the cell at unit instant `u` is permitted at nanosecond `now`:
     /// `ceil(u · period / D) <= now`, decided by multiplication alone.
     pub(crate) fn permits(&self, u: u64, now: u64) -> bool {
+        if self.whole {
+            return u <= now;
+        }
         // u · period < 2^128 always; now · D overflows only when it is larger still.
         u128::from(now)
             .checked_mul(self.units_per_period())
@@ -222,6 +244,9 @@ impl Quota {
 
     /// The unit instant of nanosecond instant `ns`, rounded down (saturating).
     pub(crate) fn nanos_to_units_floor(&self, ns: u64) -> u64 {
+        if self.whole {
+            return ns;
+        }
         u128::from(ns)
             .checked_mul(self.units_per_period())
             .map_or(u64::MAX, |num| {

@@ -56,14 +56,23 @@ fn huge_period_or_burst_overflows() {
     assert!(Quota::new(1, ns(1 << 62)).is_ok());
     assert_eq!(Quota::new(1, ns((1 << 62) + 1)), Err(Error::QuotaOverflow));
     assert!(Quota::new(2, ns(1 << 63)).is_ok(), "the bound is per cell");
-    // A burst may span at most 2^62 units: 1 per minute needs 2^36 units a cell, so 2^26 cells.
+    // A burst may span at most 2^62 units. 1 per minute is a whole 6·10^10 ns a cell, so a
+    // unit is one nanosecond and the burst may be floor(2^62 / 6·10^10) = 76,861,433 cells.
     let per_minute = Quota::per_minute(1).unwrap();
     assert_eq!(
-        per_minute.with_burst(1 << 26).map(|q| q.burst()),
-        Ok(1 << 26)
+        per_minute.with_burst(76_861_433).map(|q| q.burst()),
+        Ok(76_861_433)
+    );
+    assert_eq!(per_minute.with_burst(76_861_434), Err(Error::QuotaOverflow));
+    // 7 per minute is not a whole number of nanoseconds a cell (8,571,428,571.4...), so a
+    // cell is 2^33 units and the burst may be 2^29 cells.
+    let seven_per_minute = Quota::per_minute(7).unwrap();
+    assert_eq!(
+        seven_per_minute.with_burst(1 << 29).map(|q| q.burst()),
+        Ok(1 << 29)
     );
     assert_eq!(
-        per_minute.with_burst((1 << 26) + 1),
+        seven_per_minute.with_burst((1 << 29) + 1),
         Err(Error::QuotaOverflow)
     );
     assert_eq!(
