@@ -69,6 +69,7 @@ impl AtomicLimiter {
 impl RateLimiter for AtomicLimiter {
     type Token = AtomicToken;
 
+    #[inline]
     fn reserve_within(
         &self,
         now: u64,
@@ -104,6 +105,7 @@ impl RateLimiter for AtomicLimiter {
         }
     }
 
+    #[inline]
     fn earliest(&self, now: u64, cells: u32) -> Result<u64, Error> {
         if cells == 0 {
             return Ok(now);
@@ -116,6 +118,7 @@ impl RateLimiter for AtomicLimiter {
         Ok(at)
     }
 
+    #[inline]
     fn cancel(&self, reservation: Reservation<AtomicToken>, now: u64) -> bool {
         let token = reservation.token();
         if reservation.cells() == 0 || now >= reservation.at() {

@@ -39,6 +39,7 @@ use crate::{Error, Quota, Reservation, Scheduler, Snapshot};
 
 /// The earliest instant `n` cells may go under `quota` with arrival time `tat`, at `now`.
 /// `n` must be between 1 and the burst.
+#[inline]
 pub(crate) fn earliest_at(quota: &Quota, tat: u64, now: u64, n: u32) -> Result<u64, Error> {
     let ahead = tat
         .checked_add(quota.cells_units(n))
@@ -56,6 +57,7 @@ pub(crate) fn earliest_at(quota: &Quota, tat: u64, now: u64, n: u32) -> Result<u
 ///
 /// While cells are queued (the common case under load) `at` is accounted before `TAT` and the
 /// division that converts `at` to units is skipped.
+#[inline]
 pub(crate) fn advance(quota: &Quota, tat: u64, at: u64, n: u32) -> Result<u64, Error> {
     let base = if quota.arrives_by(at, tat) {
         tat

@@ -163,22 +163,26 @@ impl Quota {
     // ---- exact unit arithmetic, shared by every GCRA-based scheduler ----
 
     /// Units in one cell (`m`).
+    #[inline]
     pub(crate) fn cell_units(&self) -> u64 {
         self.cell
     }
 
     /// Units in `n` cells (cannot overflow: `n <= burst` is checked by callers and
     /// `burst · m <= 2^62`).
+    #[inline]
     pub(crate) fn cells_units(&self, n: u32) -> u64 {
         u64::from(n) * self.cell
     }
 
     /// `D = count · m`: units per `period` nanoseconds.
+    #[inline]
     fn units_per_period(&self) -> u128 {
         u128::from(self.count) * u128::from(self.cell)
     }
 
     /// The nanosecond instant of unit instant `u`, rounded up (never early).
+    #[inline]
     pub(crate) fn units_to_nanos_ceil(&self, u: u64) -> Result<u64, Error> {
         if self.whole {
             return Ok(u);
@@ -188,6 +192,7 @@ impl Quota {
     }
 
     /// The unit instant of nanosecond instant `ns`, rounded up.
+    #[inline]
     pub(crate) fn nanos_to_units_ceil(&self, ns: u64) -> Result<u64, Error> {
         if self.whole {
             return Ok(ns);
@@ -207,6 +212,7 @@ impl Quota {
     /// of drift (its exact instant is in that interval, and is no earlier than this one), and
     /// accounting it no earlier than `at - 1` keeps every later cell within the one-nanosecond
     /// rounding that the conformance rule allows. A unit is at most 1 ns, so `u <= at`.
+    #[inline]
     pub(crate) fn arrival_units(&self, at: u64) -> Result<u64, Error> {
         if at == 0 || self.whole {
             return Ok(at);
@@ -220,6 +226,7 @@ impl Quota {
     /// Whether a cell going at nanosecond `at` is accounted at or before unit instant `u`,
     /// that is `arrival_units(at) <= u`, decided by multiplication alone:
     /// `floor((at - 1) · D / period) < u  <=>  (at - 1) · D < u · period`.
+    #[inline]
     pub(crate) fn arrives_by(&self, at: u64, u: u64) -> bool {
         if self.whole {
             return at <= u;
@@ -232,6 +239,7 @@ impl Quota {
 
     /// Whether the cell at unit instant `u` is permitted at nanosecond `now`:
     /// `ceil(u · period / D) <= now`, decided by multiplication alone.
+    #[inline]
     pub(crate) fn permits(&self, u: u64, now: u64) -> bool {
         if self.whole {
             return u <= now;
@@ -243,6 +251,7 @@ impl Quota {
     }
 
     /// The unit instant of nanosecond instant `ns`, rounded down (saturating).
+    #[inline]
     pub(crate) fn nanos_to_units_floor(&self, ns: u64) -> u64 {
         if self.whole {
             return ns;
@@ -255,6 +264,7 @@ impl Quota {
     }
 
     /// `n > burst`: such an acquisition can never be satisfied.
+    #[inline]
     pub(crate) fn check_weight(&self, n: u32) -> Result<(), Error> {
         if n > self.burst {
             Err(Error::TooHeavy {

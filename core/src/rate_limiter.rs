@@ -25,12 +25,14 @@ pub trait RateLimiter {
     ) -> Result<Reservation<Self::Token>, Error>;
 
     /// Reserves `cells` cells at the earliest permitted instant, however far away.
+    #[inline]
     fn reserve(&self, now: u64, cells: u32) -> Result<Reservation<Self::Token>, Error> {
         self.reserve_within(now, cells, Duration::MAX)
     }
 
     /// Takes `cells` cells now, or fails with [`Error::WouldWait`] carrying the instant at
     /// which they could go.
+    #[inline]
     fn try_acquire(&self, now: u64, cells: u32) -> Result<Reservation<Self::Token>, Error> {
         self.reserve_within(now, cells, Duration::ZERO)
     }

@@ -21,16 +21,19 @@ pub struct Reservation<T> {
 }
 
 impl<T> Reservation<T> {
+    #[inline]
     pub(crate) fn new(at: u64, cells: u32, token: T) -> Self {
         Reservation { at, cells, token }
     }
 
     /// The instant, in nanoseconds since the limiter's origin, at which the cells may go.
+    #[inline]
     pub fn at(&self) -> u64 {
         self.at
     }
 
     /// How many cells were reserved (0 for an empty acquisition, which records nothing).
+    #[inline]
     pub fn cells(&self) -> u32 {
         self.cells
     }
@@ -40,6 +43,7 @@ impl<T> Reservation<T> {
         Duration::from_nanos(self.at.saturating_sub(now))
     }
 
+    #[inline]
     pub(crate) fn token(&self) -> &T {
         &self.token
     }
@@ -57,7 +61,11 @@ pub struct Snapshot {
 }
 
 /// Converts a maximum wait into the last acceptable instant, saturating at `u64::MAX`.
+#[inline]
 pub(crate) fn deadline(now: u64, max_wait: Duration) -> u64 {
+    if max_wait.is_zero() {
+        return now;
+    }
     let wait = u64::try_from(max_wait.as_nanos()).unwrap_or(u64::MAX);
     now.saturating_add(wait)
 }

@@ -33,6 +33,7 @@ pub trait Scheduler {
     ) -> Result<Reservation<Self::Token>, Error>;
 
     /// Reserves `cells` cells at the earliest permitted instant, however far away.
+    #[inline]
     fn reserve(&mut self, now: u64, cells: u32) -> Result<Reservation<Self::Token>, Error> {
         self.reserve_within(now, cells, Duration::MAX)
     }
@@ -40,6 +41,7 @@ pub trait Scheduler {
     /// Takes `cells` cells now, or fails with [`Error::WouldWait`] carrying the instant at
     /// which they could go. The same as [`reserve_within`](Scheduler::reserve_within) with a
     /// maximum wait of zero.
+    #[inline]
     fn try_acquire(&mut self, now: u64, cells: u32) -> Result<Reservation<Self::Token>, Error> {
         self.reserve_within(now, cells, Duration::ZERO)
     }
