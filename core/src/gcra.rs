@@ -196,7 +196,6 @@ impl Gcra {
         Ok(())
     }
 
-    #[inline]
     fn now(&mut self, now: u64) -> u64 {
         self.seen = self.seen.max(now);
         self.seen
@@ -206,7 +205,6 @@ impl Gcra {
 impl Scheduler for Gcra {
     type Token = GcraToken;
 
-    #[inline]
     fn reserve_within(
         &mut self,
         now: u64,
@@ -232,7 +230,6 @@ impl Scheduler for Gcra {
         Ok(Reservation::new(at, cells, GcraToken { after, ..token }))
     }
 
-    #[inline]
     fn earliest(&self, now: u64, cells: u32) -> Result<u64, Error> {
         let now = now.max(self.seen);
         if cells == 0 {
