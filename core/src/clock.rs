@@ -53,15 +53,16 @@ impl ManualClock {
 
     /// Moves the clock forward by `by` (saturating at the end of time) and returns the new
     /// instant.
+    ///
+    /// One atomic add. At the end of time the clock is pinned at `u64::MAX`; a reader racing
+    /// that moment may see the wrapped value first, which limiters take as a backwards step.
     pub fn advance(&self, by: Duration) -> u64 {
         let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
-        let previous = self
-            .nanos
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                Some(n.saturating_add(by))
-            })
-            .unwrap_or_else(|n| n);
-        previous.saturating_add(by)
+        let previous = self.nanos.fetch_add(by, Ordering::AcqRel);
+        previous.checked_add(by).unwrap_or_else(|| {
+            self.nanos.store(u64::MAX, Ordering::Release);
+            u64::MAX
+        })
     }
 
     /// Sets the clock to `nanos`, forwards or backwards.

@@ -45,7 +45,7 @@ pub(crate) fn earliest_at(quota: &Quota, tat: u64, now: u64, n: u32) -> Result<u
         .checked_add(quota.cells_units(n))
         .ok_or(Error::InstantOverflow)?;
     // TAT + (n - burst) · T, or "long ago" when that is before the origin.
-    let due = ahead.saturating_sub(quota.cells_units(quota.burst()));
+    let due = ahead.saturating_sub(quota.burst_units());
     if quota.permits(due, now) {
         Ok(now)
     } else {
@@ -92,7 +92,7 @@ pub(crate) fn carry_over(
     last: u64,
 ) -> Result<u64, Error> {
     let now_units = old.nanos_to_units_floor(now);
-    let burst_units = old.cells_units(old.burst());
+    let burst_units = old.burst_units();
     if last > now {
         return backlog(old, new, tat, last);
     }
@@ -118,7 +118,7 @@ pub(crate) fn carry_over(
 /// Backlog: the last reserved instant E = TAT - burst · T (or `last`, if later) is after now.
 /// New cells come after E, with the bucket full there: TAT' = E + max(b, b') · T'.
 fn backlog(old: &Quota, new: &Quota, tat: u64, last: u64) -> Result<u64, Error> {
-    let burst_units = old.cells_units(old.burst());
+    let burst_units = old.burst_units();
     let last = old
         .units_to_nanos_ceil(tat.saturating_sub(burst_units))?
         .max(last);

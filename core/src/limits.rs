@@ -73,7 +73,7 @@ impl<const K: usize> Limits<K> {
         // limit's own `TAT - b·T` can be earlier than the cells it recorded there.
         let mut last = 0;
         for (q, &tat) in self.quotas.iter().zip(&self.tats) {
-            let own = tat.saturating_sub(q.cells_units(q.burst()));
+            let own = tat.saturating_sub(q.burst_units());
             last = last.max(q.units_to_nanos_ceil(own)?);
         }
         self.tats[index] = carry_over(&old, &quota, self.tats[index], self.seen, last)?;

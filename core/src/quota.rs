@@ -56,6 +56,8 @@ pub struct Quota {
     burst: u32,
     /// Units in one cell (`m`).
     cell: u64,
+    /// Units in a full burst (`burst · m`), kept to spare the decision path a multiply.
+    burst_units: u64,
     /// Whether a unit is exactly one nanosecond (`count · m == period`).
     whole: bool,
 }
@@ -122,7 +124,8 @@ impl Quota {
             }
             cell
         };
-        if u128::from(burst) * cell > MAX_BURST_UNITS {
+        let burst_units = u128::from(burst) * cell;
+        if burst_units > MAX_BURST_UNITS {
             return Err(Error::QuotaOverflow);
         }
         Ok(Quota {
@@ -130,6 +133,7 @@ impl Quota {
             period,
             burst,
             cell: u64::try_from(cell).map_err(|_| Error::QuotaOverflow)?,
+            burst_units: u64::try_from(burst_units).map_err(|_| Error::QuotaOverflow)?,
             whole,
         })
     }
@@ -173,6 +177,12 @@ impl Quota {
     #[inline]
     pub(crate) fn cells_units(&self, n: u32) -> u64 {
         u64::from(n) * self.cell
+    }
+
+    /// Units in a full burst: `burst · m`.
+    #[inline]
+    pub(crate) fn burst_units(&self) -> u64 {
+        self.burst_units
     }
 
     /// `D = count · m`: units per `period` nanoseconds.
