@@ -9,7 +9,7 @@
 use core::time::Duration;
 
 use crate::atomic::{AtomicU64, Ordering};
-use crate::gcra::{advance, earliest_at, remaining};
+use crate::gcra::{advance, earliest_at, peek, remaining};
 use crate::reservation::deadline;
 use crate::{Error, Quota, RateLimiter, Reservation, Snapshot};
 
@@ -111,11 +111,7 @@ impl RateLimiter for AtomicLimiter {
             return Ok(now);
         }
         self.quota.check_weight(cells)?;
-        let tat = self.tat.load(Ordering::Acquire);
-        let at = earliest_at(&self.quota, tat, now, cells)?;
-        // Where recording the cells would overflow, `reserve` fails; so does the look.
-        advance(&self.quota, tat, at, cells)?;
-        Ok(at)
+        peek(&self.quota, self.tat.load(Ordering::Acquire), now, cells)
     }
 
     #[inline]

@@ -53,6 +53,15 @@ pub(crate) fn earliest_at(quota: &Quota, tat: u64, now: u64, n: u32) -> Result<u
     }
 }
 
+/// What `reserve` would answer for `n` cells, without recording them: [`earliest_at`], or
+/// the error where recording the cells there would overflow.
+#[inline]
+pub(crate) fn peek(quota: &Quota, tat: u64, now: u64, n: u32) -> Result<u64, Error> {
+    let at = earliest_at(quota, tat, now, n)?;
+    advance(quota, tat, at, n)?;
+    Ok(at)
+}
+
 /// The arrival time after `n` cells go at `at`: `max(TAT, at) + n · T`.
 ///
 /// While cells are queued (the common case under load) `at` is accounted before `TAT` and the
@@ -236,10 +245,7 @@ impl Scheduler for Gcra {
             return Ok(now);
         }
         self.quota.check_weight(cells)?;
-        let at = earliest_at(&self.quota, self.tat, now, cells)?;
-        // Where recording the cells would overflow, `reserve` fails; so does the look.
-        advance(&self.quota, self.tat, at, cells)?;
-        Ok(at)
+        peek(&self.quota, self.tat, now, cells)
     }
 
     fn cancel(&mut self, reservation: Reservation<GcraToken>, now: u64) -> bool {
