@@ -134,7 +134,7 @@ impl RateLimiter for AtomicLimiter {
         let tat = self.tat.load(Ordering::Acquire);
         Snapshot {
             remaining: remaining(&self.quota, tat, now),
-            earliest: earliest_at(&self.quota, tat, now, 1).unwrap_or(u64::MAX),
+            earliest: peek(&self.quota, tat, now, 1).unwrap_or(u64::MAX),
         }
     }
 }

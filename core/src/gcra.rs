@@ -263,7 +263,7 @@ impl Scheduler for Gcra {
         let now = now.max(self.seen);
         Snapshot {
             remaining: remaining(&self.quota, self.tat, now),
-            earliest: earliest_at(&self.quota, self.tat, now, 1).unwrap_or(u64::MAX),
+            earliest: peek(&self.quota, self.tat, now, 1).unwrap_or(u64::MAX),
         }
     }
 }

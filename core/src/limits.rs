@@ -159,7 +159,7 @@ impl<const K: usize> Scheduler for Limits<K> {
             .unwrap_or(u32::MAX);
         Snapshot {
             remaining,
-            earliest: self.earliest_at(now, 1).unwrap_or(u64::MAX),
+            earliest: Scheduler::earliest(self, now, 1).unwrap_or(u64::MAX),
         }
     }
 }

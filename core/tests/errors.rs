@@ -255,7 +255,8 @@ impl<S: Scheduler> TapSeen for S {
 }
 
 /// Instants near the end of `u64`: every operation either works or fails with
-/// InstantOverflow, records nothing when it fails, and `earliest` agrees with `reserve`.
+/// InstantOverflow, records nothing when it fails, `earliest` agrees with `reserve`, and a
+/// snapshot's earliest instant agrees with `earliest` (`u64::MAX` where there is none).
 #[test]
 fn instant_overflow_near_the_end_of_time() {
     let quotas = [
@@ -278,6 +279,11 @@ fn instant_overflow_near_the_end_of_time() {
                 let g_before = gcra.clone().tap_seen(now);
                 let l_before = limits.clone().tap_seen(now);
                 let look = gcra.earliest(now, 1);
+                assert_eq!(
+                    gcra.snapshot(now).earliest,
+                    look.unwrap_or(u64::MAX),
+                    "{q} at {now}: Gcra snapshot and earliest disagree"
+                );
                 let got = gcra.reserve(now, 1).map(|r| r.at());
                 assert_eq!(
                     look, got,
@@ -291,6 +297,11 @@ fn instant_overflow_near_the_end_of_time() {
                     }
                 }
                 let look = limits.earliest(now, 1);
+                assert_eq!(
+                    limits.snapshot(now).earliest,
+                    look.unwrap_or(u64::MAX),
+                    "{q} at {now}: Limits snapshot and earliest disagree"
+                );
                 let got_l = limits.reserve(now, 1).map(|r| r.at());
                 assert_eq!(
                     look, got_l,
@@ -301,6 +312,11 @@ fn instant_overflow_near_the_end_of_time() {
                     assert_eq!(limits, l_before);
                 }
                 let look = limiter.earliest(now, 1);
+                assert_eq!(
+                    limiter.snapshot(now).earliest,
+                    look.unwrap_or(u64::MAX),
+                    "{q} at {now}: AtomicLimiter snapshot and earliest disagree"
+                );
                 let got_a = limiter.reserve(now, 1).map(|r| r.at());
                 assert_eq!(
                     look, got_a,
