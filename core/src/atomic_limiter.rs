@@ -69,7 +69,7 @@ impl AtomicLimiter {
 impl RateLimiter for AtomicLimiter {
     type Token = AtomicToken;
 
-    #[inline]
+    #[inline(always)]
     fn reserve_within(
         &self,
         now: u64,

@@ -56,6 +56,7 @@ impl ManualClock {
     ///
     /// One atomic add. At the end of time the clock is pinned at `u64::MAX`; a reader racing
     /// that moment may see the wrapped value first, which limiters take as a backwards step.
+    #[inline]
     pub fn advance(&self, by: Duration) -> u64 {
         let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
         let previous = self.nanos.fetch_add(by, Ordering::AcqRel);
@@ -66,6 +67,7 @@ impl ManualClock {
     }
 
     /// Sets the clock to `nanos`, forwards or backwards.
+    #[inline]
     pub fn set(&self, nanos: u64) {
         self.nanos.store(nanos, Ordering::Release);
     }
@@ -73,6 +75,7 @@ impl ManualClock {
 
 #[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
 impl Clock for ManualClock {
+    #[inline]
     fn now(&self) -> u64 {
         self.nanos.load(Ordering::Acquire)
     }
