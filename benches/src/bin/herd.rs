@@ -30,162 +30,6 @@ use std::time::{Duration, Instant};
 
 use pacer_benches::{CountingAlloc, Schedule, analyse_from, counted, cpu_time};
 
-/// PROTOTYPE (not for commit): one tokio timer per limiter; waiters queue (at, waker).
-mod proto {
-    use std::collections::VecDeque;
-    use std::future::Future;
-    use std::pin::Pin;
-    use std::sync::Mutex;
-    use std::task::{Context, Poll, Waker};
-
-    use pacer_core::{AtomicLimiter, Clock, RateLimiter};
-    use pacer_tokio::TokioTimer;
-
-    struct Entry {
-        at: u64,
-        seq: u64,
-        waker: Waker,
-    }
-
-    struct State {
-        queue: VecDeque<Entry>,
-        next: u64,
-        sleep: Option<Pin<Box<tokio::time::Sleep>>>,
-        armed: Option<(u64, u64)>,
-    }
-
-    pub(crate) struct Proto {
-        limiter: AtomicLimiter,
-        timer: TokioTimer,
-        state: Mutex<State>,
-    }
-
-    impl Proto {
-        pub(crate) fn new(quota: pacer_core::Quota) -> Proto {
-            Proto {
-                limiter: AtomicLimiter::new(quota),
-                timer: TokioTimer::new(),
-                state: Mutex::new(State {
-                    queue: VecDeque::new(),
-                    next: 0,
-                    sleep: None,
-                    armed: None,
-                }),
-            }
-        }
-
-        pub(crate) async fn acquire(&self) {
-            Wait {
-                p: self,
-                at: None,
-                seq: None,
-            }
-            .await
-        }
-    }
-
-    struct Wait<'a> {
-        p: &'a Proto,
-        at: Option<u64>,
-        seq: Option<u64>,
-    }
-
-    fn service(st: &mut State, timer: &TokioTimer) {
-        let mut now = timer.now();
-        loop {
-            while st.queue.front().is_some_and(|e| e.at <= now) {
-                let e = st.queue.pop_front().unwrap();
-                e.waker.wake();
-            }
-            let Some(front) = st.queue.front() else {
-                return;
-            };
-            let key = (front.at, front.seq);
-            if st.armed == Some(key) {
-                return;
-            }
-            st.armed = Some(key);
-            let deadline = timer.instant(front.at).unwrap();
-            match &mut st.sleep {
-                Some(s) => s.as_mut().reset(deadline),
-                None => st.sleep = Some(Box::pin(tokio::time::sleep_until(deadline))),
-            }
-            let sleep = st.sleep.as_mut().unwrap();
-            if sleep
-                .as_mut()
-                .poll(&mut Context::from_waker(&front.waker))
-                .is_pending()
-            {
-                return;
-            }
-            now = timer.now();
-        }
-    }
-
-    impl Future for Wait<'_> {
-        type Output = ();
-        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-            let p = self.p;
-            let now = p.timer.now();
-            let at = match self.at {
-                Some(at) => at,
-                None => {
-                    let r = p.limiter.reserve(now, 1).unwrap();
-                    if r.at() <= now {
-                        return Poll::Ready(());
-                    }
-                    self.at = Some(r.at());
-                    r.at()
-                }
-            };
-            let mut st = p.state.lock().unwrap();
-            let st = &mut *st;
-            if now >= at {
-                if let Some(seq) = self.seq.take() {
-                    if let Ok(i) = st.queue.binary_search_by_key(&(at, seq), |e| (e.at, e.seq)) {
-                        st.queue.remove(i);
-                    }
-                    if st.armed.is_some_and(|(_, s)| s == seq) {
-                        st.armed = None;
-                    }
-                }
-                service(st, &p.timer);
-                return Poll::Ready(());
-            }
-            match self.seq {
-                None => {
-                    let seq = st.next;
-                    st.next += 1;
-                    let e = Entry {
-                        at,
-                        seq,
-                        waker: cx.waker().clone(),
-                    };
-                    let i = st.queue.partition_point(|x| x.at <= at);
-                    st.queue.insert(i, e);
-                    self.seq = Some(seq);
-                }
-                Some(seq) => {
-                    if let Some(e) = st
-                        .queue
-                        .binary_search_by_key(&(at, seq), |e| (e.at, e.seq))
-                        .ok()
-                        .and_then(|i| st.queue.get_mut(i))
-                        && !e.waker.will_wake(cx.waker())
-                    {
-                        e.waker = cx.waker().clone();
-                        if st.armed.is_some_and(|(_, s)| s == seq) {
-                            st.armed = None;
-                        }
-                    }
-                }
-            }
-            service(st, &p.timer);
-            Poll::Pending
-        }
-    }
-}
-
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc::new();
 
@@ -195,17 +39,10 @@ enum Kind {
     Governor,
     Leaky,
     Baseline,
-    Proto,
 }
 
 impl Kind {
-    const ALL: [Kind; 5] = [
-        Kind::Pacer,
-        Kind::Governor,
-        Kind::Leaky,
-        Kind::Baseline,
-        Kind::Proto,
-    ];
+    const ALL: [Kind; 4] = [Kind::Pacer, Kind::Governor, Kind::Leaky, Kind::Baseline];
 
     fn name(self) -> &'static str {
         match self {
@@ -213,7 +50,6 @@ impl Kind {
             Kind::Governor => "governor",
             Kind::Leaky => "leaky-bucket",
             Kind::Baseline => "baseline",
-            Kind::Proto => "proto",
         }
     }
 
@@ -258,7 +94,6 @@ enum Limiter {
     Leaky(leaky_bucket::RateLimiter),
     /// No limiter: task `i` sleeps until `start + i / R` on tokio's timer.
     Baseline(tokio::time::Instant),
-    Proto(proto::Proto),
 }
 
 /// The baseline's schedule starts this long after the run's base instant, so that spawning is
@@ -301,9 +136,6 @@ impl Limiter {
             Kind::Baseline => {
                 Limiter::Baseline(tokio::time::Instant::from_std(base + BASELINE_DELAY))
             }
-            Kind::Proto => Limiter::Proto(proto::Proto::new(
-                pacer_tokio::Quota::per_second(rate).expect("quota"),
-            )),
         }
     }
 
@@ -313,7 +145,6 @@ impl Limiter {
             Limiter::Pacer(l) => l.acquire().await.expect("weight 1 never fails"),
             Limiter::Governor(l) => l.until_ready().await,
             Limiter::Leaky(l) => l.acquire_one().await,
-            Limiter::Proto(l) => l.acquire().await,
             Limiter::Baseline(start) => {
                 let at = *start + ideal(i, rate);
                 tokio::time::sleep_until(at).await;
