@@ -40,6 +40,29 @@ fn herd_runs_a_tiny_case() {
 }
 
 #[test]
+fn herd_runs_the_gate_on_request() {
+    let out = run(
+        env!("CARGO_BIN_EXE_herd"),
+        &[
+            "--case",
+            "20:2000",
+            "--runtime",
+            "current",
+            "--limiter",
+            "pacer-gate",
+            "--limiter",
+            "baseline",
+            "--gate-slots",
+            "4",
+            "--timeout",
+            "20",
+        ],
+    );
+    assert!(out.contains("| pacer-gate | ok |"), "{out}");
+    assert!(!out.contains("| pacer |"), "{out}");
+}
+
+#[test]
 fn accuracy_runs_a_short_sweep() {
     let out = run(
         env!("CARGO_BIN_EXE_accuracy"),

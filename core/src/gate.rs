@@ -16,6 +16,13 @@ use crate::{AtomicLimiter, Error, Pacer, Quota, RateLimiter, Timer};
 /// guards has finished. Taking the slot first means a waiter never holds a rate reservation
 /// it cannot use.
 ///
+/// A waiter holds its slot while it waits for its rate instant, so the cap bounds calls in
+/// flight plus waiters whose instant is near. Size it for the rate times the call's duration
+/// plus the timer's lateness (about 1 ms on tokio): 100 per second of 200 ms calls need more
+/// than 20 slots to keep the full rate, and a cap below that lowers the rate instead. A
+/// waiter that finds no free slot waits on `async-lock`'s semaphore, which allocates its
+/// listener on the heap.
+///
 /// ```
 /// use pacer_core::{AtomicLimiter, Gate, ManualTimer, Pacer, Quota};
 /// # futures_executor::block_on(async {

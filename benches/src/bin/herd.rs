@@ -39,10 +39,21 @@ enum Kind {
     Governor,
     Leaky,
     Baseline,
+    /// pacer-tokio's `Gate` (rate and a cap of `GATE_SLOTS` in flight), not in the
+    /// default set: it shows what waiting for a concurrency slot adds.
+    Gate,
 }
 
 impl Kind {
-    const ALL: [Kind; 4] = [Kind::Pacer, Kind::Governor, Kind::Leaky, Kind::Baseline];
+    const ALL: [Kind; 5] = [
+        Kind::Pacer,
+        Kind::Governor,
+        Kind::Leaky,
+        Kind::Baseline,
+        Kind::Gate,
+    ];
+    /// What runs when no `--limiter` is given.
+    const DEFAULT: [Kind; 4] = [Kind::Pacer, Kind::Governor, Kind::Leaky, Kind::Baseline];
 
     fn name(self) -> &'static str {
         match self {
@@ -50,6 +61,7 @@ impl Kind {
             Kind::Governor => "governor",
             Kind::Leaky => "leaky-bucket",
             Kind::Baseline => "baseline",
+            Kind::Gate => "pacer-gate",
         }
     }
 
@@ -90,11 +102,17 @@ impl Flavor {
 /// One limiter under test, shared by every task of a run.
 enum Limiter {
     Pacer(pacer_tokio::Limiter),
+    Gate(pacer_tokio::Gate),
     Governor(governor::DefaultDirectRateLimiter),
     Leaky(leaky_bucket::RateLimiter),
     /// No limiter: task `i` sleeps until `start + i / R` on tokio's timer.
     Baseline(tokio::time::Instant),
 }
+
+/// The concurrency cap of the `pacer-gate` limiter (`--gate-slots`, 20 by default): the tasks
+/// beyond it wait for a slot first (on async-lock's semaphore), then for their rate slot, and
+/// release the slot as they pass.
+static GATE_SLOTS: AtomicUsize = AtomicUsize::new(20);
 
 /// The baseline's schedule starts this long after the run's base instant, so that spawning is
 /// over before its first instant and its rows show tokio's own timer against an exact schedule.
@@ -117,6 +135,13 @@ impl Limiter {
             Kind::Pacer => Limiter::Pacer(pacer_tokio::Limiter::new(
                 pacer_tokio::Quota::per_second(rate).expect("quota"),
             )),
+            Kind::Gate => Limiter::Gate(
+                pacer_tokio::Gate::new(
+                    pacer_tokio::Quota::per_second(rate).expect("quota"),
+                    GATE_SLOTS.load(Ordering::Relaxed),
+                )
+                .expect("gate"),
+            ),
             Kind::Governor => {
                 let quota = governor::Quota::per_second(NonZeroU32::new(rate).expect("rate"))
                     .allow_burst(NonZeroU32::MIN);
@@ -143,6 +168,7 @@ impl Limiter {
     async fn acquire(&self, i: usize, rate: u32) {
         match self {
             Limiter::Pacer(l) => l.acquire().await.expect("weight 1 never fails"),
+            Limiter::Gate(g) => drop(g.acquire().await.expect("weight 1 never fails")),
             Limiter::Governor(l) => l.until_ready().await,
             Limiter::Leaky(l) => l.acquire_one().await,
             Limiter::Baseline(start) => {
@@ -283,11 +309,13 @@ struct Options {
 }
 
 const USAGE: &str = "\
-usage: herd [--quick] [--case N:R]... [--limiter pacer|governor|leaky|baseline]...
-            [--runtime multi|current]... [--timeout SECS] [--runs K]
+usage: herd [--quick] [--case N:R]... [--limiter pacer|governor|leaky|baseline|pacer-gate]...
+            [--runtime multi|current]... [--timeout SECS] [--runs K] [--gate-slots C]
   --quick      only the two short cases (1000:1000 and 10000:20000)
   --case       a case of N tasks at R per second (repeatable; default: the three of issue 4)
-  --limiter    limiters to run (repeatable; default: all four, the baseline included)
+  --limiter    limiters to run (repeatable; default: the first four, the baseline included;
+               pacer-gate is pacer-tokio's Gate with a cap on how many are in flight)
+  --gate-slots the pacer-gate limiter's cap (default 20)
   --runtime    runtimes (repeatable; default: both)
   --timeout    cut a run after SECS seconds (default 60)
   --runs       run each combination K times and report the median by CPU time (default 1)";
@@ -334,6 +362,13 @@ fn options() -> Options {
                 let secs: f64 = value().parse().unwrap_or_else(|_| fail("bad timeout"));
                 o.timeout = Duration::from_secs_f64(secs);
             }
+            "--gate-slots" => {
+                let slots: usize = value().parse().unwrap_or_else(|_| fail("bad gate-slots"));
+                if slots == 0 {
+                    fail("gate-slots must be positive");
+                }
+                GATE_SLOTS.store(slots, Ordering::Relaxed);
+            }
             "--runs" => {
                 o.runs = value().parse().unwrap_or_else(|_| fail("bad runs"));
                 o.runs = o.runs.max(1);
@@ -353,7 +388,7 @@ fn options() -> Options {
         };
     }
     if o.kinds.is_empty() {
-        o.kinds = Kind::ALL.to_vec();
+        o.kinds = Kind::DEFAULT.to_vec();
     }
     if o.flavors.is_empty() {
         o.flavors = vec![Flavor::Multi, Flavor::Current];
