@@ -276,6 +276,28 @@ fn instant_overflow_near_the_end_of_time() {
             let mut limits = Limits::new([q]);
             let limiter = AtomicLimiter::new(q);
             for _ in 0..3 {
+                // A refusal names the instant `reserve` would give, or fails as it would.
+                let look = gcra.earliest(now, 1);
+                if look != Ok(now) {
+                    let expect = look.and_then(|at| Err(Error::WouldWait { at }));
+                    let mut probe = gcra.clone();
+                    assert_eq!(
+                        probe.try_acquire(now, 1).map(|r| r.at()),
+                        expect,
+                        "{q} at {now}: Gcra"
+                    );
+                    let mut probe = limits.clone();
+                    assert_eq!(
+                        probe.try_acquire(now, 1).map(|r| r.at()),
+                        expect,
+                        "{q} at {now}: Limits"
+                    );
+                    assert_eq!(
+                        limiter.try_acquire(now, 1).map(|r| r.at()),
+                        expect,
+                        "{q} at {now}: AtomicLimiter"
+                    );
+                }
                 let g_before = gcra.clone().tap_seen(now);
                 let l_before = limits.clone().tap_seen(now);
                 let look = gcra.earliest(now, 1);
