@@ -142,9 +142,25 @@ pub fn analyse_from(
     tolerance: Duration,
     origin: Option<u64>,
 ) -> Schedule {
+    analyse_burst(passes, rate, 1, tolerance, origin)
+}
+
+/// [`analyse_from`] for a quota with `burst` cells back to back: pass `i` is due at
+/// `first + (i + 1 - burst) / rate` (at `first` for the first `burst` passes), and the early
+/// and lateness columns are measured against that.
+pub fn analyse_burst(
+    passes: &mut [u64],
+    rate: u64,
+    burst: u32,
+    tolerance: Duration,
+    origin: Option<u64>,
+) -> Schedule {
     passes.sort_unstable();
     let tol = tolerance.as_nanos() as i128;
-    let ideal = |i: usize| (i as u128 * 1_000_000_000).div_ceil(u128::from(rate)) as i128;
+    let free = burst.saturating_sub(1) as usize;
+    let ideal = |i: usize| {
+        (i.saturating_sub(free) as u128 * 1_000_000_000).div_ceil(u128::from(rate)) as i128
+    };
     let first = origin.or(passes.first().copied()).unwrap_or(0) as i128;
     let mut offsets = Vec::with_capacity(passes.len());
     let mut early = 0;
@@ -243,6 +259,19 @@ mod tests {
         assert_eq!(s.early, 0);
         assert_eq!(s.median_late, Duration::from_millis(1));
         assert_eq!(s.worst_late, Duration::from_micros(1500));
+    }
+
+    #[test]
+    fn a_burst_allowed_by_the_quota_is_not_early() {
+        // Burst 3 at 1,000/s: three at once, then 1 ms apart.
+        let mut p = vec![0, 0, 0, 1_000_000, 2_000_000];
+        let s = analyse_burst(&mut p, 1000, 3, Duration::from_micros(1), None);
+        assert_eq!(s.early, 0);
+        assert_eq!(s.worst_late, Duration::ZERO);
+        // A fourth at once is one too many.
+        let mut p = vec![0, 0, 0, 0, 2_000_000];
+        let s = analyse_burst(&mut p, 1000, 3, Duration::from_micros(1), None);
+        assert_eq!(s.early, 1);
     }
 
     #[test]

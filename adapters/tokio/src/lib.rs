@@ -57,9 +57,16 @@
 //!
 //! [`TokioTimer`] reads [`tokio::time::Instant`], so throttled code runs under tokio's paused
 //! time (`#[tokio::test(start_paused = true)]`, with tokio's `test-util` feature): a test of a
-//! minute of pacing takes microseconds, and every instant is exact. Tokio's timer rounds each
-//! sleep up to the next millisecond, so a wait may end up to a millisecond after its instant,
-//! never before.
+//! minute of pacing takes microseconds, and every instant is exact.
+//!
+//! ## Timer resolution
+//!
+//! Tokio's timer rounds each sleep up to its next millisecond tick, so a wait ends at its
+//! instant or after it, never before: typically about a millisecond after, more when the
+//! runtime is busy. Waiters that queue up keep the exact rate through that, because their
+//! instants are reserved in advance. A single task that acquires in a loop at a high rate does
+//! not: with burst 1 a slot it reaches late is gone. Give such a loop a burst of about
+//! `rate × 2 ms + 1` (for 1,000 per second, [`Quota::with_burst`]`(3)`).
 #![forbid(unsafe_code)]
 
 use core::time::Duration;

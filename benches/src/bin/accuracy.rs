@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use pacer_benches::{Schedule, analyse};
+use pacer_benches::{Schedule, analyse_burst};
 use pacer_core::{AtomicLimiter, Pacer, Quota, Timer};
 
 const RATES: [u32; 5] = [10, 100, 1_000, 10_000, 100_000];
@@ -75,14 +75,20 @@ impl Record {
         self.passes[i].store(at, Ordering::Relaxed);
     }
 
-    fn schedule(&self, rate: u32) -> Schedule {
+    fn schedule(&self, rate: u32, burst: u32) -> Schedule {
         let mut p: Vec<u64> = self
             .passes
             .iter()
             .map(|p| p.load(Ordering::Relaxed))
             .filter(|&p| p != u64::MAX)
             .collect();
-        analyse(&mut p, u64::from(rate), Duration::from_micros(1))
+        analyse_burst(
+            &mut p,
+            u64::from(rate),
+            burst,
+            Duration::from_micros(1),
+            None,
+        )
     }
 }
 
@@ -109,13 +115,15 @@ fn shares(n: usize, waiters: usize) -> impl Iterator<Item = usize> {
     (0..waiters).map(move |w| n / waiters + usize::from(w < n % waiters))
 }
 
-fn run(rt: Rt, mode: Mode, rate: u32, span: Duration) -> (Schedule, usize) {
+fn run(rt: Rt, mode: Mode, rate: u32, burst: u32, span: Duration) -> (Schedule, usize) {
     let n = (span.as_secs_f64() * f64::from(rate)).round() as usize + 1;
     let waiters = match mode {
         Mode::Concurrent => (rate as usize / 50).max(4),
         Mode::Sequential => 1,
     };
-    let quota = Quota::per_second(rate).expect("quota");
+    let quota = Quota::per_second(rate)
+        .and_then(|q| q.with_burst(burst))
+        .expect("quota");
     let record = Arc::new(Record::new(n));
     match rt {
         Rt::Tokio => {
@@ -148,7 +156,7 @@ fn run(rt: Rt, mode: Mode, rate: u32, span: Duration) -> (Schedule, usize) {
             }
         }),
     }
-    (record.schedule(rate), waiters)
+    (record.schedule(rate, burst), waiters)
 }
 
 fn main() {
@@ -156,6 +164,7 @@ fn main() {
     let mut modes = Vec::new();
     let mut rates = Vec::new();
     let mut span = Duration::from_secs(2);
+    let mut burst = 1;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -172,6 +181,16 @@ fn main() {
                         std::process::exit(2)
                     }),
             ),
+            "--burst" => {
+                burst = args
+                    .next()
+                    .and_then(|b| b.parse().ok())
+                    .filter(|&b: &u32| b > 0)
+                    .unwrap_or_else(|| {
+                        eprintln!("accuracy: --burst needs a positive number");
+                        std::process::exit(2)
+                    });
+            }
             "--seconds" => {
                 span = args
                     .next()
@@ -186,9 +205,9 @@ fn main() {
             _ => {
                 println!(
                     "usage: accuracy [--tokio] [--smol] [--concurrent] [--sequential] [--rate R]... \
-                     [--seconds S]\n\
+                     [--seconds S] [--burst B]\n\
                      (default: both runtimes, both modes, rates 10 100 1000 10000 100000, \
-                     S = 2: N = S·R + 1 acquisitions)"
+                     S = 2: N = S·R + 1 acquisitions, B = 1)"
                 );
                 std::process::exit(if a == "--help" || a == "-h" { 0 } else { 2 });
             }
@@ -211,6 +230,7 @@ fn main() {
             .collect::<Vec<_>>()
             .join(" ")
     );
+    println!("# burst {burst} (the schedule columns allow the first {burst} passes at once)");
 
     println!("size of a waiting acquisition future (Acquire on the runtime's timer):");
     let quota = Quota::per_second(1).expect("quota");
@@ -268,7 +288,7 @@ fn main() {
         println!("|---|---|---|---|---|---|---|---|---|---|---|");
         for &rt in &rts {
             for &rate in &rates {
-                let (s, waiters) = run(rt, mode, rate, span);
+                let (s, waiters) = run(rt, mode, rate, burst, span);
                 println!(
                     "| {} | {rate} | {waiters} | {} | {:.4} | {:.3} | {:+.0} | {:+.0} | {} | {:.3} | {:.3} |",
                     rt.name(),
