@@ -7,6 +7,9 @@
 //!
 //! Dropping it between 1 and 3 cancels the reservation at the current time, which returns
 //! the cells if it is still the newest (see [`RateLimiter::cancel`]).
+//!
+//! The three steps are the three variants of one enum, so a waiting future holds only what
+//! waiting needs: the reservation and the sleep.
 
 use core::future::Future;
 use core::pin::Pin;
@@ -18,29 +21,38 @@ use pin_project_lite::pin_project;
 use crate::{Error, RateLimiter, Reservation, Timer};
 
 pin_project! {
+    /// Where an acquisition is in its life.
+    #[project = StateProj]
+    #[project_replace = StateReplace]
+    enum State<K, S> {
+        // Not polled yet: what to ask for.
+        Start { cells: u32, max_wait: Duration },
+        // Reserved for a later instant, sleeping until it.
+        Waiting { reservation: Reservation<K>, #[pin] sleep: S },
+        // Finished: the answer, repeated if it is polled again.
+        Done { outcome: Result<(), Error> },
+    }
+}
+
+pin_project! {
     /// The future returned by [`Pacer::acquire`](crate::Pacer::acquire) and its siblings:
     /// completes with `Ok(())` at the reserved instant, or at once with an error.
     ///
-    /// It allocates nothing and holds no lock while pending; its size is that of the
-    /// timer's sleep plus a few words.
+    /// It allocates nothing and holds no lock while pending; while it waits it holds the
+    /// timer's sleep, the reservation and two references.
     #[must_use = "futures do nothing unless polled; this one reserves on its first poll"]
     pub struct Acquire<'a, L: RateLimiter, T: Timer> {
         limiter: &'a L,
         timer: &'a T,
-        cells: u32,
-        max_wait: Duration,
-        started: bool,
-        // What a finished acquisition answered, repeated if it is polled again.
-        outcome: Result<(), Error>,
-        reservation: Option<Reservation<L::Token>>,
         #[pin]
-        sleep: Option<T::Sleep>,
+        state: State<L::Token, T::Sleep>,
     }
 
     impl<'a, L: RateLimiter, T: Timer> PinnedDrop for Acquire<'a, L, T> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            if let Some(reservation) = this.reservation.take() {
+            let done = State::Done { outcome: Ok(()) };
+            if let StateReplace::Waiting { reservation, .. } = this.state.project_replace(done) {
                 this.limiter.cancel(reservation, this.timer.now());
             }
         }
@@ -52,12 +64,7 @@ impl<'a, L: RateLimiter, T: Timer> Acquire<'a, L, T> {
         Acquire {
             limiter,
             timer,
-            cells,
-            max_wait,
-            started: false,
-            outcome: Ok(()),
-            reservation: None,
-            sleep: None,
+            state: State::Start { cells, max_wait },
         }
     }
 }
@@ -67,46 +74,48 @@ impl<L: RateLimiter, T: Timer> Future for Acquire<'_, L, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        if !*this.started {
-            *this.started = true;
-            let now = this.timer.now();
-            let reservation = match this
-                .limiter
-                .reserve_within(now, *this.cells, *this.max_wait)
-            {
-                Ok(reservation) => reservation,
-                Err(error) => {
-                    *this.outcome = Err(error);
-                    return Poll::Ready(Err(error));
-                }
-            };
-            if reservation.at() <= now {
-                return Poll::Ready(Ok(()));
-            }
-            this.sleep
-                .set(Some(this.timer.sleep_until(reservation.at())));
-            *this.reservation = Some(reservation);
-        }
         loop {
-            let Some(at) = this.reservation.as_ref().map(Reservation::at) else {
-                // Finished already: polling again is a caller error, answered calmly with the
-                // same outcome rather than a panic.
-                return Poll::Ready(*this.outcome);
-            };
-            let Some(sleep) = this.sleep.as_mut().as_pin_mut() else {
-                return Poll::Ready(*this.outcome);
-            };
-            if sleep.poll(cx).is_pending() {
-                return Poll::Pending;
+            match this.state.as_mut().project() {
+                StateProj::Start { cells, max_wait } => {
+                    let (cells, max_wait) = (*cells, *max_wait);
+                    let now = this.timer.now();
+                    let reservation = match this.limiter.reserve_within(now, cells, max_wait) {
+                        Ok(reservation) if reservation.at() > now => reservation,
+                        // Due now: the cells are spent at once.
+                        Ok(_spent) => return finish(this.state.as_mut(), Ok(())),
+                        Err(error) => return finish(this.state.as_mut(), Err(error)),
+                    };
+                    let sleep = this.timer.sleep_until(reservation.at());
+                    this.state.set(State::Waiting { reservation, sleep });
+                }
+                StateProj::Waiting {
+                    reservation,
+                    mut sleep,
+                } => {
+                    let at = reservation.at();
+                    if sleep.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    if this.timer.now() >= at {
+                        // The cells are spent: leaving `Waiting` cancels nothing.
+                        return finish(this.state.as_mut(), Ok(()));
+                    }
+                    // The timer fired early by this clock: sleep again rather than go early.
+                    sleep.set(this.timer.sleep_until(at));
+                }
+                // Finished already: polling again is a caller error, answered calmly with
+                // the same outcome rather than a panic.
+                StateProj::Done { outcome } => return Poll::Ready(*outcome),
             }
-            if this.timer.now() >= at {
-                // The cells are spent: forget the reservation so drop cancels nothing.
-                this.reservation.take();
-                this.sleep.set(None);
-                return Poll::Ready(Ok(()));
-            }
-            // The timer fired early by this clock: sleep again rather than go early.
-            this.sleep.set(Some(this.timer.sleep_until(at)));
         }
     }
+}
+
+/// Ends an acquisition with `outcome`, which later polls repeat.
+fn finish<K, S>(
+    mut state: Pin<&mut State<K, S>>,
+    outcome: Result<(), Error>,
+) -> Poll<Result<(), Error>> {
+    state.set(State::Done { outcome });
+    Poll::Ready(outcome)
 }
