@@ -3,7 +3,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
@@ -162,4 +162,64 @@ fn a_failed_acquisition_polled_again_repeats_its_error() {
     let refused = Poll::Ready(Err(Error::TooHeavy { cells: 2, max: 1 }));
     assert_eq!(heavy.as_mut().poll(&mut cx), refused);
     assert_eq!(heavy.as_mut().poll(&mut cx), refused);
+}
+
+#[test]
+fn a_finished_acquisition_polled_again_stays_finished() {
+    let (pacer, timer) = pacer(Quota::per_second(10).unwrap());
+    let mut cx = Context::from_waker(Waker::noop());
+    pacer.try_acquire(1).unwrap();
+    let mut waiting = Box::pin(pacer.acquire());
+    assert!(waiting.as_mut().poll(&mut cx).is_pending());
+    timer.advance(Duration::from_millis(100));
+    assert_eq!(waiting.as_mut().poll(&mut cx), Poll::Ready(Ok(())));
+    assert_eq!(waiting.as_mut().poll(&mut cx), Poll::Ready(Ok(())));
+    // The second poll reserved nothing more: the next cell is still at 200 ms.
+    assert_eq!(pacer.limiter().earliest(timer.now(), 1), Ok(200_000_000));
+}
+
+/// A timer whose first `early` sleeps end at once, whatever the clock says.
+struct EarlyTimer {
+    inner: ManualTimer,
+    early: Cell<u32>,
+}
+
+impl Clock for EarlyTimer {
+    fn now(&self) -> u64 {
+        self.inner.now()
+    }
+}
+
+impl pacer_core::Timer for EarlyTimer {
+    type Sleep = Pin<Box<dyn Future<Output = ()>>>;
+
+    fn sleep_until(&self, at: u64) -> Self::Sleep {
+        if self.early.get() > 0 {
+            self.early.set(self.early.get() - 1);
+            Box::pin(std::future::ready(()))
+        } else {
+            Box::pin(self.inner.sleep_until(at))
+        }
+    }
+}
+
+#[test]
+fn a_timer_that_fires_early_is_slept_on_again() {
+    let inner = ManualTimer::new();
+    let timer = EarlyTimer {
+        inner: inner.clone(),
+        early: Cell::new(2),
+    };
+    let pacer = Pacer::from_parts(AtomicLimiter::new(Quota::per_second(10).unwrap()), timer);
+    let mut cx = Context::from_waker(Waker::noop());
+    pacer.try_acquire(1).unwrap();
+    let mut waiting = pin!(pacer.acquire());
+    // Two sleeps end at once at instant 0; the acquisition sleeps a third time instead of
+    // passing 100 ms early.
+    assert!(waiting.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(pacer.timer().early.get(), 0);
+    inner.advance(Duration::from_millis(99));
+    assert!(waiting.as_mut().poll(&mut cx).is_pending());
+    inner.advance(Duration::from_millis(1));
+    assert_eq!(waiting.as_mut().poll(&mut cx), Poll::Ready(Ok(())));
 }
