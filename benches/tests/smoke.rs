@@ -40,7 +40,7 @@ fn herd_runs_a_tiny_case() {
 }
 
 #[test]
-fn herd_runs_the_gate_on_request() {
+fn herd_runs_the_optional_rows_on_request() {
     let out = run(
         env!("CARGO_BIN_EXE_herd"),
         &[
@@ -51,6 +51,8 @@ fn herd_runs_the_gate_on_request() {
             "--limiter",
             "pacer-gate",
             "--limiter",
+            "pacer-futures-timer",
+            "--limiter",
             "baseline",
             "--gate-slots",
             "4",
@@ -59,6 +61,7 @@ fn herd_runs_the_gate_on_request() {
         ],
     );
     assert!(out.contains("| pacer-gate | ok |"), "{out}");
+    assert!(out.contains("| pacer-futures-timer | ok |"), "{out}");
     assert!(!out.contains("| pacer |"), "{out}");
 }
 

@@ -42,15 +42,19 @@ enum Kind {
     /// pacer-tokio's `Gate` (rate and a cap of `GATE_SLOTS` in flight), not in the
     /// default set: it shows what waiting for a concurrency slot adds.
     Gate,
+    /// pacer-futures-timer's `Limiter` (futures-timer's timer thread) on the same tokio
+    /// runtime, not in the default set: a timer finer than tokio's 1 ms tick.
+    FuturesTimer,
 }
 
 impl Kind {
-    const ALL: [Kind; 5] = [
+    const ALL: [Kind; 6] = [
         Kind::Pacer,
         Kind::Governor,
         Kind::Leaky,
         Kind::Baseline,
         Kind::Gate,
+        Kind::FuturesTimer,
     ];
     /// What runs when no `--limiter` is given.
     const DEFAULT: [Kind; 4] = [Kind::Pacer, Kind::Governor, Kind::Leaky, Kind::Baseline];
@@ -62,6 +66,7 @@ impl Kind {
             Kind::Leaky => "leaky-bucket",
             Kind::Baseline => "baseline",
             Kind::Gate => "pacer-gate",
+            Kind::FuturesTimer => "pacer-futures-timer",
         }
     }
 
@@ -103,6 +108,7 @@ impl Flavor {
 enum Limiter {
     Pacer(pacer_tokio::Limiter),
     Gate(pacer_tokio::Gate),
+    FuturesTimer(pacer_futures_timer::Limiter),
     Governor(governor::DefaultDirectRateLimiter),
     Leaky(leaky_bucket::RateLimiter),
     /// No limiter: task `i` sleeps until `start + i / R` on tokio's timer.
@@ -142,6 +148,9 @@ impl Limiter {
                 )
                 .expect("gate"),
             ),
+            Kind::FuturesTimer => Limiter::FuturesTimer(pacer_futures_timer::Limiter::new(
+                pacer_futures_timer::Quota::per_second(rate).expect("quota"),
+            )),
             Kind::Governor => {
                 let quota = governor::Quota::per_second(NonZeroU32::new(rate).expect("rate"))
                     .allow_burst(NonZeroU32::MIN);
@@ -169,6 +178,7 @@ impl Limiter {
         match self {
             Limiter::Pacer(l) => l.acquire().await.expect("weight 1 never fails"),
             Limiter::Gate(g) => drop(g.acquire().await.expect("weight 1 never fails")),
+            Limiter::FuturesTimer(l) => l.acquire().await.expect("weight 1 never fails"),
             Limiter::Governor(l) => l.until_ready().await,
             Limiter::Leaky(l) => l.acquire_one().await,
             Limiter::Baseline(start) => {
@@ -309,12 +319,14 @@ struct Options {
 }
 
 const USAGE: &str = "\
-usage: herd [--quick] [--case N:R]... [--limiter pacer|governor|leaky|baseline|pacer-gate]...
+usage: herd [--quick] [--case N:R]... [--limiter NAME]...
             [--runtime multi|current]... [--timeout SECS] [--runs K] [--gate-slots C]
   --quick      only the two short cases (1000:1000 and 10000:20000)
   --case       a case of N tasks at R per second (repeatable; default: the three of issue 4)
-  --limiter    limiters to run (repeatable; default: the first four, the baseline included;
-               pacer-gate is pacer-tokio's Gate with a cap on how many are in flight)
+  --limiter    pacer, governor, leaky, baseline, pacer-gate or pacer-futures-timer
+               (repeatable; default: the first four, the baseline included; pacer-gate is
+               pacer-tokio's Gate with a cap on how many are in flight; pacer-futures-timer
+               is pacer on futures-timer's timer thread, inside the same tokio runtime)
   --gate-slots the pacer-gate limiter's cap (default 20)
   --runtime    runtimes (repeatable; default: both)
   --timeout    cut a run after SECS seconds (default 60)
