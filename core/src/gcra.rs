@@ -44,13 +44,10 @@ pub(crate) fn earliest_at(quota: &Quota, tat: u64, now: u64, n: u32) -> Result<u
     let ahead = tat
         .checked_add(quota.cells_units(n))
         .ok_or(Error::InstantOverflow)?;
-    // TAT + (n - burst) · T, or "long ago" when that is before the origin.
+    // TAT + (n - burst) · T, or "long ago" when that is before the origin. Its nanosecond
+    // instant rounded up is at most `now` exactly when the cells may go now.
     let due = ahead.saturating_sub(quota.burst_units());
-    if quota.permits(due, now) {
-        Ok(now)
-    } else {
-        quota.units_to_nanos_ceil(due)
-    }
+    Ok(quota.units_to_nanos_ceil(due)?.max(now))
 }
 
 /// What `reserve` would answer for `n` cells, without recording them: [`earliest_at`], or
@@ -62,18 +59,12 @@ pub(crate) fn peek(quota: &Quota, tat: u64, now: u64, n: u32) -> Result<u64, Err
     Ok(at)
 }
 
-/// The arrival time after `n` cells go at `at`: `max(TAT, at) + n · T`.
-///
-/// While cells are queued (the common case under load) `at` is accounted before `TAT` and the
-/// division that converts `at` to units is skipped.
+/// The arrival time after `n` cells go at `at`: `max(TAT, at) + n · T`, with `at` accounted
+/// by [`Quota::arrival_units`].
 #[inline]
 pub(crate) fn advance(quota: &Quota, tat: u64, at: u64, n: u32) -> Result<u64, Error> {
-    let base = if quota.arrives_by(at, tat) {
-        tat
-    } else {
-        quota.arrival_units(at)?
-    };
-    base.checked_add(quota.cells_units(n))
+    tat.max(quota.arrival_units(at)?)
+        .checked_add(quota.cells_units(n))
         .ok_or(Error::InstantOverflow)
 }
 

@@ -20,6 +20,12 @@
 //! identity, so a decision costs a few integer operations. Otherwise `m` is the smallest power
 //! of two `2^k >= T`, and the conversions are exact 128-bit products and quotients.
 //!
+//! A decision must not pay for a 128-bit division, so where `D` fits in 64 bits (every quota
+//! whose period is under about 146 years) each quota also keeps two 64-bit fixed-point
+//! reciprocals, of `D / period` and of `period / D`. A conversion multiplies by the reciprocal,
+//! which gives the exact quotient or one less, and one exact product decides which: the result
+//! is the same as the division's, bit for bit, for a few multiplications.
+//!
 //! A cell is a whole number of units, so a schedule of any length accumulates no error. The
 //! only rounding is at the edges, where a unit instant becomes a nanosecond instant (always
 //! rounded up, so never early) and where a nanosecond reading becomes units (see
@@ -60,6 +66,13 @@ pub struct Quota {
     burst_units: u64,
     /// Whether a unit is exactly one nanosecond (`count · m == period`).
     whole: bool,
+    /// Where not `whole` and `D < 2^64`: the reciprocals below are valid.
+    fast: bool,
+    /// `floor(period · 2^64 / D)`: units to nanoseconds (`period < D` where not `whole`).
+    to_nanos: u64,
+    /// `floor((D - period) · 2^64 / period)`: the fractional part of nanoseconds to units
+    /// (`period < D < 2 · period` where not `whole`).
+    to_units: u64,
 }
 
 /// The largest number of units a burst may span, leaving headroom below `u64::MAX` so that a
@@ -128,6 +141,18 @@ impl Quota {
         if burst_units > MAX_BURST_UNITS {
             return Err(Error::QuotaOverflow);
         }
+        let d = u128::from(count) * cell;
+        let fast = !whole && d <= u128::from(u64::MAX);
+        let (to_nanos, to_units) = if fast {
+            // period < D < 2 · period, so both quotients are below 2^64.
+            let p = u128::from(period);
+            (
+                u64::try_from((p << 64) / d).map_err(|_| Error::QuotaOverflow)?,
+                u64::try_from(((d - p) << 64) / p).map_err(|_| Error::QuotaOverflow)?,
+            )
+        } else {
+            (0, 0)
+        };
         Ok(Quota {
             count,
             period,
@@ -135,6 +160,9 @@ impl Quota {
             cell: u64::try_from(cell).map_err(|_| Error::QuotaOverflow)?,
             burst_units: u64::try_from(burst_units).map_err(|_| Error::QuotaOverflow)?,
             whole,
+            fast,
+            to_nanos,
+            to_units,
         })
     }
 
@@ -197,6 +225,9 @@ impl Quota {
         if self.whole {
             return Ok(u);
         }
+        if self.fast {
+            return Ok(self.units_to_nanos_ceil_fast(u));
+        }
         let num = u128::from(u) * u128::from(self.period);
         u64::try_from(num.div_ceil(self.units_per_period())).map_err(|_| Error::InstantOverflow)
     }
@@ -227,37 +258,13 @@ impl Quota {
         if at == 0 || self.whole {
             return Ok(at);
         }
+        if self.fast {
+            return self.arrival_units_fast(at);
+        }
         let num = u128::from(at - 1)
             .checked_mul(self.units_per_period())
             .ok_or(Error::InstantOverflow)?;
         u64::try_from(num / u128::from(self.period) + 1).map_err(|_| Error::InstantOverflow)
-    }
-
-    /// Whether a cell going at nanosecond `at` is accounted at or before unit instant `u`,
-    /// that is `arrival_units(at) <= u`, decided by multiplication alone:
-    /// `floor((at - 1) · D / period) < u  <=>  (at - 1) · D < u · period`.
-    #[inline]
-    pub(crate) fn arrives_by(&self, at: u64, u: u64) -> bool {
-        if self.whole {
-            return at <= u;
-        }
-        at == 0
-            || u128::from(at - 1)
-                .checked_mul(self.units_per_period())
-                .is_some_and(|at_units| at_units < u128::from(u) * u128::from(self.period))
-    }
-
-    /// Whether the cell at unit instant `u` is permitted at nanosecond `now`:
-    /// `ceil(u · period / D) <= now`, decided by multiplication alone.
-    #[inline]
-    pub(crate) fn permits(&self, u: u64, now: u64) -> bool {
-        if self.whole {
-            return u <= now;
-        }
-        // u · period < 2^128 always; now · D overflows only when it is larger still.
-        u128::from(now)
-            .checked_mul(self.units_per_period())
-            .is_none_or(|now_units| u128::from(u) * u128::from(self.period) <= now_units)
     }
 
     /// The unit instant of nanosecond instant `ns`, rounded down (saturating).
@@ -271,6 +278,44 @@ impl Quota {
             .map_or(u64::MAX, |num| {
                 u64::try_from(num / u128::from(self.period)).unwrap_or(u64::MAX)
             })
+    }
+
+    /// [`units_to_nanos_ceil`](Quota::units_to_nanos_ceil) without a division, for a `fast`
+    /// quota: `ceil(u · period / D)`.
+    ///
+    /// With `R = floor(period · 2^64 / D)`, `q = floor(u · R / 2^64)` is the floor of
+    /// `u · period / D` or one less (`u · R / 2^64` is below the exact ratio by less than
+    /// `u / 2^64 < 1`); the exact remainder `u · period - q · D` settles it. The result is at
+    /// most `u`, since `period < D`.
+    #[inline]
+    fn units_to_nanos_ceil_fast(&self, u: u64) -> u64 {
+        let d = u128::from(self.count) * u128::from(self.cell);
+        let x = u128::from(u) * u128::from(self.period);
+        let mut q = ((u128::from(u) * u128::from(self.to_nanos)) >> 64) as u64;
+        let mut r = x - u128::from(q) * d;
+        if r >= d {
+            q += 1;
+            r -= d;
+        }
+        q + u64::from(r != 0)
+    }
+
+    /// [`arrival_units`](Quota::arrival_units) without a division, for a `fast` quota and
+    /// `at > 0`: `floor((at - 1) · D / period) + 1`.
+    ///
+    /// `y · D / period = y + y · (D - period) / period`, and with
+    /// `R = floor((D - period) · 2^64 / period)` the estimate `y + floor(y · R / 2^64)` is the
+    /// floor or one less; the exact remainder settles it.
+    #[inline]
+    fn arrival_units_fast(&self, at: u64) -> Result<u64, Error> {
+        let y = u128::from(at - 1);
+        let p = u128::from(self.period);
+        let x = y * (u128::from(self.count) * u128::from(self.cell));
+        let mut q = y + ((y * u128::from(self.to_units)) >> 64);
+        if x - q * p >= p {
+            q += 1;
+        }
+        u64::try_from(q + 1).map_err(|_| Error::InstantOverflow)
     }
 
     /// `n > burst`: such an acquisition can never be satisfied.
@@ -296,5 +341,94 @@ impl fmt::Display for Quota {
             self.period(),
             self.burst
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ceil(u · period / D)` by 128-bit division, the definition the fast path must match.
+    fn to_nanos_exact(q: &Quota, u: u64) -> u128 {
+        (u128::from(u) * u128::from(q.period)).div_ceil(q.units_per_period())
+    }
+
+    /// `floor((at - 1) · D / period) + 1` by 128-bit division.
+    fn arrival_exact(q: &Quota, at: u64) -> u128 {
+        (u128::from(at - 1) * q.units_per_period()) / u128::from(q.period) + 1
+    }
+
+    fn values() -> impl Iterator<Item = u64> {
+        let edges = [
+            1,
+            2,
+            3,
+            1_000,
+            999_999,
+            u64::MAX - 1,
+            u64::MAX,
+            1 << 63,
+            (1 << 63) - 1,
+        ];
+        let powers = (1..64).flat_map(|k| [(1u64 << k) - 1, 1 << k, (1 << k) + 1]);
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let random = core::iter::repeat_with(move || {
+            // xorshift64*: a fixed pseudo-random sequence, the same on every run.
+            seed ^= seed >> 12;
+            seed ^= seed << 25;
+            seed ^= seed >> 27;
+            seed.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        });
+        let small = (1..2_000u64).map(|x| x * 997);
+        edges
+            .into_iter()
+            .chain(powers)
+            .chain(small)
+            .chain(random.take(20_000))
+            .chain(random.take(20_000).map(|x| x >> 20))
+    }
+
+    #[test]
+    fn the_reciprocals_give_the_exact_quotients() {
+        let quotas = [
+            Quota::per_second(3).unwrap(),
+            Quota::per_second(7_000).unwrap(),
+            Quota::per_second(999_983).unwrap(),
+            Quota::per_second(999_999_937).unwrap(),
+            Quota::per_second(999_999_999).unwrap(),
+            Quota::new(7, Duration::from_millis(11)).unwrap(),
+            Quota::per_minute(7).unwrap(),
+            Quota::per_hour(13).unwrap().with_burst(5).unwrap(),
+            Quota::new(7, Duration::from_secs(86_400)).unwrap(),
+            Quota::new(7, Duration::from_secs(100 * 365 * 86_400)).unwrap(),
+            Quota::new(u32::MAX, Duration::from_nanos(u64::MAX / 3)).unwrap(),
+        ];
+        for q in quotas {
+            assert!(q.fast, "{q}: expected the fast path");
+            for u in values() {
+                assert_eq!(
+                    u128::from(q.units_to_nanos_ceil_fast(u)),
+                    to_nanos_exact(&q, u),
+                    "{q}: units {u} to nanoseconds"
+                );
+                let exact = arrival_exact(&q, u);
+                match q.arrival_units_fast(u) {
+                    Ok(units) => assert_eq!(u128::from(units), exact, "{q}: arrival of {u}"),
+                    Err(e) => {
+                        assert_eq!(e, Error::InstantOverflow);
+                        assert!(exact > u128::from(u64::MAX), "{q}: arrival of {u} fits");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn whole_and_huge_quotas_take_the_other_paths() {
+        assert!(!Quota::per_second(1_000).unwrap().fast);
+        assert!(Quota::per_second(1_000).unwrap().whole);
+        // D = count · m above 2^64: the 128-bit division stays.
+        let huge = Quota::new(5, Duration::from_nanos(u64::MAX - 1)).unwrap();
+        assert!(!huge.whole && !huge.fast);
     }
 }
