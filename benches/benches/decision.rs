@@ -1,9 +1,16 @@
 //! Decision cost: pacer's lock-free `AtomicLimiter::try_acquire` against governor's `check`,
-//! both on a manual clock with the same quota (1,000,000 per second, burst 1), and pacer's pure
-//! `&mut` `Gcra::try_acquire` as the floor.
+//! both on a manual clock with the same quota, burst 1, and pacer's pure `&mut`
+//! `Gcra::try_acquire` as the floor. Two quotas:
 //!
-//! - *allowed*: every iteration advances the shared manual clock by one emission interval
-//!   (1 µs) and asks for one cell, so (nearly) every decision admits and writes the state;
+//! - `decision`: 1,000,000 per second, an interval of exactly 1,000 ns (pacer's
+//!   whole-nanosecond path, where every unit conversion is the identity);
+//! - `decision_odd`: 999,983 per second, an interval of 1,000.017 ns that is not a whole number
+//!   of nanoseconds (pacer's exact-unit path; governor rounds its interval down to 1,000 ns).
+//!
+//! Workloads:
+//! - *allowed*: every iteration advances the shared manual clock by one step (1,000 ns, or
+//!   1,001 ns for the odd quota, a little more than its interval) and asks for one cell, so
+//!   every decision admits and writes the state;
 //! - *denied*: the clock never moves, so after the first cell every decision refuses.
 //!
 //! On one thread (`1t`) and on two threads contending for one limiter and one clock (`2t`,
@@ -25,8 +32,14 @@ use governor::clock::FakeRelativeClock;
 use governor::{Quota as GQuota, RateLimiter as GovernorLimiter};
 use pacer_core::{AtomicLimiter, Clock, Gcra, ManualClock, Quota, RateLimiter, Scheduler};
 
-const RATE: u32 = 1_000_000;
-const INTERVAL: Duration = Duration::from_micros(1);
+/// A whole-nanosecond interval: 1,000 ns.
+const WHOLE: u32 = 1_000_000;
+/// The clock step of the *allowed* workload at [`WHOLE`], in nanoseconds: one interval.
+const WHOLE_STEP: u64 = 1_000;
+/// An interval that is not a whole number of nanoseconds: 10^9 / 999,983 = 1,000.017 ns.
+const ODD: u32 = 999_983;
+/// The clock step at [`ODD`]: 1,001 ns, just over one interval, so both sides admit every cell.
+const ODD_STEP: u64 = 1_001;
 
 type Governor = GovernorLimiter<
     governor::state::NotKeyed,
@@ -35,12 +48,12 @@ type Governor = GovernorLimiter<
     governor::middleware::NoOpMiddleware<governor::nanos::Nanos>,
 >;
 
-fn pacer_quota() -> Quota {
-    Quota::per_second(RATE).expect("valid quota")
+fn pacer_quota(rate: u32) -> Quota {
+    Quota::per_second(rate).expect("valid quota")
 }
 
-fn governor_limiter() -> (Governor, FakeRelativeClock) {
-    let rate = NonZeroU32::new(RATE).expect("non-zero");
+fn governor_limiter(rate: u32) -> (Governor, FakeRelativeClock) {
+    let rate = NonZeroU32::new(rate).expect("non-zero");
     let quota = GQuota::per_second(rate).allow_burst(NonZeroU32::MIN);
     let clock = FakeRelativeClock::default();
     // Start away from zero so neither side has a special first instant.
@@ -51,70 +64,114 @@ fn governor_limiter() -> (Governor, FakeRelativeClock) {
     )
 }
 
-fn pacer_limiter() -> (AtomicLimiter, ManualClock) {
+fn pacer_limiter(rate: u32) -> (AtomicLimiter, ManualClock) {
     let clock = ManualClock::new();
     clock.advance(Duration::from_secs(1));
-    (AtomicLimiter::new(pacer_quota()), clock)
+    (AtomicLimiter::new(pacer_quota(rate)), clock)
 }
 
-/// One pacer decision; `advance` moves the clock first (the *allowed* workload).
-#[inline(always)]
-fn pacer_step(limiter: &AtomicLimiter, clock: &ManualClock, advance: bool) -> bool {
-    let now = if advance {
-        clock.advance(INTERVAL)
+/// One pacer decision; with `ADVANCE` the clock moves by `STEP` ns first (the *allowed*
+/// workload).
+///
+/// The three step functions are never inlined into the timing loops: each is compiled on its
+/// own, so how much of a limiter the compiler inlines into it does not depend on the rest of
+/// this file. (Inlined into the loops, governor's `measure_and_replace` was inlined in some
+/// builds and called in others, which moved its refusals between 2 and 8 ns with no change to
+/// governor.) Both sides pay the same call.
+#[inline(never)]
+fn pacer_step<const STEP: u64, const ADVANCE: bool>(
+    limiter: &AtomicLimiter,
+    clock: &ManualClock,
+) -> bool {
+    let now = if ADVANCE {
+        clock.advance(Duration::from_nanos(STEP))
     } else {
         clock.now()
     };
     limiter.try_acquire(now, 1).is_ok()
 }
 
-/// One governor decision; `advance` moves the clock first.
-#[inline(always)]
-fn governor_step(limiter: &Governor, clock: &FakeRelativeClock, advance: bool) -> bool {
-    if advance {
-        clock.advance(INTERVAL);
+/// One governor decision; with `ADVANCE` the clock moves by `STEP` ns first.
+#[inline(never)]
+fn governor_step<const STEP: u64, const ADVANCE: bool>(
+    limiter: &Governor,
+    clock: &FakeRelativeClock,
+) -> bool {
+    if ADVANCE {
+        clock.advance(Duration::from_nanos(STEP));
     }
     limiter.check().is_ok()
 }
 
-/// The fraction of `n` decisions that admitted, on one thread, for each side: printed once so
-/// the reader can see that "allowed" and "denied" mean what they say.
-fn sanity(n: u32) {
-    for advance in [true, false] {
-        let (p, pc) = pacer_limiter();
-        let (g, gc) = governor_limiter();
-        let mut gcra = Gcra::new(pacer_quota());
-        let gcra_clock = ManualClock::new();
-        let (mut pa, mut ga, mut fa) = (0u32, 0u32, 0u32);
-        for _ in 0..n {
-            pa += u32::from(pacer_step(&p, &pc, advance));
-            ga += u32::from(governor_step(&g, &gc, advance));
-            let now = if advance {
-                gcra_clock.advance(INTERVAL)
-            } else {
-                gcra_clock.now()
-            };
-            fa += u32::from(gcra.try_acquire(now, 1).is_ok());
-        }
-        println!(
-            "sanity ({}, 1 thread, {n} decisions): admitted pacer {pa}, governor {ga}, gcra {fa}",
-            if advance { "allowed" } else { "denied" }
-        );
-    }
+/// One decision of the `&mut` floor; with `ADVANCE` the clock moves by `STEP` ns first.
+#[inline(never)]
+fn gcra_step<const STEP: u64, const ADVANCE: bool>(gcra: &mut Gcra, clock: &ManualClock) -> bool {
+    let now = if ADVANCE {
+        clock.advance(Duration::from_nanos(STEP))
+    } else {
+        clock.now()
+    };
+    gcra.try_acquire(now, 1).is_ok()
 }
 
-/// Runs `step` `iters` times on each of two threads that start together; returns the slower
-/// thread's time.
-fn two_threads<S: Fn() -> bool + Sync>(iters: u64, step: S) -> Duration {
+/// How many of `n` decisions admitted, on one thread, for each side: printed once so the
+/// reader can see that "allowed" and "denied" mean what they say.
+fn sanity<const STEP: u64, const ADVANCE: bool>(name: &str, rate: u32, n: u32) {
+    let (p, pc) = pacer_limiter(rate);
+    let (g, gc) = governor_limiter(rate);
+    let mut gcra = Gcra::new(pacer_quota(rate));
+    let gcra_clock = ManualClock::new();
+    let (mut pa, mut ga, mut fa) = (0u32, 0u32, 0u32);
+    for _ in 0..n {
+        pa += u32::from(pacer_step::<STEP, ADVANCE>(&p, &pc));
+        ga += u32::from(governor_step::<STEP, ADVANCE>(&g, &gc));
+        fa += u32::from(gcra_step::<STEP, ADVANCE>(&mut gcra, &gcra_clock));
+    }
+    println!(
+        "sanity {name} ({}, 1 thread, {n} decisions): admitted pacer {pa}, governor {ga}, gcra {fa}",
+        if ADVANCE { "allowed" } else { "denied" }
+    );
+}
+
+/// Times `iters` calls of `step(limiter, clock)` on this thread.
+///
+/// The loop keeps the two references and the count of admitted cells in registers and hands
+/// the count to `black_box` once, at the end. A `black_box` per call would store each result
+/// to the stack, and whether that store happens to alias the limiter's or the clock's address
+/// (modulo 4 KiB) then moved either side's time by a factor of two to three between builds: a
+/// cost of the harness, not of the limiters. Each call still depends on shared atomics that
+/// the compiler cannot hoist.
+#[inline(always)]
+fn timed_loop<L, C, F: Fn(&L, &C) -> bool>(
+    iters: u64,
+    limiter: &L,
+    clock: &C,
+    step: F,
+) -> Duration {
+    let (limiter, clock) = (black_box(limiter), black_box(clock));
+    let start = Instant::now();
+    let mut admitted = 0u64;
+    for _ in 0..iters {
+        admitted += u64::from(step(limiter, clock));
+    }
+    let elapsed = start.elapsed();
+    black_box(admitted);
+    elapsed
+}
+
+/// [`timed_loop`] on each of two threads that start together; returns the slower thread's
+/// time.
+fn two_threads<L: Sync, C: Sync, F: Fn(&L, &C) -> bool + Sync + Copy>(
+    iters: u64,
+    limiter: &L,
+    clock: &C,
+    step: F,
+) -> Duration {
     let barrier = Barrier::new(2);
     std::thread::scope(|s| {
         let run = || {
             barrier.wait();
-            let start = Instant::now();
-            for _ in 0..iters {
-                black_box(step());
-            }
-            start.elapsed()
+            timed_loop(iters, limiter, clock, step)
         };
         let a = s.spawn(run);
         let b = s.spawn(run);
@@ -124,42 +181,60 @@ fn two_threads<S: Fn() -> bool + Sync>(iters: u64, step: S) -> Duration {
     })
 }
 
-fn decision(c: &mut Criterion) {
-    sanity(100_000);
-    for (mode, advance) in [("allowed", true), ("denied", false)] {
-        let mut group = c.benchmark_group(format!("decision/{mode}"));
+/// The five measurements of one quota and one workload.
+fn measure<const STEP: u64, const ADVANCE: bool>(c: &mut Criterion, name: &str, rate: u32) {
+    let mode = if ADVANCE { "allowed" } else { "denied" };
+    let mut group = c.benchmark_group(format!("{name}/{mode}"));
+    group.bench_function("1t/pacer_atomic", |b| {
+        let (limiter, clock) = pacer_limiter(rate);
+        b.iter_custom(|iters| timed_loop(iters, &limiter, &clock, pacer_step::<STEP, ADVANCE>));
+    });
+    group.bench_function("1t/governor", |b| {
+        let (limiter, clock) = governor_limiter(rate);
+        b.iter_custom(|iters| timed_loop(iters, &limiter, &clock, governor_step::<STEP, ADVANCE>));
+    });
+    group.bench_function("1t/pacer_gcra_mut (floor)", |b| {
+        let gcra = std::cell::RefCell::new(Gcra::new(pacer_quota(rate)));
+        let clock = ManualClock::new();
+        clock.advance(Duration::from_secs(1));
+        b.iter_custom(|iters| {
+            let mut gcra = gcra.borrow_mut();
+            let clock = black_box(&clock);
+            let start = Instant::now();
+            let mut admitted = 0u64;
+            for _ in 0..iters {
+                admitted += u64::from(gcra_step::<STEP, ADVANCE>(&mut gcra, clock));
+            }
+            let elapsed = start.elapsed();
+            black_box(admitted);
+            elapsed
+        });
+    });
+    group.bench_function("2t/pacer_atomic", |b| {
+        let (limiter, clock) = pacer_limiter(rate);
+        b.iter_custom(|iters| two_threads(iters, &limiter, &clock, pacer_step::<STEP, ADVANCE>));
+    });
+    group.bench_function("2t/governor", |b| {
+        let (limiter, clock) = governor_limiter(rate);
+        b.iter_custom(|iters| two_threads(iters, &limiter, &clock, governor_step::<STEP, ADVANCE>));
+    });
+    group.finish();
+}
 
-        group.bench_function("1t/pacer_atomic", |b| {
-            let (limiter, clock) = pacer_limiter();
-            b.iter(|| pacer_step(&limiter, &clock, advance));
-        });
-        group.bench_function("1t/governor", |b| {
-            let (limiter, clock) = governor_limiter();
-            b.iter(|| governor_step(&limiter, &clock, advance));
-        });
-        group.bench_function("1t/pacer_gcra_mut (floor)", |b| {
-            let mut gcra = Gcra::new(pacer_quota());
-            let clock = ManualClock::new();
-            clock.advance(Duration::from_secs(1));
-            b.iter(|| {
-                let now = if advance {
-                    clock.advance(INTERVAL)
-                } else {
-                    clock.now()
-                };
-                gcra.try_acquire(now, 1).is_ok()
-            });
-        });
-        group.bench_function("2t/pacer_atomic", |b| {
-            let (limiter, clock) = pacer_limiter();
-            b.iter_custom(|iters| two_threads(iters, || pacer_step(&limiter, &clock, advance)));
-        });
-        group.bench_function("2t/governor", |b| {
-            let (limiter, clock) = governor_limiter();
-            b.iter_custom(|iters| two_threads(iters, || governor_step(&limiter, &clock, advance)));
-        });
-        group.finish();
-    }
+fn decision(c: &mut Criterion) {
+    sanity::<WHOLE_STEP, true>("decision", WHOLE, 100_000);
+    sanity::<WHOLE_STEP, false>("decision", WHOLE, 100_000);
+    sanity::<ODD_STEP, true>("decision_odd", ODD, 100_000);
+    sanity::<ODD_STEP, false>("decision_odd", ODD, 100_000);
+    // At steps of exactly 1,000 ns, 0.017 ns shorter than the odd quota's interval: pacer
+    // admits a run of cells on that grid as long as the rounding of instants to whole
+    // nanoseconds allows (about 58), then skips a step; governor, whose interval is rounded
+    // down to 1,000 ns, admits every step, 17 ppm faster than the quota.
+    sanity::<WHOLE_STEP, true>("decision_odd at 1,000 ns steps", ODD, 100_000);
+    measure::<WHOLE_STEP, true>(c, "decision", WHOLE);
+    measure::<WHOLE_STEP, false>(c, "decision", WHOLE);
+    measure::<ODD_STEP, true>(c, "decision_odd", ODD);
+    measure::<ODD_STEP, false>(c, "decision_odd", ODD);
 }
 
 fn config() -> Criterion {
