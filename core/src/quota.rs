@@ -289,7 +289,7 @@ impl Quota {
     /// most `u`, since `period < D`.
     #[inline]
     fn units_to_nanos_ceil_fast(&self, u: u64) -> u64 {
-        let d = u128::from(self.count) * u128::from(self.cell);
+        let d = self.units_per_period();
         let x = u128::from(u) * u128::from(self.period);
         let mut q = ((u128::from(u) * u128::from(self.to_nanos)) >> 64) as u64;
         let mut r = x - u128::from(q) * d;
@@ -310,7 +310,7 @@ impl Quota {
     fn arrival_units_fast(&self, at: u64) -> Result<u64, Error> {
         let y = u128::from(at - 1);
         let p = u128::from(self.period);
-        let x = y * (u128::from(self.count) * u128::from(self.cell));
+        let x = y * self.units_per_period();
         let mut q = y + ((y * u128::from(self.to_units)) >> 64);
         if x - q * p >= p {
             q += 1;
