@@ -276,8 +276,10 @@ fn instant_overflow_near_the_end_of_time() {
             let mut limits = Limits::new([q]);
             let limiter = AtomicLimiter::new(q);
             for _ in 0..3 {
-                // A refusal names the instant `reserve` would give, or fails as it would.
+                let g_before = gcra.clone().tap_seen(now);
+                let l_before = limits.clone().tap_seen(now);
                 let look = gcra.earliest(now, 1);
+                // A refusal names the instant `reserve` would give, or fails as it would.
                 if look != Ok(now) {
                     let expect = look.and_then(|at| Err(Error::WouldWait { at }));
                     let mut probe = gcra.clone();
@@ -298,9 +300,6 @@ fn instant_overflow_near_the_end_of_time() {
                         "{q} at {now}: AtomicLimiter"
                     );
                 }
-                let g_before = gcra.clone().tap_seen(now);
-                let l_before = limits.clone().tap_seen(now);
-                let look = gcra.earliest(now, 1);
                 assert_eq!(
                     gcra.snapshot(now).earliest,
                     look.unwrap_or(u64::MAX),
