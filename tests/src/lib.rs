@@ -12,15 +12,19 @@
 //!   an [`Rt`](scenarios::Rt) driver.
 //! - [`real_timer`]: glue checks on an adapter's real timer, given a
 //!   [`BlockOn`](real_timer::BlockOn) driver.
+//! - [`RedisServer`]: a private `redis-server` for one test of `pacer-redis`.
 
 mod check;
 mod drive;
 mod polls;
 pub mod race;
 pub mod real_timer;
+mod redis_server;
 mod rng;
 pub mod scenarios;
 
 pub use check::{assert_conforms, gcra_violation, window_violation};
 pub use drive::drive;
 pub use polls::{CountPolls, count_polls};
+pub use redis_server::RedisServer;
+pub use rng::XorShift;

@@ -1,14 +1,16 @@
 //! A tiny deterministic PRNG, so scenarios are repeatable without a randomness crate.
 
-/// xorshift64.
-pub(crate) struct XorShift(u64);
+/// xorshift64: a small, fast, repeatable generator for test inputs (not for anything else).
+pub struct XorShift(u64);
 
 impl XorShift {
-    pub(crate) fn new(seed: u64) -> Self {
+    /// A generator from `seed` (0 is taken as 1, since xorshift has no zero state).
+    pub fn new(seed: u64) -> Self {
         XorShift(seed.max(1))
     }
 
-    pub(crate) fn next(&mut self) -> u64 {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -16,7 +18,7 @@ impl XorShift {
     }
 
     /// Uniform-ish in `low..=high`.
-    pub(crate) fn between(&mut self, low: u64, high: u64) -> u64 {
-        low + self.next() % (high - low + 1)
+    pub fn between(&mut self, low: u64, high: u64) -> u64 {
+        low + self.next_u64() % (high - low + 1)
     }
 }

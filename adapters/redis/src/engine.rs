@@ -1,0 +1,305 @@
+//! `Engine`: the Lua script that decides inside Redis, and the calls that run it.
+//!
+//! Each call is one `EVALSHA` of `gcra.lua` on the limiter's key. Redis runs a script
+//! atomically, so every decision sees the state the previous one left, whichever process
+//! made it, and reads one clock: the server's `TIME`.
+
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use pacer_core::{Quota, Snapshot};
+use redis::aio::ConnectionManager;
+use redis::{RedisError, RetryMethod, Script, ScriptInvocation, Value};
+
+use crate::reservation::Token;
+use crate::{Error, Reservation};
+
+/// The script's source: GCRA in exact integer arithmetic on Lua's doubles.
+pub(crate) const SOURCE: &str = include_str!("gcra.lua");
+
+static SCRIPT: LazyLock<Arc<Script>> = LazyLock::new(|| Arc::new(Script::new(SOURCE)));
+
+/// burst × period (ns) and burst × count must stay within this, so that every value the
+/// script computes is an integer below 2^53, exact in a double.
+const LIMIT: u128 = 1 << 50;
+
+const NANOS_PER_SEC: i128 = 1_000_000_000;
+
+/// A quota as the script takes it, checked against the script's range.
+#[derive(Clone, Debug)]
+pub(crate) struct QuotaArgs {
+    quota: Quota,
+    count: String,
+    period: String,
+    burst: String,
+}
+
+impl QuotaArgs {
+    pub(crate) fn new(quota: Quota) -> Result<QuotaArgs, Error> {
+        let burst = u128::from(quota.burst());
+        let spans = burst * u128::from(quota.period_nanos());
+        if spans > LIMIT || burst * u128::from(quota.count()) > LIMIT {
+            return Err(Error::QuotaTooLarge(quota));
+        }
+        Ok(QuotaArgs {
+            quota,
+            count: quota.count().to_string(),
+            period: quota.period_nanos().to_string(),
+            burst: quota.burst().to_string(),
+        })
+    }
+
+    pub(crate) fn quota(&self) -> Quota {
+        self.quota
+    }
+}
+
+/// How long a call may take before Redis counts as unavailable, unless set otherwise.
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// One limit in Redis: a connection, a key and the quota this client holds for it.
+#[derive(Clone)]
+pub(crate) struct Engine {
+    conn: ConnectionManager,
+    key: Arc<str>,
+    quota: QuotaArgs,
+    script: Arc<Script>,
+    timeout: Duration,
+}
+
+impl Engine {
+    pub(crate) fn new(conn: ConnectionManager, key: Arc<str>, quota: QuotaArgs) -> Engine {
+        Engine::with_script(conn, key, quota, SCRIPT.clone())
+    }
+
+    /// The same on another script: the tests' copy whose clock they set.
+    pub(crate) fn with_script(
+        conn: ConnectionManager,
+        key: Arc<str>,
+        quota: QuotaArgs,
+        script: Arc<Script>,
+    ) -> Engine {
+        Engine {
+            conn,
+            key,
+            quota,
+            script,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// The same with calls bounded by `timeout`.
+    pub(crate) fn with_timeout(self, timeout: Duration) -> Engine {
+        Engine { timeout, ..self }
+    }
+
+    pub(crate) fn key(&self) -> &str {
+        &self.key
+    }
+
+    pub(crate) fn quota(&self) -> Quota {
+        self.quota.quota()
+    }
+
+    /// Reserves `cells` at the earliest permitted instant, unless that is more than
+    /// `max_wait` after the server's now.
+    pub(crate) async fn reserve(
+        &self,
+        cells: u32,
+        max_wait: Option<Duration>,
+    ) -> Result<Reservation, Error> {
+        let max_wait = max_wait.map_or(-1, |wait| i128::try_from(wait.as_nanos()).unwrap_or(-1));
+        let mut call = self.call("reserve");
+        call.arg(cells).arg(max_wait.to_string());
+        let reply = self.run(&call).await?;
+        match reply.status.as_str() {
+            "ok" => {
+                let [origin, at, now, epoch, bw, bf, aw, af] = reply.ints()?;
+                Ok(Reservation {
+                    at: absolute(origin, at)?,
+                    decided: absolute(origin, now)?,
+                    cells,
+                    token: Token {
+                        origin,
+                        epoch,
+                        at,
+                        before: (bw, bf),
+                        after: (aw, af),
+                    },
+                })
+            }
+            "wait" => {
+                let [origin, at, _now] = reply.ints()?;
+                Err(pacer_core::Error::WouldWait {
+                    at: absolute(origin, at)?,
+                }
+                .into())
+            }
+            _ => Err(self.refusal(reply, cells)),
+        }
+    }
+
+    /// The instant `reserve` would give `cells` now, and the server's now, recording nothing.
+    pub(crate) async fn peek(&self, cells: u32) -> Result<(u64, u64), Error> {
+        let mut call = self.call("peek");
+        call.arg(cells);
+        let reply = self.run(&call).await?;
+        if reply.status != "ok" {
+            return Err(self.refusal(reply, cells));
+        }
+        let [origin, at, now] = reply.ints()?;
+        Ok((absolute(origin, at)?, absolute(origin, now)?))
+    }
+
+    /// The remaining burst and the earliest instant for one cell, and the server's now.
+    pub(crate) async fn snapshot(&self) -> Result<(Snapshot, u64), Error> {
+        let reply = self.run(&self.call("snapshot")).await?;
+        if reply.status != "ok" {
+            return Err(self.refusal(reply, 1));
+        }
+        let [origin, remaining, earliest, now] = reply.ints()?;
+        let remaining = u32::try_from(remaining).map_err(|_| unexpected(&remaining))?;
+        let snapshot = Snapshot {
+            remaining,
+            earliest: absolute(origin, earliest)?,
+        };
+        Ok((snapshot, absolute(origin, now)?))
+    }
+
+    /// Hands a reservation back; whether its cells were returned (the rules of
+    /// [`pacer_core::Scheduler::cancel`], by the server's clock).
+    pub(crate) async fn cancel(&self, reservation: &Reservation) -> Result<bool, Error> {
+        if reservation.cells == 0 {
+            return Ok(false);
+        }
+        let token = reservation.token;
+        let mut call = self.call("cancel");
+        call.arg(token.origin).arg(token.epoch).arg(token.at);
+        call.arg(token.before.0).arg(token.before.1);
+        call.arg(token.after.0).arg(token.after.1);
+        let reply = self.run(&call).await?;
+        match (reply.status.as_str(), reply.ints()?) {
+            ("ok", [returned]) => Ok(returned == 1),
+            (status, _) => Err(unexpected(&status)),
+        }
+    }
+
+    /// Changes the stored quota to `quota` at the server's now (the design's three cases),
+    /// and returns the engine for it.
+    pub(crate) async fn set_quota(&self, quota: QuotaArgs) -> Result<Engine, Error> {
+        let mut call = self.call("set_quota");
+        call.arg(&quota.count).arg(&quota.period).arg(&quota.burst);
+        let reply = self.run(&call).await?;
+        match reply.status.as_str() {
+            "ok" => Ok(Engine {
+                quota,
+                ..self.clone()
+            }),
+            "horizon" => Err(Error::QuotaTooLarge(quota.quota())),
+            status => Err(unexpected(&status)),
+        }
+    }
+
+    fn call(&self, op: &str) -> ScriptInvocation<'_> {
+        let mut call = self.script.prepare_invoke();
+        call.key(&*self.key).arg(op);
+        call.arg(&self.quota.count)
+            .arg(&self.quota.period)
+            .arg(&self.quota.burst);
+        call
+    }
+
+    /// Runs the script once. A call that has no answer within the timeout (a server that
+    /// stopped answering, or a connection still trying to come back) is
+    /// [`Error::Unavailable`].
+    async fn run(&self, call: &ScriptInvocation<'_>) -> Result<Reply, Error> {
+        let mut conn = self.conn.clone();
+        let value = tokio::time::timeout(self.timeout, call.invoke_async::<Value>(&mut conn))
+            .await
+            .map_err(|_elapsed| Error::Unavailable(timed_out(self.timeout)))?
+            .map_err(classify)?;
+        Reply::parse(value)
+    }
+
+    /// The error for a status other than "ok" (and "wait", handled by `reserve`).
+    fn refusal(&self, reply: Reply, cells: u32) -> Error {
+        match reply.status.as_str() {
+            "heavy" => pacer_core::Error::TooHeavy {
+                cells,
+                max: self.quota().burst(),
+            }
+            .into(),
+            "horizon" => pacer_core::Error::InstantOverflow.into(),
+            "mismatch" => Error::QuotaMismatch {
+                ours: self.quota(),
+                stored: reply.text.unwrap_or_default(),
+            },
+            status => unexpected(&status),
+        }
+    }
+}
+
+/// Redis that cannot be reached or answer is [`Error::Unavailable`]; an error that retrying
+/// cannot mend (the server refused the script, another type under the key) is not.
+fn classify(error: RedisError) -> Error {
+    if matches!(error.retry_method(), RetryMethod::NoRetry) && !error.is_timeout() {
+        Error::Unexpected(error.to_string())
+    } else {
+        Error::Unavailable(error)
+    }
+}
+
+fn timed_out(timeout: Duration) -> RedisError {
+    let message = format!("no answer from Redis within {timeout:?}");
+    RedisError::from(std::io::Error::new(std::io::ErrorKind::TimedOut, message))
+}
+
+fn unexpected(what: &dyn std::fmt::Debug) -> Error {
+    Error::Unexpected(format!("{what:?} from the pacer script"))
+}
+
+/// Nanoseconds since the Unix epoch of the script's (origin seconds, ns after the origin).
+fn absolute(origin: i64, nanos: i64) -> Result<u64, Error> {
+    let at = i128::from(origin) * NANOS_PER_SEC + i128::from(nanos);
+    u64::try_from(at).map_err(|_| unexpected(&(origin, nanos)))
+}
+
+/// A script's reply: a status word, then integers (or, for "mismatch", the stored quota).
+struct Reply {
+    status: String,
+    text: Option<String>,
+    ints: Vec<i64>,
+}
+
+impl Reply {
+    fn parse(value: Value) -> Result<Reply, Error> {
+        let Value::Array(items) = value else {
+            return Err(unexpected(&value));
+        };
+        let mut items = items.into_iter();
+        let status = match items.next() {
+            Some(Value::BulkString(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+            other => return Err(unexpected(&other)),
+        };
+        let mut reply = Reply {
+            status,
+            text: None,
+            ints: Vec::new(),
+        };
+        for item in items {
+            match item {
+                Value::Int(n) => reply.ints.push(n),
+                Value::BulkString(bytes) => {
+                    reply.text = Some(String::from_utf8_lossy(&bytes).into_owned())
+                }
+                other => return Err(unexpected(&other)),
+            }
+        }
+        Ok(reply)
+    }
+
+    /// Exactly `N` integers.
+    fn ints<const N: usize>(&self) -> Result<[i64; N], Error> {
+        <[i64; N]>::try_from(self.ints.as_slice()).map_err(|_| unexpected(&self.ints))
+    }
+}

@@ -1,0 +1,390 @@
+//! The script against pacer-core's `Gcra`, step by step, on a clock the test sets.
+//!
+//! The two keep time on different grains (the core in units of at most 1 ns, the script in
+//! fractions of 1/count ns), so an instant rounded up to a whole nanosecond may differ by
+//! 1 ns between them; both keep the rule, which allows that rounding, and neither drifts.
+//!
+//! A copy of the script reads its clock from a hash the test writes instead of `TIME`, so
+//! every decision can be compared with the core's at the same instant: clocks that step
+//! forward, backwards and by hours (which moves the script's origin), bounded waits, weights
+//! above the burst, cancels, looks and snapshots. The instants Redis hands out must also pass
+//! the independent conformance checker.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pacer_core::{Gcra, GcraToken, Quota, Scheduler};
+use pacer_tests::{RedisServer, XorShift, assert_conforms};
+use redis::Script;
+use redis::aio::ConnectionManager;
+
+use crate::engine::{Engine, QuotaArgs, SOURCE};
+use crate::{Error, Reservation};
+
+const CLOCK: &str = "pacer-test:clock";
+/// The test clock's instant 0, in seconds since the Unix epoch.
+const BASE_S: u64 = 1_800_000_000;
+const NS: u64 = 1_000_000_000;
+
+/// The script with its clock read from the `CLOCK` hash (seconds, nanoseconds).
+fn script_on_test_clock() -> Arc<Script> {
+    let real = "local t = redis.call('TIME')\n  return tonumber(t[1]), tonumber(t[2]) * 1000";
+    let fake = "local t = redis.call('HMGET', 'pacer-test:clock', 's', 'ns')\n  \
+                return tonumber(t[1]), tonumber(t[2])";
+    assert!(
+        SOURCE.contains(real),
+        "the script's clock changed; update this test"
+    );
+    Arc::new(Script::new(&SOURCE.replace(real, fake)))
+}
+
+async fn connect(server: &RedisServer) -> ConnectionManager {
+    let client = redis::Client::open(server.url()).unwrap();
+    ConnectionManager::new(client).await.unwrap()
+}
+
+fn engine(conn: &ConnectionManager, key: &str, quota: Quota) -> Engine {
+    let args = QuotaArgs::new(quota).unwrap();
+    Engine::with_script(conn.clone(), Arc::from(key), args, script_on_test_clock())
+}
+
+/// Sets the test clock to `now` ns after `BASE_S`.
+async fn set_clock(conn: &ConnectionManager, now: u64) {
+    let mut conn = conn.clone();
+    let (s, ns) = (BASE_S + now / NS, now % NS);
+    let () = redis::cmd("HSET")
+        .arg(CLOCK)
+        .arg("s")
+        .arg(s)
+        .arg("ns")
+        .arg(ns)
+        .query_async(&mut conn)
+        .await
+        .map(|_: i64| ())
+        .unwrap();
+}
+
+/// An instant from Redis (ns since the Unix epoch) on the test clock.
+fn local(at: u64) -> u64 {
+    at - BASE_S * NS
+}
+
+fn quota(count: u32, period: Duration, burst: u32) -> Quota {
+    Quota::new(count, period)
+        .unwrap()
+        .with_burst(burst)
+        .unwrap()
+}
+
+fn quotas() -> Vec<Quota> {
+    vec![
+        quota(100, Duration::from_secs(1), 1),
+        quota(3, Duration::from_secs(1), 1),
+        quota(999_983, Duration::from_secs(1), 5),
+        quota(7, Duration::from_millis(11), 3),
+        quota(1, Duration::from_secs(60), 2),
+        quota(1_000_000_000, Duration::from_secs(1), 4),
+        quota(999_999_937, Duration::from_secs(1), 1),
+    ]
+}
+
+/// Two answers agree if both admit within 1 ns of each other, or both refuse alike.
+fn same(redis: &Result<u64, Error>, core: &Result<u64, pacer_core::Error>) -> bool {
+    use pacer_core::Error::WouldWait;
+    match (redis, core) {
+        (Ok(a), Ok(b)) => a.abs_diff(*b) <= 1,
+        (Err(Error::Limit(WouldWait { at: a })), Err(WouldWait { at: b })) => {
+            local(*a).abs_diff(*b) <= 1
+        }
+        (Err(Error::Limit(a)), Err(b)) => a == b,
+        _ => false,
+    }
+}
+
+#[tokio::test]
+async fn the_script_decides_as_the_core_does() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let conn = connect(&server).await;
+    let mut off_by_one = 0;
+    let mut decisions = 0;
+    for (case, quota) in quotas().into_iter().enumerate() {
+        let engine = engine(&conn, &format!("diff:{case}"), quota);
+        let mut core = Gcra::new(quota);
+        let mut rng = XorShift::new(0x5eed + case as u64);
+        let interval = quota.interval().as_nanos().max(1) as u64;
+        let burst = u64::from(quota.burst());
+        let mut now = 10 * NS;
+        // Reservations not yet cancelled, and the cells each holds.
+        let mut held: Vec<(Reservation, pacer_core::Reservation<GcraToken>)> = Vec::new();
+        let mut admitted: Vec<(u64, u32)> = Vec::new();
+        for step in 0..300 {
+            match rng.between(0, 99) {
+                0..=39 => now += rng.between(0, 3 * interval),
+                40..=44 => now = now.saturating_sub(rng.between(0, 2 * interval)),
+                45 => now += 11 * 3600 * NS, // past the script's rebase age
+                _ => {}
+            }
+            set_clock(&conn, now).await;
+            let context = format!("{quota}, step {step}, now {now}");
+            match rng.between(0, 9) {
+                0..=5 => {
+                    let cells = rng.between(0, burst + 1) as u32;
+                    let max_wait = match rng.between(0, 2) {
+                        0 => None,
+                        _ => Some(Duration::from_nanos(rng.between(0, 3 * burst * interval))),
+                    };
+                    let redis = engine.reserve(cells, max_wait).await;
+                    let core_answer =
+                        core.reserve_within(now, cells, max_wait.unwrap_or(Duration::MAX));
+                    let redis_at = redis.as_ref().map(|r| local(r.at())).map_err(clone_error);
+                    let core_at = core_answer.as_ref().map(|r| r.at()).map_err(|e| *e);
+                    assert!(
+                        same(&redis_at, &core_at),
+                        "reserve {cells} within {max_wait:?}: redis {redis_at:?}, core {core_at:?} ({context})"
+                    );
+                    decisions += 1;
+                    if let (Ok(a), Ok(b)) = (&redis_at, &core_at) {
+                        off_by_one += usize::from(a != b);
+                    }
+                    if let (Ok(r), Ok(c)) = (redis, core_answer)
+                        && cells > 0
+                    {
+                        admitted.push((local(r.at()), cells));
+                        held.push((r, c));
+                    }
+                }
+                6 | 7 if !held.is_empty() => {
+                    // Mostly the newest, sometimes an older one (which must return nothing).
+                    let index = if rng.between(0, 2) == 0 {
+                        rng.between(0, held.len() as u64 - 1) as usize
+                    } else {
+                        held.len() - 1
+                    };
+                    let (r, c) = held.remove(index);
+                    let at = local(r.at());
+                    let cells = r.cells();
+                    let redis = engine.cancel(&r).await.unwrap();
+                    let core_returned = core.cancel(c, now);
+                    assert_eq!(redis, core_returned, "cancel of {at} ({context})");
+                    if redis {
+                        let spot = admitted.iter().rposition(|&(a, n)| (a, n) == (at, cells));
+                        admitted.remove(spot.expect("a returned reservation was admitted"));
+                    }
+                }
+                8 => {
+                    let cells = rng.between(0, burst + 1) as u32;
+                    let redis = engine.peek(cells).await.map(|(at, _)| local(at));
+                    let core_at = core.earliest(now, cells);
+                    assert!(
+                        same(&redis, &core_at),
+                        "peek {cells}: redis {redis:?}, core {core_at:?} ({context})"
+                    );
+                }
+                _ => {
+                    let (redis, _) = engine.snapshot().await.unwrap();
+                    let core_view = core.snapshot(now);
+                    assert!(
+                        local(redis.earliest).abs_diff(core_view.earliest) <= 1
+                            && redis.remaining.abs_diff(core_view.remaining) <= 1,
+                        "snapshot: redis {redis:?}, core {core_view:?} ({context})"
+                    );
+                }
+            }
+        }
+        let cells: Vec<u64> = admitted
+            .iter()
+            .flat_map(|&(at, n)| std::iter::repeat_n(at, n as usize))
+            .collect();
+        assert_conforms(&cells, quota);
+    }
+    eprintln!("{off_by_one} of {decisions} admitted instants differ from the core's by 1 ns");
+}
+
+fn clone_error(error: &Error) -> Error {
+    match error {
+        Error::Limit(e) => Error::Limit(*e),
+        other => Error::Unexpected(other.to_string()),
+    }
+}
+
+#[tokio::test]
+async fn a_long_saturated_run_keeps_the_exact_schedule() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let conn = connect(&server).await;
+    // 999,983 per second: T = 1,000,017.000289... ns, never a whole number, so a limiter
+    // that rounded T would drift by about 0.3 ns a cell, 6 us over this run.
+    let quota = quota(999_983, Duration::from_secs(1), 1);
+    let engine = engine(&conn, "saturated", quota);
+    let start = 7 * NS;
+    set_clock(&conn, start).await;
+    let mut core = Gcra::new(quota);
+    let cells = 20_000u64;
+    let mut last = 0;
+    for k in 0..cells {
+        last = local(engine.reserve(1, None).await.unwrap().at());
+        let core_at = core.reserve(start, 1).unwrap().at();
+        assert!(
+            last.abs_diff(core_at) <= 1,
+            "cell {k}: {last}, core {core_at}"
+        );
+    }
+    // The first cell goes at `start`; the schedule after it is the exact one anchored just
+    // after start - 1 ns (the earliest exact instant that rounds up to `start`), so the last
+    // cell is within 1 ns of start + (cells - 1) · T, and no drift accumulates.
+    let exact = u128::from(start) * 999_983 + u128::from(cells - 1) * 1_000_000_000;
+    let exact = (exact / 999_983) as u64;
+    assert!(
+        last.abs_diff(exact) <= 1,
+        "last cell at {last}, exact {exact}"
+    );
+}
+
+#[tokio::test]
+async fn the_origin_moves_without_moving_the_schedule() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let conn = connect(&server).await;
+    let quota = quota(3, Duration::from_secs(1), 1);
+    let engine = engine(&conn, "rebase", quota);
+    let mut core = Gcra::new(quota);
+    // Each reading, in order: three cells a third of a second apart; 11 hours on, past the
+    // age at which the script moves its origin, a backlog of two; an hour back, which must
+    // read as the latest reading seen.
+    let start = NS;
+    let later = start + 11 * 3600 * NS + 5;
+    for now in [start, start, start, later, later, later - 3600 * NS] {
+        set_clock(&conn, now).await;
+        let at = local(engine.reserve(1, None).await.unwrap().at());
+        let core_at = core.reserve(now, 1).unwrap().at();
+        assert!(
+            at.abs_diff(core_at) <= 1,
+            "at reading {now}: {at}, core {core_at}"
+        );
+    }
+    let next = local(engine.peek(1).await.unwrap().0);
+    assert!(
+        next.abs_diff(later + 1_000_000_000) <= 1,
+        "next cell at {next}"
+    );
+}
+
+#[tokio::test]
+async fn a_quota_change_keeps_the_design_s_three_cases() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let conn = connect(&server).await;
+    const MS: u64 = 1_000_000;
+    let per_second = |count, burst| quota(count, Duration::from_secs(1), burst);
+    let at = |r: Result<Reservation, Error>| local(r.unwrap().at());
+
+    // Idle: the new quota starts fresh.
+    let engine = engine(&conn, "change:idle", per_second(10, 1));
+    set_clock(&conn, 0).await;
+    assert_eq!(at(engine.reserve(1, None).await), 0);
+    set_clock(&conn, 150 * MS).await;
+    let engine = engine
+        .set_quota(QuotaArgs::new(per_second(10, 3)).unwrap())
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            at(engine.reserve(1, None).await),
+            150 * MS,
+            "a fresh burst of 3"
+        );
+    }
+    assert_eq!(at(engine.reserve(1, None).await), 250 * MS);
+
+    // No backlog: half a cell in the bucket at 50 ms, rounded up to a whole cell, which
+    // under 20/s is 50 ms (pacer-core carries the half cell exactly: 75 ms).
+    let engine = self::engine(&conn, "change:bucket", per_second(10, 1));
+    set_clock(&conn, 0).await;
+    assert_eq!(at(engine.reserve(1, None).await), 0);
+    set_clock(&conn, 50 * MS).await;
+    let engine = engine
+        .set_quota(QuotaArgs::new(per_second(20, 1)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(at(engine.reserve(1, None).await), 100 * MS);
+    assert_eq!(at(engine.reserve(1, None).await), 150 * MS);
+
+    // Backlog: cells at 0, 100, 200 ms (E = 200 ms); under 20/s burst 2 the bucket is full
+    // at E: TAT' = E + 2 · 50 ms, so one cell at 250 ms, then 50 ms apart, never 3 at once.
+    let engine = self::engine(&conn, "change:backlog", per_second(10, 1));
+    set_clock(&conn, 0).await;
+    for k in 0..3 {
+        assert_eq!(at(engine.reserve(1, None).await), k * 100 * MS);
+    }
+    let old = self::engine(&conn, "change:backlog", per_second(10, 1));
+    let engine = engine
+        .set_quota(QuotaArgs::new(per_second(20, 2)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(at(engine.reserve(1, None).await), 250 * MS);
+    assert_eq!(at(engine.reserve(1, None).await), 300 * MS);
+    assert_eq!(at(engine.reserve(2, None).await), 400 * MS);
+
+    // A client still on the old quota is told, and records nothing.
+    match old.reserve(1, None).await {
+        Err(Error::QuotaMismatch { stored, .. }) => assert_eq!(stored, "20:1000000000:2"),
+        other => panic!("expected a quota mismatch, got {other:?}"),
+    }
+    assert_eq!(at(engine.reserve(1, None).await), 450 * MS);
+}
+
+#[tokio::test]
+async fn random_quota_changes_never_crowd_the_cells() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let conn = connect(&server).await;
+    let quotas = quotas();
+    let mut rng = XorShift::new(77);
+    for round in 0..20 {
+        let key = format!("change:random:{round}");
+        let first = quotas[rng.between(0, quotas.len() as u64 - 1) as usize];
+        let second = quotas[rng.between(0, quotas.len() as u64 - 1) as usize];
+        let mut engine = engine(&conn, &key, first);
+        let mut now = NS;
+        let mut before = Vec::new();
+        let mut after = Vec::new();
+        for step in 0..40 {
+            if step == 20 {
+                set_clock(&conn, now).await;
+                engine = engine
+                    .set_quota(QuotaArgs::new(second).unwrap())
+                    .await
+                    .unwrap();
+            }
+            let quota = engine.quota();
+            now += rng.between(0, 2 * quota.interval().as_nanos() as u64);
+            set_clock(&conn, now).await;
+            let cells = rng.between(1, u64::from(quota.burst())) as u32;
+            let at = local(engine.reserve(cells, None).await.unwrap().at());
+            let side = if step < 20 { &mut before } else { &mut after };
+            side.extend(std::iter::repeat_n(at, cells as usize));
+        }
+        let context = format!("{first} then {second}");
+        assert!(
+            before.last() <= after.first(),
+            "instants went back across the change ({context})"
+        );
+        assert_conforms(&before, first);
+        assert_conforms(&after, second);
+        // Across the change: the higher rate with the larger burst.
+        let (fast, slow) = if first.interval() <= second.interval() {
+            (first, second)
+        } else {
+            (second, first)
+        };
+        let generous = fast.with_burst(fast.burst().max(slow.burst())).unwrap();
+        let all: Vec<u64> = before.iter().chain(&after).copied().collect();
+        assert_conforms(&all, generous);
+    }
+}

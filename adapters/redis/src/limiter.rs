@@ -1,0 +1,268 @@
+//! `Limiter`: one limit in Redis, shared by every process that names its key.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pacer_core::{AtomicLimiter, Pacer, Quota, Snapshot, Timer};
+use pacer_tokio::TokioTimer;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::engine::{Engine, QuotaArgs};
+use crate::{Error, Reservation};
+
+/// A rate limit kept in Redis and shared by every client that uses the same key and quota.
+///
+/// Each acquisition is one round trip: a script reserves the earliest permitted instant
+/// atomically inside Redis, by the server's clock, and the client then sleeps once, on its
+/// own timer `T` ([`TokioTimer`] unless given another), for the wait the server computed.
+/// The cells therefore never go early by the server's clock (the reply's travel time only
+/// makes them later), and the limit holds across all clients exactly as
+/// [`pacer_core::Gcra`] holds it in one process: FIFO in the order Redis ran the
+/// reservations, weighted, cancellable.
+///
+/// Every method that talks to Redis can fail with [`Error::Unavailable`]. By default that
+/// is the answer; [`with_fallback`](Limiter::with_fallback) makes the `acquire` and
+/// `try_acquire` methods use a local limiter instead, which is your choice to make.
+///
+/// ```no_run
+/// use pacer_redis::{Limiter, Quota};
+///
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), pacer_redis::Error> {
+/// // Every process that runs this shares one limit of 100 per second.
+/// let limiter = Limiter::connect("redis://127.0.0.1/", "limit:api.example.com",
+///     Quota::per_second(100)?).await?;
+/// for _ in 0..3 {
+///     limiter.acquire().await?;
+///     // call the API
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub struct Limiter<T: Timer = TokioTimer> {
+    engine: Engine,
+    timer: T,
+    fallback: Option<Pacer<AtomicLimiter, T>>,
+}
+
+impl Limiter {
+    /// Connects to the Redis at `url` and makes a limiter for `key` with `quota`, on tokio's
+    /// timer.
+    ///
+    /// The connection reconnects by itself. Its settings suit a rate limiter, which should
+    /// answer quickly either way: a connection attempt times out after 1 s, a reply after
+    /// 1 s, and a lost connection is retried twice before a call gives up. For other
+    /// settings build a [`ConnectionManager`] and use [`Limiter::new`].
+    ///
+    /// Fails with [`Error::Unavailable`] if Redis cannot be reached now, and
+    /// [`Error::QuotaTooLarge`] for a quota beyond the engine's range.
+    pub async fn connect(url: &str, key: &str, quota: Quota) -> Result<Limiter, Error> {
+        let client = redis::Client::open(url).map_err(Error::Unavailable)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(Duration::from_secs(1)))
+            .set_number_of_retries(2);
+        let conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(Error::Unavailable)?;
+        Limiter::new(conn, key, quota, TokioTimer::new())
+    }
+}
+
+impl<T: Timer + Clone> Limiter<T> {
+    /// A limiter for `key` with `quota` on an existing connection, sleeping on `timer`.
+    ///
+    /// Nothing is sent to Redis yet. Fails with [`Error::QuotaTooLarge`] for a quota beyond
+    /// the engine's range.
+    pub fn new(
+        conn: ConnectionManager,
+        key: &str,
+        quota: Quota,
+        timer: T,
+    ) -> Result<Limiter<T>, Error> {
+        let engine = Engine::new(conn, Arc::from(key), QuotaArgs::new(quota)?);
+        Ok(Limiter::from_engine(engine, timer))
+    }
+
+    pub(crate) fn from_engine(engine: Engine, timer: T) -> Limiter<T> {
+        Limiter {
+            engine,
+            timer,
+            fallback: None,
+        }
+    }
+
+    /// While Redis is unavailable, `acquire`, `acquire_n`, `acquire_within` and
+    /// `try_acquire` take their cells from a local limiter of `quota` instead of failing.
+    ///
+    /// The local limiter knows nothing of other processes, so give it this process's share
+    /// of the limit (for example the shared quota divided by the number of processes), or
+    /// the processes together may exceed it while Redis is away. `reserve`, `cancel`,
+    /// `set_quota` and `snapshot` still report [`Error::Unavailable`].
+    pub fn with_fallback(mut self, quota: Quota) -> Limiter<T> {
+        let local = AtomicLimiter::new(quota);
+        self.fallback = Some(Pacer::from_parts(local, self.timer.clone()));
+        self
+    }
+
+    /// Bounds every call to Redis by `timeout` (1 s unless set): a call with no answer by
+    /// then fails with [`Error::Unavailable`] (or goes to the fallback), whatever the
+    /// connection's own settings. A decision takes one round trip, so the bound is only
+    /// reached when Redis is away or stalled.
+    pub fn with_timeout(mut self, timeout: Duration) -> Limiter<T> {
+        self.engine = self.engine.with_timeout(timeout);
+        self
+    }
+
+    /// The key in Redis.
+    pub fn key(&self) -> &str {
+        self.engine.key()
+    }
+
+    /// The quota this client holds for the key.
+    pub fn quota(&self) -> Quota {
+        self.engine.quota()
+    }
+
+    /// Waits until one cell may go.
+    pub async fn acquire(&self) -> Result<(), Error> {
+        self.acquire_within(1, Duration::MAX).await
+    }
+
+    /// Waits until `cells` cells may go at once. Fails at once with
+    /// [`TooHeavy`](pacer_core::Error::TooHeavy) if `cells` is more than the burst.
+    pub async fn acquire_n(&self, cells: u32) -> Result<(), Error> {
+        self.acquire_within(cells, Duration::MAX).await
+    }
+
+    /// Like [`acquire_n`](Limiter::acquire_n), but fails at once with
+    /// [`WouldWait`](pacer_core::Error::WouldWait), reserving nothing, if the cells could go
+    /// only more than `max_wait` after the server's now.
+    ///
+    /// Dropping the future while it sleeps cancels the reservation in the background (a
+    /// task on the current tokio runtime), which returns the cells if no later reservation
+    /// was made. Dropped while its request is in flight, a reservation Redis already made
+    /// stays reserved: its slot goes unused, which never admits more.
+    pub async fn acquire_within(&self, cells: u32, max_wait: Duration) -> Result<(), Error> {
+        let reservation = match self.engine.reserve(cells, Some(max_wait)).await {
+            Ok(reservation) => reservation,
+            Err(Error::Unavailable(error)) => {
+                return match &self.fallback {
+                    Some(local) => Ok(local.acquire_within(cells, max_wait).await?),
+                    None => Err(Error::Unavailable(error)),
+                };
+            }
+            Err(error) => return Err(error),
+        };
+        self.wait_for(reservation).await;
+        Ok(())
+    }
+
+    /// Takes `cells` cells now if they are free, without waiting; otherwise fails with
+    /// [`WouldWait`](pacer_core::Error::WouldWait) carrying the instant they could go.
+    pub async fn try_acquire(&self, cells: u32) -> Result<(), Error> {
+        match self.engine.reserve(cells, Some(Duration::ZERO)).await {
+            Ok(_spent) => Ok(()),
+            Err(Error::Unavailable(error)) => match &self.fallback {
+                Some(local) => Ok(local.try_acquire(cells)?),
+                None => Err(Error::Unavailable(error)),
+            },
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Reserves `cells` cells at the earliest permitted instant, however far away, and
+    /// returns the receipt without waiting. Wait out [`Reservation::wait`] before using the
+    /// cells, or hand the receipt to [`cancel`](Limiter::cancel).
+    pub async fn reserve(&self, cells: u32) -> Result<Reservation, Error> {
+        self.engine.reserve(cells, None).await
+    }
+
+    /// Like [`reserve`](Limiter::reserve), but fails with
+    /// [`WouldWait`](pacer_core::Error::WouldWait), reserving nothing, if the cells could go
+    /// only more than `max_wait` after the server's now.
+    pub async fn reserve_within(
+        &self,
+        cells: u32,
+        max_wait: Duration,
+    ) -> Result<Reservation, Error> {
+        self.engine.reserve(cells, Some(max_wait)).await
+    }
+
+    /// Hands a reservation back; returns whether its cells were returned. They are if it is
+    /// not yet due by the server's clock and no reservation was made after it; otherwise its
+    /// slot stays empty, so that no later reservation moves and no newcomer jumps the queue.
+    pub async fn cancel(&self, reservation: Reservation) -> Result<bool, Error> {
+        self.engine.cancel(&reservation).await
+    }
+
+    /// How long a call to [`acquire_n`](Limiter::acquire_n) made now would wait, by the
+    /// server's clock.
+    pub async fn delay(&self, cells: u32) -> Result<Duration, Error> {
+        let (at, now) = self.engine.peek(cells).await?;
+        Ok(Duration::from_nanos(at.saturating_sub(now)))
+    }
+
+    /// The remaining burst and the earliest instant for one cell (nanoseconds since the Unix
+    /// epoch by the server's clock), for headers and metrics.
+    pub async fn snapshot(&self) -> Result<Snapshot, Error> {
+        Ok(self.engine.snapshot().await?.0)
+    }
+
+    /// Changes the key's quota to `quota`, for every client, at the server's now.
+    ///
+    /// Reservations already made keep their instants; new ones follow the new quota, after
+    /// them (the three cases of [`pacer_core::Gcra::set_quota`], with the cells still in the
+    /// bucket rounded up to whole cells). This client uses the new quota from now on; other
+    /// clients get [`Error::QuotaMismatch`] until they are given it too, so no client keeps
+    /// deciding by the old one.
+    pub async fn set_quota(&mut self, quota: Quota) -> Result<(), Error> {
+        self.engine = self.engine.set_quota(QuotaArgs::new(quota)?).await?;
+        Ok(())
+    }
+
+    /// Sleeps once until `reservation` is due, cancelling it if this future is dropped first.
+    async fn wait_for(&self, reservation: Reservation) {
+        let wait = u64::try_from(reservation.wait().as_nanos()).unwrap_or(u64::MAX);
+        if wait == 0 {
+            return;
+        }
+        let guard = CancelOnDrop {
+            engine: &self.engine,
+            reservation: Some(reservation),
+        };
+        let due = self.timer.now().saturating_add(wait);
+        while self.timer.now() < due {
+            self.timer.sleep_until(due).await;
+        }
+        guard.spent();
+    }
+}
+
+/// Cancels a reservation in the background if the acquisition is dropped while it sleeps.
+struct CancelOnDrop<'a> {
+    engine: &'a Engine,
+    reservation: Option<Reservation>,
+}
+
+impl CancelOnDrop<'_> {
+    /// The reservation came due: its cells are spent, nothing to cancel.
+    fn spent(mut self) {
+        self.reservation = None;
+    }
+}
+
+impl Drop for CancelOnDrop<'_> {
+    fn drop(&mut self) {
+        let Some(reservation) = self.reservation.take() else {
+            return;
+        };
+        // Without a runtime to run it on, the reservation simply stays: never over-admission.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let engine = self.engine.clone();
+            runtime.spawn(async move {
+                let _ = engine.cancel(&reservation).await;
+            });
+        }
+    }
+}
