@@ -19,35 +19,43 @@ pub struct RedisServer {
 
 impl RedisServer {
     /// Starts a server (the binary named by `REDIS_SERVER`, else `redis-server` on the
-    /// `PATH`) on a free port, without persistence, and waits until it answers `PING`.
+    /// `PATH`) on a free port, without persistence, and waits until it answers.
     ///
     /// Returns `None` if there is no such binary, unless `PACER_REQUIRE_REDIS` is set, in
-    /// which case that panics. Panics if the server starts but does not answer in 10 s.
+    /// which case that panics. A server that exits at once (its port taken in the meantime
+    /// by another test's) is started again on another port, up to 5 times. Panics if none
+    /// answers within 10 s.
     pub fn start() -> Option<RedisServer> {
         let binary = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
-        let port = free_port();
-        let spawned = Command::new(&binary)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let child = match spawned {
-            Ok(child) => child,
-            Err(error) if std::env::var_os("PACER_REQUIRE_REDIS").is_some() => {
-                panic!("PACER_REQUIRE_REDIS is set but `{binary}` could not start: {error}")
+        for _attempt in 0..5 {
+            let port = free_port();
+            let spawned = Command::new(&binary)
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn();
+            let child = match spawned {
+                Ok(child) => child,
+                Err(error) if std::env::var_os("PACER_REQUIRE_REDIS").is_some() => {
+                    panic!("PACER_REQUIRE_REDIS is set but `{binary}` could not start: {error}")
+                }
+                Err(error) => {
+                    // Straight to stderr, past the test harness's capture, so the skip shows.
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "skipping a Redis test: `{binary}` could not start ({error}); \
+                         install redis-server to run it (CI sets PACER_REQUIRE_REDIS=1)"
+                    );
+                    return None;
+                }
+            };
+            let mut server = RedisServer { child, port };
+            if server.wait_until_ready(Duration::from_secs(10)) {
+                return Some(server);
             }
-            Err(error) => {
-                eprintln!(
-                    "skipping a Redis test: `{binary}` could not start ({error}); \
-                     install redis-server to run it (CI sets PACER_REQUIRE_REDIS=1)"
-                );
-                return None;
-            }
-        };
-        let server = RedisServer { child, port };
-        server.wait_until_ready(Duration::from_secs(10));
-        Some(server)
+        }
+        panic!("`{binary}` exited at once five times: see its log by running it by hand");
     }
 
     /// The server's URL, for `redis::Client::open`.
@@ -88,16 +96,21 @@ impl RedisServer {
         assert!(status.success(), "kill {signal} failed");
     }
 
-    fn wait_until_ready(&self, limit: Duration) {
+    /// Whether this server answers within `limit`; false if it exited first.
+    /// Panics if it is still running but silent after `limit`.
+    fn wait_until_ready(&mut self, limit: Duration) -> bool {
         let start = Instant::now();
         while start.elapsed() < limit {
-            if ping(self.port) {
-                return;
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return false;
+            }
+            if answers_as(self.port, self.child.id()) {
+                return true;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
         panic!(
-            "redis-server on port {} did not answer PING within {limit:?}",
+            "redis-server on port {} did not answer within {limit:?}",
             self.port
         );
     }
@@ -115,14 +128,24 @@ fn free_port() -> u16 {
     listener.local_addr().expect("a bound address").port()
 }
 
-/// Whether a server on `port` answers `PING` with `+PONG`.
-fn ping(port: u16) -> bool {
+/// Whether the server on `port` answers, and is process `pid` (not another test's server
+/// that took the port first): its `INFO server` names its process id.
+fn answers_as(port: u16, pid: u32) -> bool {
     let Ok(mut stream) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)) else {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-    let mut reply = [0u8; 7];
-    stream.write_all(b"PING\r\n").is_ok()
-        && stream.read_exact(&mut reply).is_ok()
-        && &reply == b"+PONG\r\n"
+    if stream.write_all(b"INFO server\r\n").is_err() {
+        return false;
+    }
+    let wanted = format!("process_id:{pid}\r\n");
+    let mut reply = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while let Ok(read @ 1..) = stream.read(&mut chunk) {
+        reply.extend_from_slice(&chunk[..read]);
+        if String::from_utf8_lossy(&reply).contains(&wanted) {
+            return true;
+        }
+    }
+    false
 }
