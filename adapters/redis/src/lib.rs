@@ -50,6 +50,12 @@
 //! [`Limiter::with_fallback`] chooses instead to acquire from a local limiter while Redis
 //! is unavailable. Never is a cell admitted silently beyond the limit.
 //!
+//! The limit is as durable as the key. Redis replicates the script's writes, but
+//! asynchronously: if a primary fails and a replica that had not yet received its last
+//! reservations takes over, those cells can be reserved a second time. That window is
+//! Redis's replication, not the script's; a single primary without failover does not have
+//! it.
+//!
 //! ## Testing
 //!
 //! The crate's own tests start a private `redis-server`; code that uses a [`Limiter`] can
@@ -69,7 +75,7 @@ pub use error::Error;
 pub use limiter::Limiter;
 pub use reservation::Reservation;
 
-pub use pacer_core::{Quota, Snapshot};
+pub use pacer_core::{ManualTimer, Quota, Snapshot, Timer};
 pub use pacer_tokio::TokioTimer;
 /// The Redis client this crate uses, for building a [`redis::aio::ConnectionManager`] with
 /// your own settings.

@@ -45,6 +45,19 @@ pub struct Limiter<T: Timer = TokioTimer> {
     fallback: Option<Pacer<AtomicLimiter, T>>,
 }
 
+impl<T: Timer> std::fmt::Debug for Limiter<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limiter")
+            .field("key", &self.engine.key())
+            .field("quota", &self.engine.quota())
+            .field(
+                "fallback",
+                &self.fallback.as_ref().map(|local| local.limiter().quota()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
 impl Limiter {
     /// Connects to the Redis at `url` and makes a limiter for `key` with `quota`, on tokio's
     /// timer.
