@@ -74,3 +74,19 @@ fn accuracy_runs_a_short_sweep() {
     assert!(out.contains("| tokio"), "{out}");
     assert!(out.contains("| smol"), "{out}");
 }
+
+#[test]
+fn redis_runs_a_tiny_case() {
+    // The program starts its own redis-server; without one installed there is nothing to run
+    // (RedisServer says so, and fails where CI requires Redis).
+    let Some(server) = pacer_tests::RedisServer::start() else {
+        return;
+    };
+    let out = run(
+        env!("CARGO_BIN_EXE_redis"),
+        &["--url", &server.url(), "--calls", "200", "--tasks", "4"],
+    );
+    for name in ["ping", "window", "pacer admit", "pacer refuse"] {
+        assert!(out.contains(name), "no row for {name}:\n{out}");
+    }
+}

@@ -1,0 +1,215 @@
+//! What a decision costs when the limit lives in Redis: pacer-redis's script against a bare
+//! `PING` (the round trip every Redis call pays) and against the fixed-window counter most
+//! hand-written Redis limiters use (`INCR` and `PEXPIRE` in one `MULTI`), on one connection.
+//!
+//! Run: `cargo run --release -p pacer-benches --bin redis` (`-- --help` for the options).
+//! It starts a private `redis-server` (which must be installed), or uses `--url URL`.
+//!
+//! Two measures, each for every operation:
+//! - *sequential*: one task makes `N` calls one after another; per-call latency by
+//!   `std::time::Instant`, median and 99th percentile, after 1,000 calls of warm-up;
+//! - *concurrent*: `T` tasks on a tokio multi-thread runtime with 2 workers share one
+//!   multiplexed connection and make `N` calls in all; calls per second over the whole run,
+//!   and the client process's CPU time per call (getrusage, user + system; the server is a
+//!   separate process and is not counted).
+//!
+//! The operations: `ping`; `window`, the fixed-window counter; `pacer admit`, pacer-redis's
+//! `try_acquire` on a quota of 10^9 per second, so every call is admitted and writes;
+//! `pacer refuse`, `try_acquire` on a quota of 1 per hour after its one cell, so every call
+//! is refused (and records only its clock reading).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use pacer_benches::cpu_time;
+use pacer_redis::{Limiter, Quota, TokioTimer};
+use pacer_tests::RedisServer;
+use redis::aio::ConnectionManager;
+
+struct Options {
+    url: Option<String>,
+    calls: usize,
+    tasks: usize,
+}
+
+fn options() -> Options {
+    let mut options = Options {
+        url: None,
+        calls: 20_000,
+        tasks: 64,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
+        };
+        match arg.as_str() {
+            "--url" => options.url = Some(value()),
+            "--calls" => options.calls = value().parse().unwrap_or_else(|_| usage("--calls N")),
+            "--tasks" => options.tasks = value().parse().unwrap_or_else(|_| usage("--tasks T")),
+            "--help" | "-h" => usage(""),
+            other => usage(&format!("unknown option {other}")),
+        }
+    }
+    if options.calls < 2 || options.tasks == 0 {
+        usage("--calls must be at least 2 and --tasks at least 1");
+    }
+    options
+}
+
+fn usage(problem: &str) -> ! {
+    if !problem.is_empty() {
+        eprintln!("{problem}");
+    }
+    eprintln!("usage: redis [--url redis://HOST:PORT/] [--calls N (20000)] [--tasks T (64)]");
+    std::process::exit(if problem.is_empty() { 0 } else { 2 });
+}
+
+/// One kind of call, made on a connection or a limiter of its own.
+#[derive(Clone)]
+enum Op {
+    Ping(ConnectionManager),
+    Window(ConnectionManager),
+    Pacer(Arc<Limiter<TokioTimer>>),
+}
+
+impl Op {
+    async fn call(&self) {
+        match self {
+            Op::Ping(conn) => {
+                let mut conn = conn.clone();
+                let _: String = redis::cmd("PING").query_async(&mut conn).await.unwrap();
+            }
+            Op::Window(conn) => {
+                let mut conn = conn.clone();
+                let (count, _): (u64, bool) = redis::pipe()
+                    .atomic()
+                    .incr("bench:window", 1)
+                    .pexpire("bench:window", 1000)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                std::hint::black_box(count);
+            }
+            Op::Pacer(limiter) => {
+                let outcome = limiter.try_acquire(1).await;
+                assert!(
+                    matches!(
+                        outcome,
+                        Ok(())
+                            | Err(pacer_redis::Error::Limit(
+                                pacer_core::Error::WouldWait { .. }
+                            ))
+                    ),
+                    "{outcome:?}"
+                );
+                let _ = std::hint::black_box(outcome);
+            }
+        }
+    }
+}
+
+/// Median and 99th percentile of `calls` sequential calls, in microseconds.
+async fn sequential(op: &Op, calls: usize) -> (f64, f64) {
+    for _ in 0..1_000 {
+        op.call().await;
+    }
+    let mut latencies = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        let start = Instant::now();
+        op.call().await;
+        latencies.push(start.elapsed());
+    }
+    latencies.sort_unstable();
+    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
+    (at(0.5), at(0.99))
+}
+
+/// Calls per second and client CPU microseconds per call, `tasks` tasks sharing `calls`.
+async fn concurrent(op: &Op, calls: usize, tasks: usize) -> (f64, f64) {
+    let (wall, cpu) = (Instant::now(), cpu_time());
+    let handles: Vec<_> = (0..tasks)
+        .map(|task| {
+            let op = op.clone();
+            let share = calls / tasks + usize::from(task < calls % tasks);
+            tokio::spawn(async move {
+                for _ in 0..share {
+                    op.call().await;
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    let (wall, cpu) = (wall.elapsed(), cpu_time() - cpu);
+    (
+        calls as f64 / wall.as_secs_f64(),
+        cpu.as_secs_f64() * 1e6 / calls as f64,
+    )
+}
+
+async fn connect(url: &str) -> ConnectionManager {
+    let client = redis::Client::open(url).unwrap();
+    ConnectionManager::new(client).await.unwrap()
+}
+
+async fn pacer(url: &str, key: &str, quota: Quota) -> Op {
+    let limiter = Limiter::new(connect(url).await, key, quota, TokioTimer::new()).unwrap();
+    limiter.try_acquire(1).await.unwrap();
+    Op::Pacer(Arc::new(limiter))
+}
+
+fn main() {
+    let options = options();
+    let server = match &options.url {
+        Some(_) => None,
+        None => Some(RedisServer::start().unwrap_or_else(|| {
+            eprintln!("no redis-server to start: install one, or pass --url");
+            std::process::exit(1)
+        })),
+    };
+    let url = options
+        .url
+        .clone()
+        .unwrap_or_else(|| server.as_ref().unwrap().url());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let ops = [
+            ("ping", Op::Ping(connect(&url).await)),
+            ("window", Op::Window(connect(&url).await)),
+            (
+                "pacer admit",
+                pacer(
+                    &url,
+                    "bench:admit",
+                    Quota::per_second(1_000_000_000).unwrap(),
+                )
+                .await,
+            ),
+            (
+                "pacer refuse",
+                pacer(&url, "bench:refuse", Quota::per_hour(1).unwrap()).await,
+            ),
+        ];
+        println!(
+            "{} sequential calls each; {} calls by {} tasks on one connection",
+            options.calls, options.calls, options.tasks
+        );
+        println!(
+            "{:<13} {:>11} {:>11} {:>13} {:>13}",
+            "operation", "median us", "p99 us", "calls/s (T)", "CPU us/call"
+        );
+        for (name, op) in &ops {
+            let (median, p99) = sequential(op, options.calls).await;
+            let (rate, cpu) = concurrent(op, options.calls, options.tasks).await;
+            println!("{name:<13} {median:>11.1} {p99:>11.1} {rate:>13.0} {cpu:>13.1}");
+        }
+    });
+    drop(server);
+}
