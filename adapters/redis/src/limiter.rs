@@ -111,7 +111,9 @@ impl<T: Timer + Clone> Limiter<T> {
     /// The local limiter knows nothing of other processes, so give it this process's share
     /// of the limit (for example the shared quota divided by the number of processes), or
     /// the processes together may exceed it while Redis is away. `reserve`, `cancel`,
-    /// `set_quota` and `snapshot` still report [`Error::Unavailable`].
+    /// `set_quota` and `snapshot` still report [`Error::Unavailable`]. A refusal from the
+    /// local limiter carries an instant of the local timer (nanoseconds since its origin),
+    /// not of the server's clock.
     pub fn with_fallback(mut self, quota: Quota) -> Limiter<T> {
         let local = AtomicLimiter::new(quota);
         self.fallback = Some(Pacer::from_parts(local, self.timer.clone()));
