@@ -22,6 +22,7 @@
 --   cancel     ARGV[5..11] the token: o, epoch, at, before_w, before_f, after_w, after_f
 --              -> {'ok', 1} if the cells were returned, {'ok', 0} if not
 --   set_quota  ARGV[5..7] the new count, period_ns, burst -> {'ok'} | {'horizon'}
+--              (the quota already in force: {'ok'}, nothing changed)
 -- Instants come back as (o, ns after o); the client adds them up in 64 bits.
 
 if redis.replicate_commands then
@@ -201,6 +202,9 @@ if op == 'set_quota' then
   local N = quota(ARGV[5], ARGV[6], ARGV[7])
   if not N then
     return redis.error_reply('pacer: invalid quota ' .. tostring(ARGV[5]) .. ':' .. tostring(ARGV[6]) .. ':' .. tostring(ARGV[7]))
+  end
+  if h[1] and N.text == stored then
+    return { 'ok' } -- already in force: nothing moves, and reservations stay cancellable
   end
   local O = quota(stored:match('^(%d+):(%d+):(%d+)$'))
   local widest = math.max(N.b, O and O.b or 1)

@@ -26,6 +26,9 @@
 //! cell later, so no cell goes early by the server's clock, and client clocks need not
 //! agree with it or each other.
 //!
+//! The engine is GCRA, one quota per key; sliding windows and several limits at once
+//! ([`pacer_core::SlidingWindow`], [`pacer_core::Limits`]) are not on Redis yet.
+//!
 //! The contract is pacer's (`design.md`): for a quota of `count` per `period` with burst
 //! `b`, the instants Redis hands out satisfy the conformance rule among all clients;
 //! reservations are FIFO in the order Redis ran them; a weight above the burst is refused

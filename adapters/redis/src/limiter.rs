@@ -230,7 +230,8 @@ impl<T: Timer + Clone> Limiter<T> {
     /// them (the three cases of [`pacer_core::Gcra::set_quota`], with the cells still in the
     /// bucket rounded up to whole cells). This client uses the new quota from now on; other
     /// clients get [`Error::QuotaMismatch`] until they are given it too, so no client keeps
-    /// deciding by the old one.
+    /// deciding by the old one. Setting the quota already in force changes nothing (so a
+    /// rollout may call this from every client).
     pub async fn set_quota(&mut self, quota: Quota) -> Result<(), Error> {
         self.engine = self.engine.set_quota(QuotaArgs::new(quota)?).await?;
         Ok(())

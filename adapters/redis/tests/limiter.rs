@@ -198,6 +198,40 @@ async fn limiter_with(
 }
 
 #[tokio::test]
+async fn set_quota_changes_the_limit_for_every_client() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let (mut first, _timer) = limiter(&server, "change", Quota::per_second(10).unwrap()).await;
+    let (mut second, _timer) = limiter(&server, "change", Quota::per_second(10).unwrap()).await;
+    first.acquire().await.unwrap();
+    let queued = second.reserve(1).await.unwrap(); // 100 ms after the first
+
+    let faster = Quota::per_second(100).unwrap();
+    first.set_quota(faster).await.unwrap();
+    assert_eq!(first.quota(), faster);
+    // The other client, still on the old quota, is told and records nothing...
+    match second.try_acquire(1).await {
+        Err(Error::QuotaMismatch { ours, stored }) => {
+            assert_eq!(ours, Quota::per_second(10).unwrap());
+            assert_eq!(stored, "100:1000000000:1");
+        }
+        other => panic!("expected QuotaMismatch, got {other:?}"),
+    }
+    // ...until it is given the new quota. Setting the quota in force changes nothing, so
+    // the first client's reservation made since stays cancellable.
+    let newest = first.reserve(1).await.unwrap();
+    second.set_quota(faster).await.unwrap();
+    assert!(first.cancel(newest).await.unwrap());
+    // New cells follow the new quota, 10 ms apart, after the cell reserved under the old
+    // one (a backlog: the first new cell comes a new interval after it).
+    let a = second.reserve(1).await.unwrap();
+    let b = first.reserve(1).await.unwrap();
+    assert_eq!(a.at() - queued.at(), 10_000_000);
+    assert_eq!(b.at() - a.at(), 10_000_000);
+}
+
+#[tokio::test]
 async fn a_quota_beyond_the_engine_s_range_is_refused_up_front() {
     let Some(server) = RedisServer::start() else {
         return;
