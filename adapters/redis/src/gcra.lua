@@ -52,6 +52,32 @@ local function divmod(a, d)
   return q, r
 end
 
+-- ceil(a · b / d), exact, for 0 <= a, b < 2^51, 1 <= d <= 2^50 and a quotient below 2^52:
+-- the product is split into four base-2^26 digits and divided bit by bit, so no value
+-- reaches 2^53. Only a quota change uses it.
+local function muldiv_ceil(a, b, d)
+  local B = 2 ^ 26
+  local a1, a0 = divmod(a, B)
+  local b1, b0 = divmod(b, B)
+  local c0, p0 = divmod(a0 * b0, B)
+  local c1, p1 = divmod(a1 * b0 + a0 * b1 + c0, B)
+  local p3, p2 = divmod(a1 * b1 + c1, B)
+  local q, r = 0, 0
+  for _, digit in ipairs({ p3, p2, p1, p0 }) do
+    for k = 25, 0, -1 do
+      r = 2 * r + math.floor(digit / 2 ^ k) % 2
+      q = 2 * q
+      if r >= d then
+        q, r = q + 1, r - d
+      end
+    end
+  end
+  if r > 0 then
+    q = q + 1
+  end
+  return q
+end
+
 local function quota(count, period, burst)
   local c, p, b = tonumber(count), tonumber(period), tonumber(burst)
   if not (c and p and b) or c < 1 or b < 1 or p < c or b * p > LIMIT or b * c > LIMIT then
@@ -219,12 +245,11 @@ if op == 'set_quota' then
     local dw, df = sub(O, w, f, now, 0)
     local bw, bf = times(O, O.b)
     if not less(bw, bf, dw, df) then
-      -- No backlog: the cells in the bucket carry over as cells, rounded up to whole ones.
-      local cells, rest = divmod(dw * O.c + df, O.p)
-      if rest > 0 then
-        cells = cells + 1
-      end
-      nw, nf = add(N, now, 0, times(N, cells))
+      -- No backlog: the cells in the bucket carry over as cells, TAT' = now + (δ / T) · T'
+      -- with δ = TAT - now. In fractions of 1/count' ns that is δ·c / p · p', rounded up.
+      local x = muldiv_ceil(dw * O.c + df, N.p, O.p)
+      local xw, xf = divmod(x, N.c)
+      nw, nf = add(N, now, 0, xw, xf)
     else
       -- Backlog: new cells come after the last reserved instant E = TAT - b·T, with the
       -- bucket full there.

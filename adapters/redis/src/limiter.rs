@@ -227,8 +227,8 @@ impl<T: Timer + Clone> Limiter<T> {
     /// Changes the key's quota to `quota`, for every client, at the server's now.
     ///
     /// Reservations already made keep their instants; new ones follow the new quota, after
-    /// them (the three cases of [`pacer_core::Gcra::set_quota`], with the cells still in the
-    /// bucket rounded up to whole cells). This client uses the new quota from now on; other
+    /// them, by the three cases of [`pacer_core::Gcra::set_quota`] (every rounding towards
+    /// fewer cells). This client uses the new quota from now on; other
     /// clients get [`Error::QuotaMismatch`] until they are given it too, so no client keeps
     /// deciding by the old one. Setting the quota already in force changes nothing (so a
     /// rollout may call this from every client).
