@@ -12,6 +12,7 @@ use redis::aio::ConnectionManager;
 use redis::{RedisError, RetryMethod, Script, ScriptInvocation, Value};
 
 use crate::reservation::Token;
+use crate::runtime;
 use crate::{Error, Reservation};
 
 /// The script's source: GCRA in exact integer arithmetic on Lua's doubles.
@@ -214,9 +215,9 @@ impl Engine {
     /// [`Error::Unavailable`].
     async fn run(&self, call: &ScriptInvocation<'_>) -> Result<Reply, Error> {
         let mut conn = self.conn.clone();
-        let value = tokio::time::timeout(self.timeout, call.invoke_async::<Value>(&mut conn))
+        let value = runtime::timeout(self.timeout, call.invoke_async::<Value>(&mut conn))
             .await
-            .map_err(|_elapsed| Error::Unavailable(timed_out(self.timeout)))?
+            .ok_or_else(|| Error::Unavailable(timed_out(self.timeout)))?
             .map_err(classify)?;
         Reply::parse(value)
     }

@@ -59,6 +59,12 @@
 //! Redis's replication, not the script's; a single primary without failover does not have
 //! it.
 //!
+//! ## Runtimes
+//!
+//! On tokio by default. With the `smol` feature it also runs where no tokio runtime is
+//! running: the connection, the timeout and the background cancel use smol, and
+//! [`Limiter::connect_with_timer`] with a `SmolTimer` sleeps on async-io's timer.
+//!
 //! ## Testing
 //!
 //! The crate's own tests start a private `redis-server`; code that uses a [`Limiter`] can
@@ -70,6 +76,7 @@ mod engine;
 mod error;
 mod limiter;
 mod reservation;
+mod runtime;
 
 #[cfg(test)]
 mod engine_tests;
@@ -79,6 +86,8 @@ pub use limiter::Limiter;
 pub use reservation::Reservation;
 
 pub use pacer_core::{ManualTimer, Quota, Snapshot, Timer};
+#[cfg(feature = "smol")]
+pub use pacer_smol::SmolTimer;
 pub use pacer_tokio::TokioTimer;
 /// The Redis client this crate uses, for building a [`redis::aio::ConnectionManager`] with
 /// your own settings.

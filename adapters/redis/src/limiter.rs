@@ -8,6 +8,7 @@ use pacer_tokio::TokioTimer;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::engine::{Engine, QuotaArgs};
+use crate::runtime;
 use crate::{Error, Reservation};
 
 /// A rate limit kept in Redis and shared by every client that uses the same key and quota.
@@ -70,6 +71,20 @@ impl Limiter {
     /// Fails with [`Error::Unavailable`] if Redis cannot be reached now, and
     /// [`Error::QuotaTooLarge`] for a quota beyond the engine's range.
     pub async fn connect(url: &str, key: &str, quota: Quota) -> Result<Limiter, Error> {
+        Limiter::connect_with_timer(url, key, quota, TokioTimer::new()).await
+    }
+}
+
+impl<T: Timer + Clone> Limiter<T> {
+    /// [`connect`](Limiter::connect), sleeping on `timer`: for smol (with the `smol` feature)
+    /// `pacer_redis::SmolTimer::new()`, or a [`ManualTimer`](pacer_core::ManualTimer) in
+    /// tests.
+    pub async fn connect_with_timer(
+        url: &str,
+        key: &str,
+        quota: Quota,
+        timer: T,
+    ) -> Result<Limiter<T>, Error> {
         let client = redis::Client::open(url).map_err(Error::Unavailable)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(1)))
@@ -78,11 +93,9 @@ impl Limiter {
         let conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(Error::Unavailable)?;
-        Limiter::new(conn, key, quota, TokioTimer::new())
+        Limiter::new(conn, key, quota, timer)
     }
-}
 
-impl<T: Timer + Clone> Limiter<T> {
     /// A limiter for `key` with `quota` on an existing connection, sleeping on `timer`.
     ///
     /// Nothing is sent to Redis yet. Fails with [`Error::QuotaTooLarge`] for a quota beyond
@@ -155,8 +168,8 @@ impl<T: Timer + Clone> Limiter<T> {
     /// only more than `max_wait` after the server's now.
     ///
     /// Dropping the future while it sleeps cancels the reservation in the background (a
-    /// task on the current tokio runtime), which returns the cells if no later reservation
-    /// was made. Dropped while its request is in flight, a reservation Redis already made
+    /// task on the current runtime), which returns the cells if no later reservation was
+    /// made. Dropped while its request is in flight, a reservation Redis already made
     /// stays reserved: its slot goes unused, which never admits more.
     pub async fn acquire_within(&self, cells: u32, max_wait: Duration) -> Result<(), Error> {
         let reservation = match self.engine.reserve(cells, Some(max_wait)).await {
@@ -273,12 +286,9 @@ impl Drop for CancelOnDrop<'_> {
         let Some(reservation) = self.reservation.take() else {
             return;
         };
-        // Without a runtime to run it on, the reservation simply stays: never over-admission.
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let engine = self.engine.clone();
-            runtime.spawn(async move {
-                let _ = engine.cancel(&reservation).await;
-            });
-        }
+        let engine = self.engine.clone();
+        runtime::spawn_detached(async move {
+            let _ = engine.cancel(&reservation).await;
+        });
     }
 }

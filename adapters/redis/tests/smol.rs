@@ -1,0 +1,100 @@
+//! pacer-redis on smol (feature `smol`), with no tokio runtime anywhere: the connection, the
+//! sleep, the timeout and the background cancel all run on smol.
+#![cfg(feature = "smol")]
+
+use std::time::{Duration, Instant};
+
+use pacer_core::ManualTimer;
+use pacer_redis::{Error, Limiter, Quota};
+use pacer_tests::RedisServer;
+
+fn one_per_ten_seconds() -> Quota {
+    Quota::new(1, Duration::from_secs(10)).unwrap()
+}
+
+/// Waits (at most 10 s, against a hang) until `done` holds.
+async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let start = Instant::now();
+    while !done().await {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{what}: still not so after 10 s"
+        );
+        smol::Timer::after(Duration::from_millis(1)).await;
+    }
+}
+
+#[test]
+fn an_acquisition_sleeps_and_a_dropped_one_hands_its_slot_back() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    smol::block_on(async {
+        assert!(
+            tokio::runtime::Handle::try_current().is_err(),
+            "no tokio here"
+        );
+        let timer = ManualTimer::new();
+        let limiter = Limiter::connect_with_timer(
+            &server.url(),
+            "smol",
+            one_per_ten_seconds(),
+            timer.clone(),
+        )
+        .await
+        .unwrap();
+        let limiter = std::sync::Arc::new(limiter);
+        limiter.acquire().await.unwrap();
+
+        // The second cell is 10 s away: its acquisition sleeps on the timer until advanced.
+        let waiting = limiter.clone();
+        let waiter = smol::spawn(async move { waiting.acquire().await });
+        eventually("the acquisition sleeps", async || timer.sleepers() == 1).await;
+        timer.advance(Duration::from_secs(10));
+        waiter.await.unwrap();
+
+        // A third sleeps (its cell 20 s after the first, by the server's clock), and is
+        // dropped: the cancel runs on smol and returns its slot, so a newcomer would wait
+        // about 20 s instead of about 30 s.
+        let waiting = limiter.clone();
+        let waiter = smol::spawn(async move { waiting.acquire().await });
+        eventually("the acquisition sleeps", async || timer.sleepers() == 1).await;
+        assert!(limiter.delay(1).await.unwrap() > Duration::from_secs(25));
+        drop(waiter);
+        eventually("the slot comes back", async || {
+            limiter.delay(1).await.unwrap() <= Duration::from_secs(20)
+        })
+        .await;
+    });
+}
+
+#[test]
+fn a_redis_that_stops_answering_times_out_on_smol() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    smol::block_on(async {
+        let limiter = Limiter::connect_with_timer(
+            &server.url(),
+            "smol-stalled",
+            Quota::per_second(100).unwrap(),
+            ManualTimer::new(),
+        )
+        .await
+        .unwrap()
+        .with_timeout(Duration::from_millis(200));
+        limiter.acquire().await.unwrap();
+        server.pause();
+        match limiter.acquire().await {
+            Err(error @ Error::Unavailable(_)) => {
+                assert!(
+                    error
+                        .to_string()
+                        .contains("no answer from Redis within 200ms")
+                )
+            }
+            other => panic!("expected Unavailable, got {other:?}"),
+        }
+        server.resume();
+    });
+}
