@@ -16,6 +16,9 @@
 //! # }
 //! ```
 //!
+//! [`Gate`] adds a cap on how many of this process's calls are in flight ("100 per second
+//! across all processes, at most 20 at once in each").
+//!
 //! ## How it decides
 //!
 //! Each acquisition runs one Lua script on the key (`EVALSHA`, one round trip). Redis runs
@@ -74,6 +77,7 @@
 
 mod engine;
 mod error;
+mod gate;
 mod limiter;
 mod reservation;
 mod runtime;
@@ -82,6 +86,7 @@ mod runtime;
 mod engine_tests;
 
 pub use error::Error;
+pub use gate::{Gate, GatePermit};
 pub use limiter::Limiter;
 pub use reservation::Reservation;
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use pacer_core::{Error as LimitError, ManualTimer};
 use pacer_redis::redis::aio::ConnectionManager;
-use pacer_redis::{Error, Limiter, Quota};
+use pacer_redis::{Error, Gate, Limiter, Quota};
 use pacer_tests::{RedisServer, assert_conforms};
 
 async fn connect(server: &RedisServer) -> ConnectionManager {
@@ -351,4 +351,54 @@ async fn the_fallback_takes_over_while_redis_is_away() {
         limiter.reserve(1).await,
         Err(Error::Unavailable(_))
     ));
+}
+
+#[tokio::test]
+async fn a_gate_caps_this_process_s_calls_in_flight() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let quota = Quota::per_second(1000).unwrap().with_burst(10).unwrap();
+    let (limiter, timer) = limiter(&server, "gate", quota).await;
+    let gate = std::sync::Arc::new(Gate::new(limiter, 2).unwrap());
+    let first = gate.acquire().await.unwrap();
+    let second = gate.acquire().await.unwrap();
+    assert_eq!(gate.available(), 0);
+
+    // A third waits for a slot, not for the rate (the burst has cells to spare).
+    let waiting = gate.clone();
+    let third = tokio::spawn(async move { waiting.acquire().await.map(drop) });
+    tokio::task::yield_now().await;
+    assert!(!third.is_finished(), "passed a full gate");
+    assert_eq!(timer.sleepers(), 0, "waits on the slot, holding no cell");
+    drop(first);
+    third.await.unwrap().unwrap();
+    assert_eq!(
+        gate.available(),
+        1,
+        "the third's permit was dropped; the second holds one"
+    );
+    drop(second);
+    assert_eq!(gate.available(), 2);
+
+    // An acquisition the rate refuses gives its slot back at once.
+    match gate.acquire_n(11).await {
+        Err(Error::Limit(LimitError::TooHeavy { cells: 11, max: 10 })) => {}
+        other => panic!("expected TooHeavy, got {other:?}"),
+    }
+    assert_eq!(gate.available(), 2);
+    assert!(matches!(
+        Gate::new(gate_limiter(&server).await, 0),
+        Err(Error::Limit(LimitError::ZeroConcurrency))
+    ));
+}
+
+async fn gate_limiter(server: &RedisServer) -> Limiter<ManualTimer> {
+    limiter(
+        server,
+        "gate",
+        Quota::per_second(1000).unwrap().with_burst(10).unwrap(),
+    )
+    .await
+    .0
 }
