@@ -172,18 +172,16 @@ impl<T: Timer + Clone> Limiter<T> {
     /// made. Dropped while its request is in flight, a reservation Redis already made
     /// stays reserved: its slot goes unused, which never admits more.
     pub async fn acquire_within(&self, cells: u32, max_wait: Duration) -> Result<(), Error> {
-        let reservation = match self.engine.reserve(cells, Some(max_wait)).await {
-            Ok(reservation) => reservation,
-            Err(Error::Unavailable(error)) => {
-                return match &self.fallback {
-                    Some(local) => Ok(local.acquire_within(cells, max_wait).await?),
-                    None => Err(Error::Unavailable(error)),
-                };
+        match self.engine.reserve(cells, Some(max_wait)).await {
+            Ok(reservation) => {
+                self.wait_for(reservation).await;
+                Ok(())
             }
-            Err(error) => return Err(error),
-        };
-        self.wait_for(reservation).await;
-        Ok(())
+            Err(Error::Unavailable(error)) => {
+                Ok(self.local(error)?.acquire_within(cells, max_wait).await?)
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// Takes `cells` cells now if they are free, without waiting; otherwise fails with
@@ -191,10 +189,7 @@ impl<T: Timer + Clone> Limiter<T> {
     pub async fn try_acquire(&self, cells: u32) -> Result<(), Error> {
         match self.engine.reserve(cells, Some(Duration::ZERO)).await {
             Ok(_spent) => Ok(()),
-            Err(Error::Unavailable(error)) => match &self.fallback {
-                Some(local) => Ok(local.try_acquire(cells)?),
-                None => Err(Error::Unavailable(error)),
-            },
+            Err(Error::Unavailable(error)) => Ok(self.local(error)?.try_acquire(cells)?),
             Err(error) => Err(error),
         }
     }
@@ -248,6 +243,11 @@ impl<T: Timer + Clone> Limiter<T> {
     pub async fn set_quota(&mut self, quota: Quota) -> Result<(), Error> {
         self.engine = self.engine.set_quota(QuotaArgs::new(quota)?).await?;
         Ok(())
+    }
+
+    /// The fallback limiter, where one was chosen; otherwise `error` as [`Error::Unavailable`].
+    fn local(&self, error: redis::RedisError) -> Result<&Pacer<AtomicLimiter, T>, Error> {
+        self.fallback.as_ref().ok_or(Error::Unavailable(error))
     }
 
     /// Sleeps once until `reservation` is due, cancelling it if this future is dropped first.
