@@ -12,12 +12,16 @@ use pacer_redis::redis::aio::ConnectionManager;
 use pacer_redis::{Error, Gate, Limiter, Quota};
 use pacer_tests::{RedisServer, assert_conforms};
 
+mod common;
+use common::{assert_timed_out, one_per_ten_seconds};
+
 async fn connect(server: &RedisServer) -> ConnectionManager {
     let client = redis::Client::open(server.url()).unwrap();
     ConnectionManager::new(client).await.unwrap()
 }
 
-async fn limiter(
+/// A limiter for `key` on its own connection, sleeping on a new `ManualTimer` (returned too).
+async fn on_manual_timer(
     server: &RedisServer,
     key: &str,
     quota: Quota,
@@ -27,20 +31,9 @@ async fn limiter(
     (limiter, timer)
 }
 
-/// Waits (at most 10 s, against a hang) until `done` holds.
-async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let start = Instant::now();
-    while !done().await {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "{what}: still not so after 10 s"
-        );
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-}
-
-fn one_per_ten_seconds() -> Quota {
-    Quota::new(1, Duration::from_secs(10)).unwrap()
+/// [`common::eventually`] on tokio.
+async fn eventually(what: &str, done: impl AsyncFnMut() -> bool) {
+    common::eventually(what, tokio::time::sleep, done).await;
 }
 
 #[tokio::test]
@@ -48,7 +41,7 @@ async fn an_acquisition_sleeps_once_for_the_wait_the_server_computed() {
     let Some(server) = RedisServer::start() else {
         return;
     };
-    let (limiter, timer) = limiter(&server, "sleep", one_per_ten_seconds()).await;
+    let (limiter, timer) = on_manual_timer(&server, "sleep", one_per_ten_seconds()).await;
     limiter.acquire().await.unwrap(); // the first cell goes at once, no sleep
     assert_eq!(timer.sleepers(), 0);
 
@@ -78,7 +71,7 @@ async fn dropping_a_sleeping_acquisition_hands_its_slot_back() {
     let Some(server) = RedisServer::start() else {
         return;
     };
-    let (limiter, timer) = limiter(&server, "drop", one_per_ten_seconds()).await;
+    let (limiter, timer) = on_manual_timer(&server, "drop", one_per_ten_seconds()).await;
     let limiter = std::sync::Arc::new(limiter);
     limiter.acquire().await.unwrap();
     let waiting = limiter.clone();
@@ -103,7 +96,7 @@ async fn clients_on_separate_connections_share_one_limit() {
     let quota = Quota::per_second(1000).unwrap().with_burst(5).unwrap();
     let mut tasks = Vec::new();
     for _ in 0..4 {
-        let (limiter, _timer) = limiter(&server, "shared", quota).await;
+        let (limiter, _timer) = on_manual_timer(&server, "shared", quota).await;
         tasks.push(tokio::spawn(async move {
             let mut cells = Vec::new();
             for k in 0..100u32 {
@@ -131,7 +124,7 @@ async fn cancel_returns_only_the_newest_reservation_before_it_is_due() {
     let Some(server) = RedisServer::start() else {
         return;
     };
-    let (limiter, _timer) = limiter(&server, "cancel", one_per_ten_seconds()).await;
+    let (limiter, _timer) = on_manual_timer(&server, "cancel", one_per_ten_seconds()).await;
     let first = limiter.reserve(1).await.unwrap();
     let second = limiter.reserve(1).await.unwrap();
     let third = limiter.reserve(1).await.unwrap();
@@ -160,7 +153,7 @@ async fn refusals_are_clear_and_record_nothing() {
         return;
     };
     let quota = Quota::per_second(10).unwrap().with_burst(2).unwrap();
-    let (limiter, _timer) = limiter(&server, "refusals", quota).await;
+    let (limiter, _timer) = on_manual_timer(&server, "refusals", quota).await;
     limiter.acquire_n(2).await.unwrap();
     let before = limiter.snapshot().await.unwrap();
     assert_eq!(before.remaining, 0);
@@ -181,7 +174,8 @@ async fn refusals_are_clear_and_record_nothing() {
     assert_eq!(limiter.snapshot().await.unwrap().earliest, before.earliest);
 
     // A client with another quota for the same key is told, and records nothing either.
-    let (other, _timer) = limiter_with(&server, "refusals", Quota::per_second(20).unwrap()).await;
+    let (other, _timer) =
+        on_manual_timer(&server, "refusals", Quota::per_second(20).unwrap()).await;
     match other.acquire().await {
         Err(Error::QuotaMismatch { stored, .. }) => assert_eq!(stored, "10:1000000000:2"),
         other => panic!("expected QuotaMismatch, got {other:?}"),
@@ -189,21 +183,15 @@ async fn refusals_are_clear_and_record_nothing() {
     assert_eq!(limiter.snapshot().await.unwrap().earliest, before.earliest);
 }
 
-async fn limiter_with(
-    server: &RedisServer,
-    key: &str,
-    quota: Quota,
-) -> (Limiter<ManualTimer>, ManualTimer) {
-    limiter(server, key, quota).await
-}
-
 #[tokio::test]
 async fn set_quota_changes_the_limit_for_every_client() {
     let Some(server) = RedisServer::start() else {
         return;
     };
-    let (mut first, _timer) = limiter(&server, "change", Quota::per_second(10).unwrap()).await;
-    let (mut second, _timer) = limiter(&server, "change", Quota::per_second(10).unwrap()).await;
+    let (mut first, _timer) =
+        on_manual_timer(&server, "change", Quota::per_second(10).unwrap()).await;
+    let (mut second, _timer) =
+        on_manual_timer(&server, "change", Quota::per_second(10).unwrap()).await;
     first.acquire().await.unwrap();
     let queued = second.reserve(1).await.unwrap(); // 100 ms after the first
 
@@ -260,7 +248,7 @@ async fn another_kind_of_value_under_the_key_is_an_unexpected_answer() {
         .query_async(&mut conn)
         .await
         .unwrap();
-    let (limiter, _timer) = limiter(&server, "taken", Quota::per_second(1).unwrap()).await;
+    let (limiter, _timer) = on_manual_timer(&server, "taken", Quota::per_second(1).unwrap()).await;
     match limiter.acquire().await {
         Err(error @ Error::Unexpected(_)) => assert!(error.to_string().contains("WRONGTYPE")),
         other => panic!("expected Unexpected, got {other:?}"),
@@ -301,21 +289,13 @@ async fn a_redis_that_stops_answering_is_an_error_after_the_timeout() {
     let Some(server) = RedisServer::start() else {
         return;
     };
-    let (limiter, _timer) = limiter(&server, "stalled", Quota::per_second(100).unwrap()).await;
+    let (limiter, _timer) =
+        on_manual_timer(&server, "stalled", Quota::per_second(100).unwrap()).await;
     let limiter = limiter.with_timeout(Duration::from_millis(200));
     limiter.acquire().await.unwrap();
     server.pause();
     let outcome = tokio::time::timeout(Duration::from_secs(30), limiter.acquire()).await;
-    match outcome.expect("answers instead of hanging") {
-        Err(error @ Error::Unavailable(_)) => {
-            assert!(
-                error
-                    .to_string()
-                    .contains("no answer from Redis within 200ms")
-            )
-        }
-        other => panic!("expected Unavailable, got {other:?}"),
-    }
+    assert_timed_out(outcome.expect("answers instead of hanging"), "200ms");
     server.resume();
     // Back again: the same limiter works, and the stalled call's reservation (which Redis
     // ran once it woke) only holds a slot, so the next cell comes after it.
@@ -359,7 +339,7 @@ async fn a_gate_caps_this_process_s_calls_in_flight() {
         return;
     };
     let quota = Quota::per_second(1000).unwrap().with_burst(10).unwrap();
-    let (limiter, timer) = limiter(&server, "gate", quota).await;
+    let (limiter, timer) = on_manual_timer(&server, "gate", quota).await;
     let gate = std::sync::Arc::new(Gate::new(limiter, 2).unwrap());
     let first = gate.acquire().await.unwrap();
     let second = gate.acquire().await.unwrap();
@@ -388,17 +368,7 @@ async fn a_gate_caps_this_process_s_calls_in_flight() {
     }
     assert_eq!(gate.available(), 2);
     assert!(matches!(
-        Gate::new(gate_limiter(&server).await, 0),
+        Gate::new(on_manual_timer(&server, "gate", quota).await.0, 0),
         Err(Error::Limit(LimitError::ZeroConcurrency))
     ));
-}
-
-async fn gate_limiter(server: &RedisServer) -> Limiter<ManualTimer> {
-    limiter(
-        server,
-        "gate",
-        Quota::per_second(1000).unwrap().with_burst(10).unwrap(),
-    )
-    .await
-    .0
 }
