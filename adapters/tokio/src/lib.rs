@@ -73,6 +73,11 @@ use core::time::Duration;
 
 use tokio::time::{Instant, Sleep};
 
+#[cfg(all(feature = "precise", any(target_os = "linux", target_os = "android")))]
+mod precise;
+#[cfg(all(feature = "precise", any(target_os = "linux", target_os = "android")))]
+pub use precise::{PreciseSleep, PreciseTimer};
+
 pub use pacer_core::{
     Acquire, AtomicLimiter, Clock, Error, GatePermit, Gcra, Limits, Locked, Quota, RateLimiter,
     Scheduler, SlidingWindow, Snapshot, Timer,
@@ -88,6 +93,16 @@ pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, TokioTimer>;
 /// A rate and a cap on how many are in flight ("100 per second, at most 20 at once"), on
 /// tokio's timer.
 pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, TokioTimer>;
+
+/// A rate limiter on a [`PreciseTimer`]: waits end within microseconds of their instant.
+/// Make it with [`from_parts`](pacer_core::Pacer::from_parts) and a timer made inside the
+/// runtime.
+#[cfg(all(feature = "precise", any(target_os = "linux", target_os = "android")))]
+pub type PreciseLimiter<L = AtomicLimiter> = pacer_core::Pacer<L, PreciseTimer>;
+
+/// A rate and a cap on how many are in flight, on a [`PreciseTimer`].
+#[cfg(all(feature = "precise", any(target_os = "linux", target_os = "android")))]
+pub type PreciseGate<L = AtomicLimiter> = pacer_core::Gate<L, PreciseTimer>;
 
 /// A stream paced by a [`Limiter`], made by [`throttle`](pacer_core::Pacer::throttle).
 pub type Throttle<'a, S, L = AtomicLimiter> = pacer_core::Throttle<'a, S, L, TokioTimer>;
