@@ -29,6 +29,7 @@ fn herd_runs_a_tiny_case() {
     );
     for name in [
         "| pacer |",
+        "| pacer-precise |",
         "| governor |",
         "| leaky-bucket |",
         "| baseline |",
@@ -71,7 +72,8 @@ fn accuracy_runs_a_short_sweep() {
         env!("CARGO_BIN_EXE_accuracy"),
         &["--rate", "1000", "--seconds", "0.05", "--concurrent"],
     );
-    assert!(out.contains("| tokio"), "{out}");
+    assert!(out.contains("| tokio (multi"), "{out}");
+    assert!(out.contains("| tokio + PreciseTimer"), "{out}");
     assert!(out.contains("| smol"), "{out}");
 }
 

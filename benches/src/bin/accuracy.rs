@@ -1,6 +1,7 @@
 //! Accuracy sweep: the rate pacer achieves against its target, in parts per million, for 10,
 //! 100, 1,000, 10,000 and 100,000 per second (burst 1) over at least 2 seconds each, on tokio
-//! (multi-thread runtime, 2 workers) and on smol (its global executor), with real timers.
+//! (multi-thread runtime, 2 workers, built as `#[tokio::main]` builds it) with its own timer
+//! and with pacer-tokio's `PreciseTimer`, and on smol (its global executor), with real timers.
 //!
 //! Run: `cargo run --release -p pacer-benches --bin accuracy` (`-- --help` for the options).
 //!
@@ -35,6 +36,8 @@ const RATES: [u32; 5] = [10, 100, 1_000, 10_000, 100_000];
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Rt {
     Tokio,
+    /// tokio with pacer-tokio's `PreciseTimer` (a timerfd in tokio's reactor).
+    TokioPrecise,
     Smol,
 }
 
@@ -42,9 +45,39 @@ impl Rt {
     fn name(self) -> &'static str {
         match self {
             Rt::Tokio => "tokio (multi-thread, 2 workers)",
+            Rt::TokioPrecise => "tokio + PreciseTimer (multi-thread, 2 workers)",
             Rt::Smol => "smol (global executor)",
         }
     }
+}
+
+/// Runs the waiters on a tokio multi-thread runtime with 2 workers, built as `#[tokio::main]`
+/// builds it (timer and I/O driver), on the limiter `make` returns inside it.
+fn on_tokio<T>(
+    make: impl FnOnce() -> Pacer<AtomicLimiter, T>,
+    record: &Arc<Record>,
+    mode: Mode,
+    n: usize,
+    waiters: usize,
+    span: Duration,
+) where
+    T: Timer + Send + Sync + 'static,
+    T::Sleep: Send,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(async {
+        let limiter = Arc::new(make());
+        let handles: Vec<_> = shares(n, waiters)
+            .map(|share| tokio::spawn(waiter(limiter.clone(), record.clone(), mode, share, span)))
+            .collect();
+        for h in handles {
+            h.await.expect("waiter");
+        }
+    });
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -126,24 +159,25 @@ fn run(rt: Rt, mode: Mode, rate: u32, burst: u32, span: Duration) -> (Schedule, 
         .expect("quota");
     let record = Arc::new(Record::new(n));
     match rt {
-        Rt::Tokio => {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_time()
-                .build()
-                .expect("tokio runtime");
-            runtime.block_on(async {
-                let limiter = Arc::new(pacer_tokio::Limiter::new(quota));
-                let handles: Vec<_> = shares(n, waiters)
-                    .map(|share| {
-                        tokio::spawn(waiter(limiter.clone(), record.clone(), mode, share, span))
-                    })
-                    .collect();
-                for h in handles {
-                    h.await.expect("waiter");
-                }
-            });
-        }
+        Rt::Tokio => on_tokio(
+            || pacer_tokio::Limiter::new(quota),
+            &record,
+            mode,
+            n,
+            waiters,
+            span,
+        ),
+        Rt::TokioPrecise => on_tokio(
+            || {
+                let timer = pacer_tokio::PreciseTimer::new().expect("a timerfd in this runtime");
+                pacer_tokio::PreciseLimiter::from_parts(AtomicLimiter::new(quota), timer)
+            },
+            &record,
+            mode,
+            n,
+            waiters,
+            span,
+        ),
         Rt::Smol => smol::block_on(async {
             let limiter = Arc::new(pacer_smol::Limiter::new(quota));
             let tasks: Vec<_> = shares(n, waiters)
@@ -169,6 +203,7 @@ fn main() {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--tokio" => rts.push(Rt::Tokio),
+            "--tokio-precise" => rts.push(Rt::TokioPrecise),
             "--smol" => rts.push(Rt::Smol),
             "--concurrent" => modes.push(Mode::Concurrent),
             "--sequential" => modes.push(Mode::Sequential),
@@ -204,17 +239,18 @@ fn main() {
             }
             _ => {
                 println!(
-                    "usage: accuracy [--tokio] [--smol] [--concurrent] [--sequential] [--rate R]... \
-                     [--seconds S] [--burst B]\n\
-                     (default: both runtimes, both modes, rates 10 100 1000 10000 100000, \
-                     S = 2: N = S·R + 1 acquisitions, B = 1)"
+                    "usage: accuracy [--tokio] [--tokio-precise] [--smol] [--concurrent] \
+                     [--sequential] [--rate R]... [--seconds S] [--burst B]\n\
+                     (default: all three, both modes, rates 10 100 1000 10000 100000, \
+                     S = 2: N = S·R + 1 acquisitions, B = 1; --tokio-precise is pacer-tokio's \
+                     PreciseTimer, a timerfd in tokio's reactor)"
                 );
                 std::process::exit(if a == "--help" || a == "-h" { 0 } else { 2 });
             }
         }
     }
     if rts.is_empty() {
-        rts = vec![Rt::Tokio, Rt::Smol];
+        rts = vec![Rt::Tokio, Rt::TokioPrecise, Rt::Smol];
     }
     if modes.is_empty() {
         modes = vec![Mode::Concurrent, Mode::Sequential];

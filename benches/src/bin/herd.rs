@@ -21,11 +21,15 @@
 //!
 //! A run that does not finish within the timeout (60 s by default) is cut, and reported with
 //! how many tasks had passed by then.
+//!
+//! The runtimes are built as `#[tokio::main]` builds them, with the timer and the I/O driver
+//! (`--no-io`: the timer only). *pacer-precise* is pacer-tokio's `PreciseLimiter`, whose
+//! timer is a timerfd in that I/O driver.
 
 use std::fmt::Write as _;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use pacer_benches::{CountingAlloc, Schedule, analyse_from, counted, cpu_time};
@@ -45,11 +49,14 @@ enum Kind {
     /// pacer-futures-timer's `Limiter` (futures-timer's timer thread) on the same tokio
     /// runtime, not in the default set: a timer finer than tokio's 1 ms tick.
     FuturesTimer,
+    /// pacer-tokio's `PreciseLimiter`: pacer on a timerfd in tokio's own reactor.
+    Precise,
 }
 
 impl Kind {
-    const ALL: [Kind; 6] = [
+    const ALL: [Kind; 7] = [
         Kind::Pacer,
+        Kind::Precise,
         Kind::Governor,
         Kind::Leaky,
         Kind::Baseline,
@@ -57,7 +64,13 @@ impl Kind {
         Kind::FuturesTimer,
     ];
     /// What runs when no `--limiter` is given.
-    const DEFAULT: [Kind; 4] = [Kind::Pacer, Kind::Governor, Kind::Leaky, Kind::Baseline];
+    const DEFAULT: [Kind; 5] = [
+        Kind::Pacer,
+        Kind::Precise,
+        Kind::Governor,
+        Kind::Leaky,
+        Kind::Baseline,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -67,6 +80,7 @@ impl Kind {
             Kind::Baseline => "baseline",
             Kind::Gate => "pacer-gate",
             Kind::FuturesTimer => "pacer-futures-timer",
+            Kind::Precise => "pacer-precise",
         }
     }
 
@@ -100,7 +114,15 @@ impl Flavor {
             }
             Flavor::Current => tokio::runtime::Builder::new_current_thread(),
         };
-        builder.enable_time().build().expect("tokio runtime")
+        // As `#[tokio::main]` builds it: the timer and the I/O driver (which pacer-precise's
+        // timerfd needs; with it, an idle worker parks in epoll rather than on a futex).
+        // `--no-io` builds it with the timer alone.
+        if NO_IO.load(Ordering::Relaxed) {
+            builder.enable_time();
+        } else {
+            builder.enable_all();
+        }
+        builder.build().expect("tokio runtime")
     }
 }
 
@@ -109,6 +131,7 @@ enum Limiter {
     Pacer(pacer_tokio::Limiter),
     Gate(pacer_tokio::Gate),
     FuturesTimer(pacer_futures_timer::Limiter),
+    Precise(pacer_tokio::PreciseLimiter),
     Governor(governor::DefaultDirectRateLimiter),
     Leaky(leaky_bucket::RateLimiter),
     /// No limiter: task `i` sleeps until `start + i / R` on tokio's timer.
@@ -119,6 +142,9 @@ enum Limiter {
 /// beyond it wait for a slot first (on async-lock's semaphore), then for their rate slot, and
 /// release the slot as they pass.
 static GATE_SLOTS: AtomicUsize = AtomicUsize::new(20);
+
+/// `--no-io`: runtimes with tokio's timer but no I/O driver.
+static NO_IO: AtomicBool = AtomicBool::new(false);
 
 /// The baseline's schedule starts this long after the run's base instant, so that spawning is
 /// over before its first instant and its rows show tokio's own timer against an exact schedule.
@@ -151,6 +177,12 @@ impl Limiter {
             Kind::FuturesTimer => Limiter::FuturesTimer(pacer_futures_timer::Limiter::new(
                 pacer_futures_timer::Quota::per_second(rate).expect("quota"),
             )),
+            Kind::Precise => Limiter::Precise(pacer_tokio::PreciseLimiter::from_parts(
+                pacer_tokio::AtomicLimiter::new(
+                    pacer_tokio::Quota::per_second(rate).expect("quota"),
+                ),
+                pacer_tokio::PreciseTimer::new().expect("a timerfd in this runtime"),
+            )),
             Kind::Governor => {
                 let quota = governor::Quota::per_second(NonZeroU32::new(rate).expect("rate"))
                     .allow_burst(NonZeroU32::MIN);
@@ -179,6 +211,7 @@ impl Limiter {
             Limiter::Pacer(l) => l.acquire().await.expect("weight 1 never fails"),
             Limiter::Gate(g) => drop(g.acquire().await.expect("weight 1 never fails")),
             Limiter::FuturesTimer(l) => l.acquire().await.expect("weight 1 never fails"),
+            Limiter::Precise(l) => l.acquire().await.expect("weight 1 never fails"),
             Limiter::Governor(l) => l.until_ready().await,
             Limiter::Leaky(l) => l.acquire_one().await,
             Limiter::Baseline(start) => {
@@ -320,17 +353,21 @@ struct Options {
 
 const USAGE: &str = "\
 usage: herd [--quick] [--case N:R]... [--limiter NAME]...
-            [--runtime multi|current]... [--timeout SECS] [--runs K] [--gate-slots C]
+            [--runtime multi|current]... [--timeout SECS] [--runs K] [--gate-slots C] [--no-io]
   --quick      only the two short cases (1000:1000 and 10000:20000)
   --case       a case of N tasks at R per second (repeatable; default: the three of issue 4)
-  --limiter    pacer, governor, leaky, baseline, pacer-gate or pacer-futures-timer
-               (repeatable; default: the first four, the baseline included; pacer-gate is
-               pacer-tokio's Gate with a cap on how many are in flight; pacer-futures-timer
-               is pacer on futures-timer's timer thread, inside the same tokio runtime)
+  --limiter    pacer, pacer-precise, governor, leaky, baseline, pacer-gate or
+               pacer-futures-timer (repeatable; default: the first five, the baseline
+               included; pacer-precise is pacer-tokio's PreciseLimiter, a timerfd in tokio's
+               reactor; pacer-gate is pacer-tokio's Gate with a cap on how many are in
+               flight; pacer-futures-timer is pacer on futures-timer's timer thread, inside
+               the same tokio runtime)
   --gate-slots the pacer-gate limiter's cap (default 20)
   --runtime    runtimes (repeatable; default: both)
   --timeout    cut a run after SECS seconds (default 60)
-  --runs       run each combination K times and report the median by CPU time (default 1)";
+  --runs       run each combination K times and report the median by CPU time (default 1)
+  --no-io      build the runtimes with tokio's timer only, no I/O driver (by default they
+               have both, as #[tokio::main] builds them; pacer-precise needs the I/O driver)";
 
 fn options() -> Options {
     let mut o = Options {
@@ -381,6 +418,7 @@ fn options() -> Options {
                 }
                 GATE_SLOTS.store(slots, Ordering::Relaxed);
             }
+            "--no-io" => NO_IO.store(true, Ordering::Relaxed),
             "--runs" => {
                 o.runs = value().parse().unwrap_or_else(|_| fail("bad runs"));
                 o.runs = o.runs.max(1);
@@ -401,6 +439,12 @@ fn options() -> Options {
     }
     if o.kinds.is_empty() {
         o.kinds = Kind::DEFAULT.to_vec();
+        if NO_IO.load(Ordering::Relaxed) {
+            o.kinds.retain(|&k| k != Kind::Precise);
+        }
+    }
+    if NO_IO.load(Ordering::Relaxed) && o.kinds.contains(&Kind::Precise) {
+        fail("pacer-precise needs the I/O driver: drop --no-io or that limiter");
     }
     if o.flavors.is_empty() {
         o.flavors = vec![Flavor::Multi, Flavor::Current];
@@ -530,13 +574,26 @@ fn sizes() {
         let mut first = std::pin::pin!(pacer.acquire());
         assert!(futures::poll!(first.as_mut()).is_ready());
         assert!(futures::poll!(waiting.as_mut()).is_pending());
-        let governor = governor::RateLimiter::direct(governor::Quota::per_second(
-            NonZeroU32::MIN,
-        ));
+        let governor = governor::RateLimiter::direct(governor::Quota::per_second(NonZeroU32::MIN));
         let leaky = leaky_bucket::RateLimiter::builder().build();
+        let precise = match NO_IO.load(Ordering::Relaxed) {
+            true => "not measured (no I/O driver)".to_string(),
+            false => {
+                let precise = pacer_tokio::PreciseLimiter::from_parts(
+                    pacer_tokio::AtomicLimiter::new(quota),
+                    pacer_tokio::PreciseTimer::new().expect("a timerfd in this runtime"),
+                );
+                format!(
+                    "{} bytes (its sleep alone {})",
+                    std::mem::size_of_val(&precise.acquire()),
+                    std::mem::size_of::<pacer_tokio::PreciseSleep>()
+                )
+            }
+        };
         println!(
             "size of a waiting acquisition future: pacer-tokio Acquire {} bytes \
-             (tokio Sleep alone {}), governor until_ready {} bytes, leaky-bucket acquire_one {} bytes",
+             (tokio Sleep alone {}), on PreciseTimer {precise}, \
+             governor until_ready {} bytes, leaky-bucket acquire_one {} bytes",
             std::mem::size_of_val(&*waiting),
             std::mem::size_of::<tokio::time::Sleep>(),
             std::mem::size_of_val(&governor.until_ready()),
@@ -553,8 +610,15 @@ fn ratios(all: &[(Flavor, Outcome)]) {
             .map(|(_, o)| o)
     };
     println!("pacer / peer (CPU time, polls per acquisition; below 1 means pacer used less):");
-    for (flavor, out) in all.iter().filter(|(_, o)| o.kind == Kind::Pacer) {
-        let mut line = format!("  {} N={} R={}:", flavor.name(), out.n, out.rate);
+    let ours = |kind: Kind| matches!(kind, Kind::Pacer | Kind::Precise);
+    for (flavor, out) in all.iter().filter(|(_, o)| ours(o.kind)) {
+        let mut line = format!(
+            "  {} {} N={} R={}:",
+            out.kind.name(),
+            flavor.name(),
+            out.n,
+            out.rate
+        );
         for peer in [Kind::Governor, Kind::Leaky] {
             if let Some(p) = find(*flavor, peer, out.n, out.rate) {
                 let cut = if p.cut { " (peer CUT)" } else { "" };
