@@ -67,6 +67,12 @@
 //! instants are reserved in advance. A single task that acquires in a loop at a high rate does
 //! not: with burst 1 a slot it reaches late is gone. Give such a loop a burst of about
 //! `rate × 2 ms + 1` (for 1,000 per second, [`Quota::with_burst`]`(3)`).
+//!
+//! Where a millisecond is too coarse, the `precise` feature (Linux and Android) adds
+//! `PreciseTimer`: a `timerfd` in tokio's own reactor, so each wait ends within microseconds
+//! of its instant and a loop at 1,000 per second keeps the rate at burst 1. It costs a
+//! wake-up of the runtime per distinct instant instead of one per millisecond, and it reads
+//! the real clock, not tokio's paused one. Name the limiter `PreciseLimiter`.
 #![forbid(unsafe_code)]
 
 use core::time::Duration;
