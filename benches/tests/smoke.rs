@@ -41,6 +41,32 @@ fn herd_runs_a_tiny_case() {
 }
 
 #[test]
+fn herd_pools_the_cpu_of_repeated_runs() {
+    let out = run(
+        env!("CARGO_BIN_EXE_herd"),
+        &[
+            "--case",
+            "20:2000",
+            "--runtime",
+            "current",
+            "--limiter",
+            "pacer",
+            "--limiter",
+            "leaky",
+            "--runs",
+            "2",
+            "--timeout",
+            "20",
+        ],
+    );
+    assert!(out.contains("over all 2 runs of each"), "{out}");
+    assert!(
+        out.contains("  pacer current-thread N=20 R=2000: ") && out.contains("vs leaky-bucket "),
+        "{out}"
+    );
+}
+
+#[test]
 fn herd_runs_the_optional_rows_on_request() {
     let out = run(
         env!("CARGO_BIN_EXE_herd"),

@@ -365,7 +365,9 @@ usage: herd [--quick] [--case N:R]... [--limiter NAME]...
   --gate-slots the pacer-gate limiter's cap (default 20)
   --runtime    runtimes (repeatable; default: both)
   --timeout    cut a run after SECS seconds (default 60)
-  --runs       run each combination K times and report the median by CPU time (default 1)
+  --runs       run each combination K times, round-robin over the limiters, and report the
+               run with the median CPU time (default 1); with K > 1 the last lines compare
+               pacer's CPU with each peer's over all K runs
   --no-io      build the runtimes with tokio's timer only, no I/O driver (by default they
                have both, as #[tokio::main] builds them; pacer-precise needs the I/O driver)";
 
@@ -487,30 +489,41 @@ fn main() {
     table.push_str(&"|---".repeat(17));
     table.push_str("|\n");
     let mut all: Vec<(Flavor, Outcome)> = Vec::new();
+    let mut cpu_runs: Vec<CpuRuns> = Vec::new();
     for &flavor in &o.flavors {
         for &(n, rate) in &o.cases {
             let mut baseline_allocs = None;
             // The baseline first, so the others can be compared with it.
             let mut kinds = o.kinds.clone();
             kinds.sort_by_key(|k| *k != Kind::Baseline);
-            for &kind in &kinds {
-                let mut runs: Vec<Outcome> = (0..o.runs)
-                    .map(|_| {
-                        let out = run(flavor, kind, n, rate, o.timeout);
-                        eprintln!(
-                            "  {} N={n} R={rate} {}: {} passed in {} s, CPU {} s, \
-                             achieved {:+.3}%, polls/acq {:.2}",
-                            flavor.name(),
-                            kind.name(),
-                            out.passed,
-                            secs(out.wall),
-                            secs(out.cpu),
-                            (out.schedule.achieved / f64::from(rate) - 1.0) * 100.0,
-                            out.polls as f64 / out.passed.max(1) as f64,
-                        );
-                        out
-                    })
-                    .collect();
+            // Round-robin over the limiters, so a change in the machine's load during the
+            // series falls on all of them alike.
+            let mut by_kind: Vec<Vec<Outcome>> = kinds.iter().map(|_| Vec::new()).collect();
+            for _ in 0..o.runs {
+                for (k, &kind) in kinds.iter().enumerate() {
+                    let out = run(flavor, kind, n, rate, o.timeout);
+                    eprintln!(
+                        "  {} N={n} R={rate} {}: {} passed in {} s, CPU {} s, \
+                         achieved {:+.3}%, polls/acq {:.2}",
+                        flavor.name(),
+                        kind.name(),
+                        out.passed,
+                        secs(out.wall),
+                        secs(out.cpu),
+                        (out.schedule.achieved / f64::from(rate) - 1.0) * 100.0,
+                        out.polls as f64 / out.passed.max(1) as f64,
+                    );
+                    by_kind[k].push(out);
+                }
+            }
+            for (&kind, mut runs) in kinds.iter().zip(by_kind) {
+                cpu_runs.push(CpuRuns {
+                    flavor,
+                    kind,
+                    n,
+                    rate,
+                    cpu: runs.iter().map(|r| r.cpu).collect(),
+                });
                 runs.sort_by_key(|r| r.cpu);
                 let out = runs.swap_remove(runs.len() / 2);
                 let per = |x: u64| x as f64 / out.passed.max(1) as f64;
@@ -561,6 +574,65 @@ fn main() {
     }
     println!("\n{table}");
     ratios(&all);
+    if o.runs > 1 {
+        pooled(&cpu_runs, o.runs);
+    }
+}
+
+/// The CPU time of every run of one limiter in one case.
+struct CpuRuns {
+    flavor: Flavor,
+    kind: Kind,
+    n: usize,
+    rate: u32,
+    cpu: Vec<Duration>,
+}
+
+/// With `--runs K`: pacer's CPU against each peer's over all K runs of a case, as the ratio of
+/// the medians and the share of (pacer run, peer run) pairs in which pacer used less.
+fn pooled(all: &[CpuRuns], runs: usize) {
+    let median = |cpu: &[Duration]| {
+        let mut sorted = cpu.to_vec();
+        sorted.sort();
+        sorted[sorted.len() / 2]
+    };
+    println!(
+        "\nover all {runs} runs of each (medians of CPU time, and the share of run pairs in which \
+         pacer used less):"
+    );
+    let ours = all
+        .iter()
+        .filter(|r| matches!(r.kind, Kind::Pacer | Kind::Precise));
+    for mine in ours {
+        let mut line = format!(
+            "  {} {} N={} R={}: {} s;",
+            mine.kind.name(),
+            mine.flavor.name(),
+            mine.n,
+            mine.rate,
+            secs(median(&mine.cpu))
+        );
+        let peers = all.iter().filter(|p| {
+            matches!(p.kind, Kind::Governor | Kind::Leaky)
+                && (p.flavor, p.n, p.rate) == (mine.flavor, mine.n, mine.rate)
+        });
+        for peer in peers {
+            let less = mine
+                .cpu
+                .iter()
+                .map(|a| peer.cpu.iter().filter(|b| a < *b).count())
+                .sum::<usize>();
+            let _ = write!(
+                line,
+                "  vs {} {} s: ratio {:.3}, less in {:.0}% of pairs;",
+                peer.kind.name(),
+                secs(median(&peer.cpu)),
+                median(&mine.cpu).as_secs_f64() / median(&peer.cpu).as_secs_f64().max(1e-9),
+                100.0 * less as f64 / (mine.cpu.len() * peer.cpu.len()) as f64,
+            );
+        }
+        println!("{line}");
+    }
 }
 
 /// Sizes of the futures a waiting task holds, for each limiter.
