@@ -24,8 +24,9 @@ pub(crate) struct Shared {
     state: Mutex<State>,
 }
 
+/// What the mutex guards.
 #[derive(Debug)]
-pub(crate) struct State {
+struct State {
     queue: WaiterQueue,
     /// `None` once the alarm failed (its runtime shut down, or the system refused a call):
     /// sleeps then fall back to tokio's own timer.
