@@ -94,12 +94,32 @@ impl PreciseTimer {
     pub fn waiting(&self) -> usize {
         self.shared.waiting()
     }
+
+    /// Lets sleeps end up to `slack` after their deadline, so that the runtime wakes at most
+    /// once per `slack` however close the deadlines are. For this timer and its clones.
+    ///
+    /// With a slack, the alarm rings at the latest deadline that is no more than `slack`
+    /// after the earliest one waiting, and every sleep due by then ends together. A sleep
+    /// still never ends before its deadline. Zero, the default, rings for each deadline.
+    ///
+    /// At high rates this trades precision for CPU: at 20,000 per second the deadlines are
+    /// 50 µs apart, and a slack of 250 µs wakes the runtime about a fifth as often.
+    pub fn set_slack(&self, slack: Duration) {
+        self.shared.set_slack(slack);
+    }
+
+    /// How late a sleep may end so that it ends with earlier ones (see
+    /// [`set_slack`](PreciseTimer::set_slack)).
+    pub fn slack(&self) -> Duration {
+        self.shared.slack()
+    }
 }
 
 impl fmt::Debug for PreciseTimer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PreciseTimer")
             .field("origin", &self.origin)
+            .field("slack", &self.slack())
             .field("waiting", &self.waiting())
             .finish()
     }

@@ -91,6 +91,42 @@ async fn random_sleeps_never_end_early_and_all_leave_the_queue_on_one_thread() {
     random_sleeps(timer, 2_000, 30, 11).await;
 }
 
+#[test]
+fn with_a_slack_random_sleeps_still_never_end_early() {
+    let rt = multi_thread();
+    rt.block_on(async {
+        let timer = PreciseTimer::new().unwrap();
+        timer.set_slack(Duration::from_millis(3));
+        random_sleeps(timer, 2_000, 30, 13).await;
+    });
+}
+
+/// With a slack, sleeps whose deadlines lie within it of the earliest end on one ring, at the
+/// last of those deadlines: when the first ends, the second is due too. (With no slack the
+/// first ends about 20 ms before the second is due.)
+#[tokio::test(flavor = "current_thread")]
+async fn with_a_slack_close_deadlines_end_on_one_ring() {
+    let timer = PreciseTimer::new().unwrap();
+    assert_eq!(timer.slack(), Duration::ZERO);
+    timer.set_slack(Duration::from_millis(50));
+    assert_eq!(
+        timer.clone().slack(),
+        Duration::from_millis(50),
+        "clones share it"
+    );
+    let first_at = timer.now() + 5 * MS;
+    let second_at = first_at + 20 * MS;
+    let mut second = Box::pin(timer.sleep_until(second_at));
+    assert!(poll_once(&mut second).await.is_pending());
+    must_end("the first sleep", timer.sleep_until(first_at)).await;
+    assert!(
+        timer.now() >= second_at,
+        "the first ended before the ring for both"
+    );
+    assert!(poll_once(&mut second).await.is_ready());
+    assert_eq!(timer.waiting(), 0);
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn an_earlier_sleep_queued_later_moves_the_alarm() {
     let timer = PreciseTimer::new().unwrap();
@@ -142,7 +178,11 @@ async fn clones_share_the_origin_and_the_queue() {
     let mut sleep = Box::pin(copy.sleep_until(copy.now() + 3_600_000 * MS));
     assert!(poll_once(&mut sleep).await.is_pending());
     assert_eq!(timer.waiting(), 1);
-    assert!(format!("{timer:?}").contains("waiting: 1"));
+    let debug = format!("{timer:?}");
+    assert!(
+        debug.contains("waiting: 1") && debug.contains("slack: 0ns"),
+        "{debug}"
+    );
 }
 
 /// On one thread nothing runs between a racer's reading of its instant and its reservation,

@@ -143,6 +143,9 @@ enum Limiter {
 /// release the slot as they pass.
 static GATE_SLOTS: AtomicUsize = AtomicUsize::new(20);
 
+/// `--precise-slack`: the slack of pacer-precise's timer, in microseconds (0 by default).
+static PRECISE_SLACK_US: AtomicU64 = AtomicU64::new(0);
+
 /// `--no-io`: runtimes with tokio's timer but no I/O driver.
 static NO_IO: AtomicBool = AtomicBool::new(false);
 
@@ -177,12 +180,18 @@ impl Limiter {
             Kind::FuturesTimer => Limiter::FuturesTimer(pacer_futures_timer::Limiter::new(
                 pacer_futures_timer::Quota::per_second(rate).expect("quota"),
             )),
-            Kind::Precise => Limiter::Precise(pacer_tokio::PreciseLimiter::from_parts(
-                pacer_tokio::AtomicLimiter::new(
-                    pacer_tokio::Quota::per_second(rate).expect("quota"),
-                ),
-                pacer_tokio::PreciseTimer::new().expect("a timerfd in this runtime"),
-            )),
+            Kind::Precise => {
+                let timer = pacer_tokio::PreciseTimer::new().expect("a timerfd in this runtime");
+                timer.set_slack(Duration::from_micros(
+                    PRECISE_SLACK_US.load(Ordering::Relaxed),
+                ));
+                Limiter::Precise(pacer_tokio::PreciseLimiter::from_parts(
+                    pacer_tokio::AtomicLimiter::new(
+                        pacer_tokio::Quota::per_second(rate).expect("quota"),
+                    ),
+                    timer,
+                ))
+            }
             Kind::Governor => {
                 let quota = governor::Quota::per_second(NonZeroU32::new(rate).expect("rate"))
                     .allow_burst(NonZeroU32::MIN);
@@ -354,6 +363,7 @@ struct Options {
 const USAGE: &str = "\
 usage: herd [--quick] [--case N:R]... [--limiter NAME]...
             [--runtime multi|current]... [--timeout SECS] [--runs K] [--gate-slots C] [--no-io]
+            [--precise-slack US]
   --quick      only the two short cases (1000:1000 and 10000:20000)
   --case       a case of N tasks at R per second (repeatable; default: the three of issue 4)
   --limiter    pacer, pacer-precise, governor, leaky, baseline, pacer-gate or
@@ -368,6 +378,9 @@ usage: herd [--quick] [--case N:R]... [--limiter NAME]...
   --runs       run each combination K times, round-robin over the limiters, and report the
                run with the median CPU time (default 1); with K > 1 the last lines compare
                pacer's CPU with each peer's over all K runs
+  --precise-slack US
+               pacer-precise's timer slack in microseconds (default 0: each waiter woken
+               at its own instant; see PreciseTimer::set_slack)
   --no-io      build the runtimes with tokio's timer only, no I/O driver (by default they
                have both, as #[tokio::main] builds them; pacer-precise needs the I/O driver)";
 
@@ -421,6 +434,12 @@ fn options() -> Options {
                 GATE_SLOTS.store(slots, Ordering::Relaxed);
             }
             "--no-io" => NO_IO.store(true, Ordering::Relaxed),
+            "--precise-slack" => {
+                let us: u64 = value()
+                    .parse()
+                    .unwrap_or_else(|_| fail("bad precise-slack"));
+                PRECISE_SLACK_US.store(us, Ordering::Relaxed);
+            }
             "--runs" => {
                 o.runs = value().parse().unwrap_or_else(|_| fail("bad runs"));
                 o.runs = o.runs.max(1);

@@ -7,7 +7,7 @@
 
 use std::collections::VecDeque;
 use std::task::Waker;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Where a sleep sits in the queue: its deadline, then the order it joined in (so sleeps with
 /// one deadline are woken in the order they joined).
@@ -100,6 +100,28 @@ impl WaiterQueue {
     /// The earliest deadline, if any sleep waits.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.waiters.front().map(|waiter| waiter.ticket.deadline)
+    }
+
+    /// When the alarm should ring to serve the earliest sleeps with at most `slack` of
+    /// lateness: the latest deadline no more than `slack` after the earliest one (the earliest
+    /// itself when `slack` is zero). Every sleep due by then is woken together.
+    pub(crate) fn ring_at(&self, slack: Duration) -> Option<Instant> {
+        let earliest = self.next_deadline()?;
+        if slack.is_zero() {
+            return Some(earliest);
+        }
+        let within = match earliest.checked_add(slack) {
+            Some(bound) => self.position(Ticket {
+                deadline: bound,
+                joined: u64::MAX,
+            }),
+            // A slack beyond what `Instant` holds: every sleep is within it.
+            None => self.waiters.len(),
+        };
+        // At least the earliest sleep is within the bound, so `within` is at least 1.
+        self.waiters
+            .get(within.saturating_sub(1))
+            .map(|waiter| waiter.ticket.deadline)
     }
 
     /// How many sleeps wait.
@@ -242,6 +264,30 @@ mod tests {
         assert!(
             !queue.update(ticket, &new, &mut dropped),
             "woken sleeps have left the queue"
+        );
+    }
+
+    #[test]
+    fn the_ring_serves_every_sleep_within_the_slack_of_the_earliest() {
+        let base = Instant::now();
+        let mut queue = WaiterQueue::default();
+        assert_eq!(queue.ring_at(Duration::ZERO), None);
+        let (_, waker) = counter();
+        for at in [10, 11, 13, 14, 30] {
+            queue.insert(ms(base, at), waker.clone());
+        }
+        assert_eq!(queue.ring_at(Duration::ZERO), Some(ms(base, 10)));
+        assert_eq!(queue.ring_at(Duration::from_millis(1)), Some(ms(base, 11)));
+        assert_eq!(
+            queue.ring_at(Duration::from_micros(2_999)),
+            Some(ms(base, 11))
+        );
+        assert_eq!(queue.ring_at(Duration::from_millis(3)), Some(ms(base, 13)));
+        assert_eq!(queue.ring_at(Duration::from_millis(19)), Some(ms(base, 14)));
+        assert_eq!(
+            queue.ring_at(Duration::MAX),
+            Some(ms(base, 30)),
+            "no overflow"
         );
     }
 

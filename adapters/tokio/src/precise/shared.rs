@@ -13,7 +13,7 @@ use std::io;
 use std::mem;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::alarm::Alarm;
 use super::queue::{Ticket, WaiterQueue};
@@ -33,6 +33,9 @@ struct State {
     alarm: Option<Alarm>,
     /// Wakes [`Shared::ring`] when the alarm rings.
     ring: Waker,
+    /// How late a sleep may end so that it is woken together with earlier ones (zero: each
+    /// at its own deadline).
+    slack: Duration,
     /// The wakers of sleeps taken out of the queue as due, to be woken once the lock is
     /// released. Empty whenever the lock is free; its buffer is kept, so waking allocates
     /// nothing once it has grown.
@@ -75,6 +78,7 @@ impl Shared {
                 queue: WaiterQueue::default(),
                 alarm: Some(alarm),
                 ring: Waker::from(Arc::new(Ring(weak.clone()))),
+                slack: Duration::ZERO,
                 due: Vec::new(),
                 dropped: Vec::new(),
             }),
@@ -119,6 +123,19 @@ impl Shared {
     /// How many sleeps wait.
     pub(crate) fn waiting(&self) -> usize {
         self.lock().queue.len()
+    }
+
+    /// The slack: how late a sleep may end so that it is woken with earlier ones.
+    pub(crate) fn slack(&self) -> Duration {
+        self.lock().slack
+    }
+
+    /// Sets the slack, and the alarm for it.
+    pub(crate) fn set_slack(&self, slack: Duration) {
+        self.serviced(|state| {
+            state.slack = slack;
+            state.service();
+        });
     }
 
     /// The alarm rang: wake what is due and set the alarm for what is next.
@@ -173,7 +190,7 @@ impl State {
         }
         self.queue.take_due(Instant::now(), &mut self.due);
         if let Some(alarm) = self.alarm.as_mut()
-            && alarm.set(self.queue.next_deadline()).is_err()
+            && alarm.set(self.queue.ring_at(self.slack)).is_err()
         {
             self.fail();
         }
