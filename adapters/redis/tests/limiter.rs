@@ -13,7 +13,12 @@ use pacer_redis::{Error, Gate, Limiter, Quota};
 use pacer_tests::{RedisServer, assert_conforms};
 
 mod common;
-use common::{assert_timed_out, one_per_ten_seconds};
+use common::{assert_timed_out, one_per_hundred_seconds};
+
+/// One cell per 10 s: a second acquisition always sleeps.
+fn one_per_ten_seconds() -> Quota {
+    Quota::new(1, Duration::from_secs(10)).unwrap()
+}
 
 async fn connect(server: &RedisServer) -> ConnectionManager {
     let client = redis::Client::open(server.url()).unwrap();
@@ -71,18 +76,19 @@ async fn dropping_a_sleeping_acquisition_hands_its_slot_back() {
     let Some(server) = RedisServer::start() else {
         return;
     };
-    let (limiter, timer) = on_manual_timer(&server, "drop", one_per_ten_seconds()).await;
+    let (limiter, timer) = on_manual_timer(&server, "drop", one_per_hundred_seconds()).await;
     let limiter = std::sync::Arc::new(limiter);
     limiter.acquire().await.unwrap();
     let waiting = limiter.clone();
     let waiter = tokio::spawn(async move { waiting.acquire().await });
     eventually("the acquisition sleeps", async || timer.sleepers() == 1).await;
-    // A newcomer now would queue behind it: about 20 s.
-    assert!(limiter.delay(1).await.unwrap() > Duration::from_secs(15));
+    // A newcomer now would queue behind it: about 200 s.
+    assert!(limiter.delay(1).await.unwrap() > Duration::from_secs(150));
     waiter.abort();
-    // The drop cancels in the background; then a newcomer gets the returned slot.
+    // The drop cancels in the background; then a newcomer gets the returned slot (about
+    // 100 s away).
     eventually("the slot comes back", async || {
-        limiter.delay(1).await.unwrap() <= Duration::from_secs(10)
+        limiter.delay(1).await.unwrap() <= Duration::from_secs(110)
     })
     .await;
     assert_eq!(timer.sleepers(), 0);

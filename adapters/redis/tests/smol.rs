@@ -9,7 +9,7 @@ use pacer_redis::{Limiter, Quota};
 use pacer_tests::RedisServer;
 
 mod common;
-use common::{assert_timed_out, one_per_ten_seconds};
+use common::{assert_timed_out, one_per_hundred_seconds};
 
 /// [`common::eventually`] on smol.
 async fn eventually(what: &str, done: impl AsyncFnMut() -> bool) {
@@ -30,7 +30,7 @@ fn an_acquisition_sleeps_and_a_dropped_one_hands_its_slot_back() {
         let limiter = Limiter::connect_with_timer(
             &server.url(),
             "smol",
-            one_per_ten_seconds(),
+            one_per_hundred_seconds(),
             timer.clone(),
         )
         .await
@@ -38,23 +38,23 @@ fn an_acquisition_sleeps_and_a_dropped_one_hands_its_slot_back() {
         let limiter = std::sync::Arc::new(limiter);
         limiter.acquire().await.unwrap();
 
-        // The second cell is 10 s away: its acquisition sleeps on the timer until advanced.
+        // The second cell is 100 s away: its acquisition sleeps on the timer until advanced.
         let waiting = limiter.clone();
         let waiter = smol::spawn(async move { waiting.acquire().await });
         eventually("the acquisition sleeps", async || timer.sleepers() == 1).await;
-        timer.advance(Duration::from_secs(10));
+        timer.advance(Duration::from_secs(100));
         waiter.await.unwrap();
 
-        // A third sleeps (its cell 20 s after the first, by the server's clock), and is
+        // A third sleeps (its cell 200 s after the first, by the server's clock), and is
         // dropped: the cancel runs on smol and returns its slot, so a newcomer would wait
-        // about 20 s instead of about 30 s.
+        // about 200 s instead of about 300 s.
         let waiting = limiter.clone();
         let waiter = smol::spawn(async move { waiting.acquire().await });
         eventually("the acquisition sleeps", async || timer.sleepers() == 1).await;
-        assert!(limiter.delay(1).await.unwrap() > Duration::from_secs(25));
+        assert!(limiter.delay(1).await.unwrap() > Duration::from_secs(250));
         drop(waiter);
         eventually("the slot comes back", async || {
-            limiter.delay(1).await.unwrap() <= Duration::from_secs(20)
+            limiter.delay(1).await.unwrap() <= Duration::from_secs(210)
         })
         .await;
     });

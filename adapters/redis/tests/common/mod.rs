@@ -5,9 +5,11 @@ use std::time::{Duration, Instant};
 
 use pacer_redis::{Error, Quota};
 
-/// One cell per 10 s: a second acquisition always sleeps.
-pub(crate) fn one_per_ten_seconds() -> Quota {
-    Quota::new(1, Duration::from_secs(10)).unwrap()
+/// One cell per 100 s, for the tests of a returned slot: a newcomer's wait shrinks by itself
+/// as real time passes, and at this quota it cannot shrink by a whole cell within the 10 s
+/// that [`eventually`] allows, so only a cancel can make the check pass.
+pub(crate) fn one_per_hundred_seconds() -> Quota {
+    Quota::new(1, Duration::from_secs(100)).unwrap()
 }
 
 /// Waits until `done` holds, pausing 1 ms with the runtime's `sleep` between looks; fails
