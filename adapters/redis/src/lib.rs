@@ -66,7 +66,9 @@
 //!
 //! On tokio by default. With the `smol` feature it also runs where no tokio runtime is
 //! running: the connection, the timeout and the background cancel use smol, and
-//! [`Limiter::connect_with_timer`] with a `SmolTimer` sleeps on async-io's timer.
+//! [`Limiter::connect_with_timer`] with a `SmolTimer` sleeps on async-io's timer. The same
+//! works inside async-std, which runs on async-io too (give it `pacer_async_std::AsyncStdTimer`,
+//! the same type); the crate's tests run it there.
 //!
 //! ## Testing
 //!
