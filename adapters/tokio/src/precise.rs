@@ -36,6 +36,10 @@ use shared::Shared;
 /// time: test throttled code on [`TokioTimer`](crate::TokioTimer) under paused time or on
 /// [`pacer_core::ManualTimer`].
 ///
+/// The timerfd belongs to the runtime the timer was made in. If that runtime shuts down while
+/// the timer lives on, the timer can no longer ring: its sleeps then finish their waits on
+/// tokio's own timer, in whatever runtime polls them, and still never end early.
+///
 /// ```
 /// use pacer_tokio::{AtomicLimiter, PreciseLimiter, PreciseTimer, Quota};
 ///
