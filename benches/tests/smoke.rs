@@ -14,19 +14,24 @@ fn run(bin: &str, args: &[&str]) -> String {
     stdout
 }
 
+/// The herd on its tiny case (20 tasks at 2,000/s, current-thread runtime, cut at 20 s),
+/// with `extra` arguments.
+fn tiny_herd(extra: &[&str]) -> String {
+    let mut args = vec![
+        "--case",
+        "20:2000",
+        "--runtime",
+        "current",
+        "--timeout",
+        "20",
+    ];
+    args.extend_from_slice(extra);
+    run(env!("CARGO_BIN_EXE_herd"), &args)
+}
+
 #[test]
 fn herd_runs_a_tiny_case() {
-    let out = run(
-        env!("CARGO_BIN_EXE_herd"),
-        &[
-            "--case",
-            "20:2000",
-            "--runtime",
-            "current",
-            "--timeout",
-            "20",
-        ],
-    );
+    let out = tiny_herd(&[]);
     for name in [
         "| pacer |",
         "| pacer-precise |",
@@ -42,23 +47,7 @@ fn herd_runs_a_tiny_case() {
 
 #[test]
 fn herd_pools_the_cpu_of_repeated_runs() {
-    let out = run(
-        env!("CARGO_BIN_EXE_herd"),
-        &[
-            "--case",
-            "20:2000",
-            "--runtime",
-            "current",
-            "--limiter",
-            "pacer",
-            "--limiter",
-            "leaky",
-            "--runs",
-            "2",
-            "--timeout",
-            "20",
-        ],
-    );
+    let out = tiny_herd(&["--limiter", "pacer", "--limiter", "leaky", "--runs", "2"]);
     assert!(out.contains("over all 2 runs of each"), "{out}");
     assert!(
         out.contains("  pacer current-thread N=20 R=2000: ") && out.contains("vs leaky-bucket "),
@@ -68,25 +57,16 @@ fn herd_pools_the_cpu_of_repeated_runs() {
 
 #[test]
 fn herd_runs_the_optional_rows_on_request() {
-    let out = run(
-        env!("CARGO_BIN_EXE_herd"),
-        &[
-            "--case",
-            "20:2000",
-            "--runtime",
-            "current",
-            "--limiter",
-            "pacer-gate",
-            "--limiter",
-            "pacer-futures-timer",
-            "--limiter",
-            "baseline",
-            "--gate-slots",
-            "4",
-            "--timeout",
-            "20",
-        ],
-    );
+    let out = tiny_herd(&[
+        "--limiter",
+        "pacer-gate",
+        "--limiter",
+        "pacer-futures-timer",
+        "--limiter",
+        "baseline",
+        "--gate-slots",
+        "4",
+    ]);
     assert!(out.contains("| pacer-gate | ok |"), "{out}");
     assert!(out.contains("| pacer-futures-timer | ok |"), "{out}");
     assert!(!out.contains("| pacer |"), "{out}");

@@ -84,6 +84,14 @@ impl Kind {
         }
     }
 
+    /// pacer itself, on either tokio timer: the rows compared with the peers.
+    fn is_pacer(self) -> bool {
+        matches!(self, Kind::Pacer | Kind::Precise)
+    }
+
+    /// The peer crates pacer is compared with.
+    const PEERS: [Kind; 2] = [Kind::Governor, Kind::Leaky];
+
     fn parse(s: &str) -> Option<Kind> {
         Kind::ALL
             .into_iter()
@@ -536,13 +544,8 @@ fn main() {
                 }
             }
             for (&kind, mut runs) in kinds.iter().zip(by_kind) {
-                cpu_runs.push(CpuRuns {
-                    flavor,
-                    kind,
-                    n,
-                    rate,
-                    cpu: runs.iter().map(|r| r.cpu).collect(),
-                });
+                let cpu = runs.iter().map(|r| r.cpu).collect();
+                cpu_runs.push(CpuRuns::new(flavor, kind, n, rate, cpu));
                 runs.sort_by_key(|r| r.cpu);
                 let out = runs.swap_remove(runs.len() / 2);
                 let per = |x: u64| x as f64 / out.passed.max(1) as f64;
@@ -604,35 +607,45 @@ struct CpuRuns {
     kind: Kind,
     n: usize,
     rate: u32,
+    /// Sorted.
     cpu: Vec<Duration>,
+}
+
+impl CpuRuns {
+    fn new(flavor: Flavor, kind: Kind, n: usize, rate: u32, mut cpu: Vec<Duration>) -> CpuRuns {
+        cpu.sort();
+        CpuRuns {
+            flavor,
+            kind,
+            n,
+            rate,
+            cpu,
+        }
+    }
+
+    fn median(&self) -> Duration {
+        self.cpu[self.cpu.len() / 2]
+    }
 }
 
 /// With `--runs K`: pacer's CPU against each peer's over all K runs of a case, as the ratio of
 /// the medians and the share of (pacer run, peer run) pairs in which pacer used less.
 fn pooled(all: &[CpuRuns], runs: usize) {
-    let median = |cpu: &[Duration]| {
-        let mut sorted = cpu.to_vec();
-        sorted.sort();
-        sorted[sorted.len() / 2]
-    };
     println!(
         "\nover all {runs} runs of each (medians of CPU time, and the share of run pairs in which \
          pacer used less):"
     );
-    let ours = all
-        .iter()
-        .filter(|r| matches!(r.kind, Kind::Pacer | Kind::Precise));
-    for mine in ours {
+    for mine in all.iter().filter(|r| r.kind.is_pacer()) {
         let mut line = format!(
             "  {} {} N={} R={}: {} s;",
             mine.kind.name(),
             mine.flavor.name(),
             mine.n,
             mine.rate,
-            secs(median(&mine.cpu))
+            secs(mine.median())
         );
         let peers = all.iter().filter(|p| {
-            matches!(p.kind, Kind::Governor | Kind::Leaky)
+            Kind::PEERS.contains(&p.kind)
                 && (p.flavor, p.n, p.rate) == (mine.flavor, mine.n, mine.rate)
         });
         for peer in peers {
@@ -645,8 +658,8 @@ fn pooled(all: &[CpuRuns], runs: usize) {
                 line,
                 "  vs {} {} s: ratio {:.3}, less in {:.0}% of pairs;",
                 peer.kind.name(),
-                secs(median(&peer.cpu)),
-                median(&mine.cpu).as_secs_f64() / median(&peer.cpu).as_secs_f64().max(1e-9),
+                secs(peer.median()),
+                mine.median().as_secs_f64() / peer.median().as_secs_f64().max(1e-9),
                 100.0 * less as f64 / (mine.cpu.len() * peer.cpu.len()) as f64,
             );
         }
@@ -701,8 +714,7 @@ fn ratios(all: &[(Flavor, Outcome)]) {
             .map(|(_, o)| o)
     };
     println!("pacer / peer (CPU time, polls per acquisition; below 1 means pacer used less):");
-    let ours = |kind: Kind| matches!(kind, Kind::Pacer | Kind::Precise);
-    for (flavor, out) in all.iter().filter(|(_, o)| ours(o.kind)) {
+    for (flavor, out) in all.iter().filter(|(_, o)| o.kind.is_pacer()) {
         let mut line = format!(
             "  {} {} N={} R={}:",
             out.kind.name(),
@@ -710,7 +722,7 @@ fn ratios(all: &[(Flavor, Outcome)]) {
             out.n,
             out.rate
         );
-        for peer in [Kind::Governor, Kind::Leaky] {
+        for peer in Kind::PEERS {
             if let Some(p) = find(*flavor, peer, out.n, out.rate) {
                 let cut = if p.cut { " (peer CUT)" } else { "" };
                 let _ = write!(
