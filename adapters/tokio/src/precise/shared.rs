@@ -172,11 +172,12 @@ impl Shared {
 
 impl State {
     /// Takes every due sleep out of the queue (into `due`, to be woken) and sets the alarm for
-    /// the earliest one left.
+    /// the earliest ones left: at the earliest deadline, or with a slack at the latest one
+    /// within it ([`WaiterQueue::ring_at`]).
     ///
     /// First it takes any ring the alarm has delivered, until the alarm is waiting with
     /// [`Ring`] registered, so a ring after this point is never missed. The alarm is then
-    /// written once per call (and not at all when it is already set for the earliest sleep).
+    /// written once per call (and not at all when it is already set for that instant).
     fn service(&mut self) {
         if let Some(alarm) = self.alarm.as_mut() {
             let mut cx = Context::from_waker(&self.ring);
