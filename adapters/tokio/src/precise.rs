@@ -17,8 +17,8 @@ pub use sleep::PreciseSleep;
 
 use shared::Shared;
 
-/// A pacer [`Timer`] for tokio whose sleeps end within microseconds of their deadline, instead
-/// of up to about 2 ms after it on tokio's millisecond wheel.
+/// A pacer [`Timer`] for tokio with nanosecond deadlines, so that a rate is kept exactly where
+/// tokio's millisecond wheel loses up to a tick per wait.
 ///
 /// Each timer is one Linux `timerfd` in tokio's own reactor, set for the earliest deadline of
 /// a queue of its sleeps. When it rings, tokio's I/O driver wakes every sleep that is due and
@@ -26,11 +26,13 @@ use shared::Shared;
 /// (not per sleep), and no allocation per sleep. Clones share the timer, its queue and its
 /// origin.
 ///
-/// Use it where the first-to-last rate over a short run matters: at 1,000 per second tokio's
-/// ticks stretch a one-second run of 1,000 cells by 1 to 2 ms (0.1% to 0.2%), this timer by
-/// tens of microseconds. The price is a wake-up of the runtime for every distinct deadline
-/// rather than one per millisecond, which costs more CPU at high rates (see the benchmarks);
-/// [`set_slack`](PreciseTimer::set_slack) bounds how often it wakes.
+/// A sleep never ends before its deadline, and ends at most the timer's
+/// [slack](PreciseTimer::set_slack) after it (1 ms by default), plus the time the runtime
+/// takes to wake. Close deadlines share one wake-up of the runtime, which rings at the last
+/// of them, so that sleep ends on time. Where tokio's timer ends every wait on its next 1 ms
+/// tick, which is why one task looping at 1,000 per second gets about 950 and a one-second
+/// herd of 1,000 cells stretches by 0.1% to 0.3%, this timer keeps both within a few
+/// hundredths of a percent, at about the CPU cost of tokio's timer (see the benchmarks).
 ///
 /// It reads [`std::time::Instant`], not tokio's clock, so it does **not** follow tokio's paused
 /// time: test throttled code on [`TokioTimer`](crate::TokioTimer) under paused time or on
@@ -61,6 +63,10 @@ pub struct PreciseTimer {
 }
 
 impl PreciseTimer {
+    /// The slack a new timer has: 1 ms, tokio's own timer resolution (see
+    /// [`set_slack`](PreciseTimer::set_slack)).
+    pub const DEFAULT_SLACK: Duration = Duration::from_millis(1);
+
     /// A timer whose origin is now, in the current tokio runtime's reactor.
     ///
     /// # Errors
@@ -101,16 +107,17 @@ impl PreciseTimer {
     }
 
     /// Lets sleeps end up to `slack` after their deadline, so that the runtime wakes at most
-    /// once per `slack` however close the deadlines are. For this timer and its clones.
+    /// about once per `slack` however close the deadlines are. For this timer and its clones.
     ///
-    /// With a slack, the alarm rings at the latest deadline that is no more than `slack`
-    /// after the earliest one waiting, and every sleep due by then ends together. A sleep
-    /// still never ends before its deadline. Zero, the default, rings for each deadline.
+    /// The alarm rings at the latest deadline that is no more than `slack` after the earliest
+    /// one waiting, and every sleep due by then ends together: the earliest at most `slack`
+    /// late, the last on time. A sleep still never ends before its deadline. The default is
+    /// [`DEFAULT_SLACK`](PreciseTimer::DEFAULT_SLACK); zero rings once for each deadline.
     ///
-    /// At high rates this trades precision for CPU. At 20,000 per second the deadlines are
-    /// 50 µs apart; in pacer's herd benchmark (10,000 waiters, 2 cores) a slack of 500 µs
-    /// kept the first-to-last rate within 0.01% with waits ending a median 0.3 ms late, at
-    /// 1.3 times the CPU of tokio's own timer instead of 2.9 to 4.3 times with no slack.
+    /// A smaller slack trades CPU for punctuality at high rates only: at 20,000 per second the
+    /// deadlines are 50 µs apart, and in pacer's herd benchmark (10,000 waiters, 2 cores) no
+    /// slack cost 3 to 4 times the CPU of tokio's own timer, against about the same with the
+    /// default. One waiter looping alone is woken at its own deadline whatever the slack.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -118,8 +125,9 @@ impl PreciseTimer {
     /// use std::time::Duration;
     ///
     /// let timer = pacer_tokio::PreciseTimer::new()?;
-    /// timer.set_slack(Duration::from_micros(500));
-    /// assert_eq!(timer.clone().slack(), Duration::from_micros(500));
+    /// assert_eq!(timer.slack(), pacer_tokio::PreciseTimer::DEFAULT_SLACK);
+    /// timer.set_slack(Duration::ZERO); // a wake-up for every deadline
+    /// assert_eq!(timer.clone().slack(), Duration::ZERO);
     /// # Ok(())
     /// # }
     /// ```

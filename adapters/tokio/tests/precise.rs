@@ -92,6 +92,16 @@ async fn random_sleeps_never_end_early_and_all_leave_the_queue_on_one_thread() {
 }
 
 #[test]
+fn with_no_slack_random_sleeps_never_end_early_and_all_leave_the_queue() {
+    let rt = multi_thread();
+    rt.block_on(async {
+        let timer = PreciseTimer::new().unwrap();
+        timer.set_slack(Duration::ZERO);
+        random_sleeps(timer, 2_000, 30, 17).await;
+    });
+}
+
+#[test]
 fn with_a_slack_random_sleeps_still_never_end_early() {
     let rt = multi_thread();
     rt.block_on(async {
@@ -107,7 +117,7 @@ fn with_a_slack_random_sleeps_still_never_end_early() {
 #[tokio::test(flavor = "current_thread")]
 async fn with_a_slack_close_deadlines_end_on_one_ring() {
     let timer = PreciseTimer::new().unwrap();
-    assert_eq!(timer.slack(), Duration::ZERO);
+    assert_eq!(timer.slack(), PreciseTimer::DEFAULT_SLACK);
     timer.set_slack(Duration::from_millis(50));
     assert_eq!(
         timer.clone().slack(),
@@ -180,7 +190,7 @@ async fn clones_share_the_origin_and_the_queue() {
     assert_eq!(timer.waiting(), 1);
     let debug = format!("{timer:?}");
     assert!(
-        debug.contains("waiting: 1") && debug.contains("slack: 0ns"),
+        debug.contains("waiting: 1") && debug.contains("slack: 1ms"),
         "{debug}"
     );
 }

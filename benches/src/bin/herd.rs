@@ -151,8 +151,10 @@ enum Limiter {
 /// release the slot as they pass.
 static GATE_SLOTS: AtomicUsize = AtomicUsize::new(20);
 
-/// `--precise-slack`: the slack of pacer-precise's timer, in microseconds (0 by default).
-static PRECISE_SLACK_US: AtomicU64 = AtomicU64::new(0);
+/// `--precise-slack`: the slack of pacer-precise's timer, in microseconds (by default the
+/// timer's own default, 1 ms).
+static PRECISE_SLACK_US: AtomicU64 =
+    AtomicU64::new(pacer_tokio::PreciseTimer::DEFAULT_SLACK.as_micros() as u64);
 
 /// `--no-io`: runtimes with tokio's timer but no I/O driver.
 static NO_IO: AtomicBool = AtomicBool::new(false);
@@ -387,8 +389,9 @@ usage: herd [--quick] [--case N:R]... [--limiter NAME]...
                run with the median CPU time (default 1); with K > 1 the last lines compare
                pacer's CPU with each peer's over all K runs
   --precise-slack US
-               pacer-precise's timer slack in microseconds (default 0: each waiter woken
-               at its own instant; see PreciseTimer::set_slack)
+               pacer-precise's timer slack in microseconds (default 1000, the timer's
+               own default; 0 wakes each waiter at its own instant; see
+               PreciseTimer::set_slack)
   --no-io      build the runtimes with tokio's timer only, no I/O driver (by default they
                have both, as #[tokio::main] builds them; pacer-precise needs the I/O driver)";
 

@@ -40,7 +40,12 @@ impl WaiterQueue {
             joined: self.joined,
         };
         self.joined += 1;
-        let at = self.position(ticket);
+        // The common case first: a deadline no earlier than the last goes at the back (its
+        // ticket is the newest, so it sorts after any equal deadline).
+        let at = match self.waiters.back() {
+            Some(last) if last.ticket.deadline <= deadline => self.waiters.len(),
+            _ => self.position(ticket),
+        };
         self.waiters.insert(at, Waiter { ticket, waker });
         (ticket, at == 0)
     }

@@ -78,7 +78,7 @@ impl Shared {
                 queue: WaiterQueue::default(),
                 alarm: Some(alarm),
                 ring: Waker::from(Arc::new(Ring(weak.clone()))),
-                slack: Duration::ZERO,
+                slack: super::PreciseTimer::DEFAULT_SLACK,
                 due: Vec::new(),
                 dropped: Vec::new(),
             }),
