@@ -43,6 +43,12 @@ fn herd_runs_a_tiny_case() {
     }
     assert!(out.contains("pacer / peer"), "{out}");
     assert!(!out.contains("CUT"), "{out}");
+    // pacer's own code allocates nothing per acquisition, on either tokio timer (the last
+    // column: allocations per acquisition beyond the baseline's).
+    for name in ["| pacer |", "| pacer-precise |"] {
+        let row = out.lines().find(|line| line.contains(name)).unwrap();
+        assert!(row.ends_with("| +0.00 |"), "{row}");
+    }
 }
 
 #[test]
@@ -51,6 +57,14 @@ fn herd_pools_the_cpu_of_repeated_runs() {
     assert!(out.contains("over all 2 runs of each"), "{out}");
     assert!(
         out.contains("  pacer current-thread N=20 R=2000: ") && out.contains("vs leaky-bucket "),
+        "{out}"
+    );
+    assert!(
+        out.contains("pacer's achieved rate first pass to last"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  pacer current-thread N=20 R=2000: median ") && out.contains(" of 2\n"),
         "{out}"
     );
 }

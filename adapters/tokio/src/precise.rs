@@ -6,6 +6,7 @@ mod queue;
 mod shared;
 mod sleep;
 
+use std::collections::TryReserveError;
 use std::fmt;
 use std::io;
 use std::sync::Arc;
@@ -104,6 +105,32 @@ impl PreciseTimer {
     /// How many sleeps of this timer are queued, waiting for their deadline.
     pub fn waiting(&self) -> usize {
         self.shared.waiting()
+    }
+
+    /// Makes room for at least `additional` more sleeps than wait now, so that none of them
+    /// allocates. For this timer and its clones.
+    ///
+    /// Without it the queue grows as needed, doubling: a timer that once had 1,000 sleeps
+    /// waiting at the same time allocated about 10 times on the way, and never again for as
+    /// many. Call it where even those few allocations matter, with the most sleeps that will
+    /// wait at once.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let timer = pacer_tokio::PreciseTimer::new()?;
+    /// timer.reserve(10_000)?;
+    /// assert!(timer.reserve(usize::MAX).is_err()); // an error, not a panic
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// If the room asked for exceeds what the system can give, as
+    /// [`Vec::try_reserve`] does; the timer works on as before.
+    pub fn reserve(&self, additional: usize) -> Result<(), TryReserveError> {
+        self.shared.reserve(additional)
     }
 
     /// Lets sleeps end up to `slack` after their deadline, so that the runtime wakes at most

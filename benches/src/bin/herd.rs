@@ -175,7 +175,7 @@ impl Limiter {
 }
 
 impl Limiter {
-    fn new(kind: Kind, rate: u32, base: Instant) -> Limiter {
+    fn new(kind: Kind, n: usize, rate: u32, base: Instant) -> Limiter {
         match kind {
             Kind::Pacer => Limiter::Pacer(pacer_tokio::Limiter::new(
                 pacer_tokio::Quota::per_second(rate).expect("quota"),
@@ -195,6 +195,9 @@ impl Limiter {
                 timer.set_slack(Duration::from_micros(
                     PRECISE_SLACK_US.load(Ordering::Relaxed),
                 ));
+                // Room for every waiter up front, as a server that knows its concurrency
+                // would: otherwise the queue's doubling adds about log2(N) allocations a run.
+                timer.reserve(n).expect("room for the waiters");
                 Limiter::Precise(pacer_tokio::PreciseLimiter::from_parts(
                     pacer_tokio::AtomicLimiter::new(
                         pacer_tokio::Quota::per_second(rate).expect("quota"),
@@ -286,7 +289,7 @@ fn run(flavor: Flavor, kind: Kind, n: usize, rate: u32, timeout: Duration) -> Ou
     let outcome = runtime.block_on(async {
         let base = Instant::now();
         let shared = Arc::new(Shared {
-            limiter: Limiter::new(kind, rate, base),
+            limiter: Limiter::new(kind, n, rate, base),
             rate,
             base,
             passes: (0..n).map(|_| AtomicU64::new(u64::MAX)).collect(),
@@ -519,7 +522,7 @@ fn main() {
     table.push_str(&"|---".repeat(17));
     table.push_str("|\n");
     let mut all: Vec<(Flavor, Outcome)> = Vec::new();
-    let mut cpu_runs: Vec<CpuRuns> = Vec::new();
+    let mut series: Vec<Series> = Vec::new();
     for &flavor in &o.flavors {
         for &(n, rate) in &o.cases {
             let mut baseline_allocs = None;
@@ -548,7 +551,12 @@ fn main() {
             }
             for (&kind, mut runs) in kinds.iter().zip(by_kind) {
                 let cpu = runs.iter().map(|r| r.cpu).collect();
-                cpu_runs.push(CpuRuns::new(flavor, kind, n, rate, cpu));
+                let rate_errors = runs
+                    .iter()
+                    .filter(|r| !r.cut)
+                    .map(|r| (r.schedule.achieved / f64::from(rate) - 1.0) * 100.0)
+                    .collect();
+                series.push(Series::new(flavor, kind, n, rate, cpu, rate_errors));
                 runs.sort_by_key(|r| r.cpu);
                 let out = runs.swap_remove(runs.len() / 2);
                 let per = |x: u64| x as f64 / out.passed.max(1) as f64;
@@ -600,40 +608,66 @@ fn main() {
     println!("\n{table}");
     ratios(&all);
     if o.runs > 1 {
-        pooled(&cpu_runs, o.runs);
+        pooled(&series, o.runs);
     }
 }
 
-/// The CPU time of every run of one limiter in one case.
-struct CpuRuns {
+/// The CPU time and the rate of every run of one limiter in one case.
+struct Series {
     flavor: Flavor,
     kind: Kind,
     n: usize,
     rate: u32,
     /// Sorted.
     cpu: Vec<Duration>,
+    /// The achieved rate, first pass to last, against the target in percent, of each run that
+    /// was not cut; sorted.
+    rate_errors: Vec<f64>,
 }
 
-impl CpuRuns {
-    fn new(flavor: Flavor, kind: Kind, n: usize, rate: u32, mut cpu: Vec<Duration>) -> CpuRuns {
+impl Series {
+    fn new(
+        flavor: Flavor,
+        kind: Kind,
+        n: usize,
+        rate: u32,
+        mut cpu: Vec<Duration>,
+        mut rate_errors: Vec<f64>,
+    ) -> Series {
         cpu.sort();
-        CpuRuns {
+        rate_errors.sort_by(f64::total_cmp);
+        Series {
             flavor,
             kind,
             n,
             rate,
             cpu,
+            rate_errors,
         }
     }
 
     fn median(&self) -> Duration {
         self.cpu[self.cpu.len() / 2]
     }
+
+    /// The median rate error, the one farthest from the target, and how many runs were within
+    /// 0.1% of it; `None` if every run was cut.
+    fn rate_summary(&self) -> Option<(f64, f64, usize)> {
+        let median = *self.rate_errors.get(self.rate_errors.len() / 2)?;
+        let worst = self
+            .rate_errors
+            .iter()
+            .copied()
+            .max_by(|a, b| a.abs().total_cmp(&b.abs()))?;
+        let within = self.rate_errors.iter().filter(|e| e.abs() <= 0.1).count();
+        Some((median, worst, within))
+    }
 }
 
 /// With `--runs K`: pacer's CPU against each peer's over all K runs of a case, as the ratio of
-/// the medians and the share of (pacer run, peer run) pairs in which pacer used less.
-fn pooled(all: &[CpuRuns], runs: usize) {
+/// the medians and the share of (pacer run, peer run) pairs in which pacer used less; then
+/// pacer's achieved rate over the K runs.
+fn pooled(all: &[Series], runs: usize) {
     println!(
         "\nover all {runs} runs of each (medians of CPU time, and the share of run pairs in which \
          pacer used less):"
@@ -667,6 +701,26 @@ fn pooled(all: &[CpuRuns], runs: usize) {
             );
         }
         println!("{line}");
+    }
+    println!(
+        "\nover all {runs} runs of each, pacer's achieved rate first pass to last against the \
+         target (median, farthest, and runs within 0.1%):"
+    );
+    for mine in all.iter().filter(|r| r.kind.is_pacer()) {
+        let summary = match mine.rate_summary() {
+            Some((median, worst, within)) => format!(
+                "median {median:+.3}%, farthest {worst:+.3}%, within 0.1% in {within} of {}",
+                mine.rate_errors.len()
+            ),
+            None => "every run was cut".into(),
+        };
+        println!(
+            "  {} {} N={} R={}: {summary}",
+            mine.kind.name(),
+            mine.flavor.name(),
+            mine.n,
+            mine.rate,
+        );
     }
 }
 

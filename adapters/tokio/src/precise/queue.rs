@@ -5,7 +5,7 @@
 //! goes at the back and the due ones leave from the front: a `VecDeque` kept sorted, which
 //! reuses its buffer and allocates only when it grows.
 
-use std::collections::VecDeque;
+use std::collections::{TryReserveError, VecDeque};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
@@ -127,6 +127,11 @@ impl WaiterQueue {
         self.waiters
             .get(within.saturating_sub(1))
             .map(|waiter| waiter.ticket.deadline)
+    }
+
+    /// Makes room for at least `additional` more sleeps than wait now.
+    pub(crate) fn reserve(&mut self, additional: usize) -> Result<(), TryReserveError> {
+        self.waiters.try_reserve(additional)
     }
 
     /// How many sleeps wait.
@@ -294,6 +299,26 @@ mod tests {
             Some(ms(base, 30)),
             "no overflow"
         );
+    }
+
+    #[test]
+    fn a_reserved_queue_takes_that_many_sleeps_without_growing() {
+        let base = Instant::now();
+        let mut queue = WaiterQueue::default();
+        queue.reserve(100).unwrap();
+        let room = queue.waiters.capacity();
+        assert!(room >= 100);
+        let (_, waker) = counter();
+        for i in 0..100 {
+            queue.insert(ms(base, i), waker.clone());
+        }
+        assert_eq!(
+            queue.waiters.capacity(),
+            room,
+            "the buffer was not replaced"
+        );
+        assert!(queue.reserve(usize::MAX).is_err(), "an error, not a panic");
+        assert_eq!(queue.len(), 100);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! Sleeps are woken after the mutex is released, so a waker that runs code at once (some
 //! executors poll inside `wake`) cannot come back into a held lock.
 
+use std::collections::TryReserveError;
 use std::io;
 use std::mem;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
@@ -123,6 +124,15 @@ impl Shared {
     /// How many sleeps wait.
     pub(crate) fn waiting(&self) -> usize {
         self.lock().queue.len()
+    }
+
+    /// Makes room for `additional` more waiting sleeps, and for waking that many at once.
+    pub(crate) fn reserve(&self, additional: usize) -> Result<(), TryReserveError> {
+        let mut state = self.lock();
+        let waiting = state.queue.len();
+        state.queue.reserve(additional)?;
+        // `due` is empty while the lock is free.
+        state.due.try_reserve(waiting.saturating_add(additional))
     }
 
     /// The slack: how late a sleep may end so that it is woken with earlier ones.
