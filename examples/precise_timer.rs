@@ -3,8 +3,8 @@
 //!
 //! On tokio's 1 ms timer each wait ends up to about 2 ms late, and with burst 1 a slot the task
 //! reaches late is gone, so the loop falls short of the rate and further behind the schedule
-//! with every lost slot. `PreciseTimer` ends each wait within microseconds, so the same loop
-//! keeps the rate. The program prints one line per timer; three runs here gave:
+//! with every lost slot. `PreciseTimer` ends a lone waiter's wait within microseconds (its
+//! slack only groups waits that are queued together), so the same loop keeps the rate. The program prints one line per timer; three runs here gave:
 //!
 //! ```text
 //! tokio's timer:  500 passes, achieved 940.1/s (target 1000/s), median 16.38 ms after the slot

@@ -69,10 +69,11 @@
 //! `rate × 2 ms + 1` (for 1,000 per second, [`Quota::with_burst`]`(3)`).
 //!
 //! Where a millisecond is too coarse, the `precise` feature (Linux and Android) adds
-//! `PreciseTimer`: a `timerfd` in tokio's own reactor, so each wait ends within microseconds
-//! of its instant and a loop at 1,000 per second keeps the rate at burst 1. It costs a
-//! wake-up of the runtime per distinct instant instead of one per millisecond, and it reads
-//! the real clock, not tokio's paused one. Name the limiter `PreciseLimiter`.
+//! `PreciseTimer`: a `timerfd` in tokio's own reactor with nanosecond deadlines. A lone waiter
+//! ends within microseconds of its instant, so a loop at 1,000 per second keeps the rate at
+//! burst 1; waiters within 1 ms of each other share one wake-up of the runtime, at the last of
+//! their instants, so a herd keeps its rate exactly at about the CPU cost of tokio's timer. It
+//! reads the real clock, not tokio's paused one. Name the limiter `PreciseLimiter`.
 #![forbid(unsafe_code)]
 
 use core::time::Duration;
@@ -100,7 +101,7 @@ pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, TokioTimer>;
 /// tokio's timer.
 pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, TokioTimer>;
 
-/// A rate limiter on a [`PreciseTimer`]: waits end within microseconds of their instant.
+/// A rate limiter on a [`PreciseTimer`]: waits never end early and keep the rate exactly.
 /// Make it with [`from_parts`](pacer_core::Pacer::from_parts) and a timer made inside the
 /// runtime.
 #[cfg(all(feature = "precise", any(target_os = "linux", target_os = "android")))]
