@@ -24,7 +24,7 @@
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     use std::time::Instant;
 
-    use pacer_tokio::{AtomicLimiter, Limiter, PreciseLimiter, PreciseTimer, Quota};
+    use pacer_tokio::{Limiter, PreciseTimer, Quota};
 
     const RATE: u32 = 1_000;
     const PASSES: usize = 500;
@@ -74,7 +74,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let coarse = Limiter::new(quota);
         println!("{}", report("tokio's timer:", &in_a_loop(&coarse).await?));
 
-        let precise = PreciseLimiter::from_parts(AtomicLimiter::new(quota), PreciseTimer::new()?);
+        let precise = PreciseTimer::new()?.limiter(quota);
         println!("{}", report("PreciseTimer:", &in_a_loop(&precise).await?));
         Ok(())
     })

@@ -102,12 +102,13 @@ pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, TokioTimer>;
 pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, TokioTimer>;
 
 /// A rate limiter on a [`PreciseTimer`]: waits never end early and keep the rate exactly.
-/// Make it with [`from_parts`](pacer_core::Pacer::from_parts) and a timer made inside the
-/// runtime.
+/// Make it with [`PreciseTimer::limiter`] (or [`from_parts`](pacer_core::Pacer::from_parts))
+/// on a timer made inside the runtime.
 #[cfg(all(feature = "precise", any(target_os = "linux", target_os = "android")))]
 pub type PreciseLimiter<L = AtomicLimiter> = pacer_core::Pacer<L, PreciseTimer>;
 
-/// A rate and a cap on how many are in flight, on a [`PreciseTimer`].
+/// A rate and a cap on how many are in flight, on a [`PreciseTimer`]; made with
+/// [`PreciseTimer::gate`].
 #[cfg(all(feature = "precise", any(target_os = "linux", target_os = "android")))]
 pub type PreciseGate<L = AtomicLimiter> = pacer_core::Gate<L, PreciseTimer>;
 

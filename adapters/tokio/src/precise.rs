@@ -45,13 +45,13 @@ use shared::Shared;
 /// tokio's own timer, in whatever runtime polls them, and still never end early.
 ///
 /// ```
-/// use pacer_tokio::{AtomicLimiter, PreciseLimiter, PreciseTimer, Quota};
+/// use pacer_tokio::{PreciseLimiter, PreciseTimer, Quota};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// // Made inside the runtime whose reactor it joins.
 /// let timer = PreciseTimer::new()?;
-/// let limiter = PreciseLimiter::from_parts(AtomicLimiter::new(Quota::per_second(1_000)?), timer);
+/// let limiter: PreciseLimiter = timer.limiter(Quota::per_second(1_000)?);
 /// for _ in 0..3 {
 ///     limiter.acquire().await?; // 1 ms apart, to within microseconds
 /// }
@@ -90,6 +90,40 @@ impl PreciseTimer {
             origin,
             shared: Shared::new()?,
         })
+    }
+
+    /// A limiter of `quota` on this timer (a clone of it, so many limiters can share one
+    /// timer and its one file descriptor).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use pacer_tokio::{PreciseTimer, Quota};
+    ///
+    /// let timer = PreciseTimer::new()?;
+    /// let api = timer.limiter(Quota::per_second(100)?);
+    /// let uploads = timer.limiter(Quota::per_second(5)?);
+    /// api.acquire().await?;
+    /// uploads.acquire().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn limiter(&self, quota: pacer_core::Quota) -> crate::PreciseLimiter {
+        crate::PreciseLimiter::from_parts(pacer_core::AtomicLimiter::new(quota), self.clone())
+    }
+
+    /// A gate on this timer: `quota`, and at most `concurrency` holders of a permit at once.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ZeroConcurrency`](pacer_core::Error::ZeroConcurrency) if `concurrency` is
+    /// zero, which could never admit anything.
+    pub fn gate(
+        &self,
+        quota: pacer_core::Quota,
+        concurrency: usize,
+    ) -> Result<crate::PreciseGate, pacer_core::Error> {
+        crate::PreciseGate::from_parts(self.limiter(quota), concurrency)
     }
 
     /// The instant this timer counts from.

@@ -330,3 +330,23 @@ fn a_sleep_queued_by_a_task_with_its_budget_spent_still_ends() {
         .recv_timeout(MUST_END_WITHIN + Duration::from_secs(10))
         .expect("the thread hung (a deadlock) or panicked");
 }
+
+/// Limiters and gates made by one timer share it: their sleeps wait in its one queue.
+#[tokio::test(flavor = "current_thread")]
+async fn limiters_and_gates_made_by_a_timer_share_it() {
+    let timer = PreciseTimer::new().unwrap();
+    let quota = Quota::per_second(1).unwrap();
+    let limiter = timer.limiter(quota);
+    let gate = timer.gate(quota, 2).unwrap();
+    limiter.acquire().await.unwrap();
+    drop(gate.acquire().await.unwrap());
+    let mut waiting = Box::pin(limiter.acquire());
+    let mut gated = Box::pin(gate.acquire());
+    assert!(poll_once(&mut waiting).await.is_pending());
+    assert!(poll_once(&mut gated).await.is_pending());
+    assert_eq!(timer.waiting(), 2, "both wait on the timer that made them");
+    assert!(matches!(
+        timer.gate(quota, 0),
+        Err(pacer_tokio::Error::ZeroConcurrency)
+    ));
+}
