@@ -168,8 +168,9 @@ impl PreciseTimer {
         self.shared.reserve(additional)
     }
 
-    /// Lets sleeps end up to `slack` after their deadline, so that the runtime wakes at most
-    /// about once per `slack` however close the deadlines are. For this timer and its clones.
+    /// Lets sleeps end up to `slack` after their deadline, so that close deadlines share one
+    /// wake-up of the runtime: about one per `slack` rather than one per deadline. For this
+    /// timer and its clones.
     ///
     /// The alarm rings at the latest deadline that is no more than `slack` after the earliest
     /// one waiting, and every sleep due by then ends together: the earliest at most `slack`
