@@ -11,6 +11,7 @@ use pacer_core::{Quota, Snapshot};
 use redis::aio::ConnectionManager;
 use redis::{RedisError, RetryMethod, Script, ScriptInvocation, Value};
 
+use crate::in_flight::InFlight;
 use crate::reservation::Token;
 use crate::runtime;
 use crate::{Error, Reservation};
@@ -30,9 +31,6 @@ const NANOS_PER_SEC: i128 = 1_000_000_000;
 #[derive(Clone, Debug)]
 pub(crate) struct QuotaArgs {
     quota: Quota,
-    count: String,
-    period: String,
-    burst: String,
 }
 
 impl QuotaArgs {
@@ -42,16 +40,19 @@ impl QuotaArgs {
         if spans > LIMIT || burst * u128::from(quota.count()) > LIMIT {
             return Err(Error::QuotaTooLarge(quota));
         }
-        Ok(QuotaArgs {
-            quota,
-            count: quota.count().to_string(),
-            period: quota.period_nanos().to_string(),
-            burst: quota.burst().to_string(),
-        })
+        Ok(QuotaArgs { quota })
     }
 
     pub(crate) fn quota(&self) -> Quota {
         self.quota
+    }
+
+    /// Adds the quota to a script call: count, period in nanoseconds, burst.
+    fn add_to(&self, call: &mut ScriptInvocation<'_>) {
+        let quota = self.quota;
+        call.arg(quota.count())
+            .arg(quota.period_nanos())
+            .arg(quota.burst());
     }
 }
 
@@ -104,15 +105,33 @@ impl Engine {
 
     /// Reserves `cells` at the earliest permitted instant, unless that is more than
     /// `max_wait` after the server's now.
+    ///
+    /// Given up on before Redis answers (the future dropped, or the timeout run out), the
+    /// request goes on in the background and its reservation is cancelled ([`InFlight`]).
     pub(crate) async fn reserve(
         &self,
         cells: u32,
         max_wait: Option<Duration>,
     ) -> Result<Reservation, Error> {
         let max_wait = max_wait.map_or(-1, |wait| i128::try_from(wait.as_nanos()).unwrap_or(-1));
-        let mut call = self.call("reserve");
-        call.arg(cells).arg(max_wait.to_string());
-        let reply = self.run(&call).await?;
+        let engine = self.clone();
+        let request = Box::pin(async move {
+            let mut call = engine.call("reserve");
+            call.arg(cells).arg(max_wait.to_string());
+            let mut conn = engine.conn.clone();
+            call.invoke_async::<Value>(&mut conn).await
+        });
+        let in_flight = InFlight::new(self.clone(), cells, request);
+        let value = runtime::timeout(self.timeout, in_flight)
+            .await
+            .ok_or_else(|| Error::Unavailable(timed_out(self.timeout)))?
+            .map_err(classify)?;
+        self.reservation_from(value, cells)
+    }
+
+    /// The reservation (or the refusal) in the script's answer to a reserve call.
+    pub(crate) fn reservation_from(&self, value: Value, cells: u32) -> Result<Reservation, Error> {
+        let reply = Reply::parse(value)?;
         match reply.status.as_str() {
             "ok" => {
                 let [origin, at, now, epoch, bw, bf, aw, af] = reply.ints()?;
@@ -189,7 +208,7 @@ impl Engine {
     /// and returns the engine for it.
     pub(crate) async fn set_quota(&self, quota: QuotaArgs) -> Result<Engine, Error> {
         let mut call = self.call("set_quota");
-        call.arg(&quota.count).arg(&quota.period).arg(&quota.burst);
+        quota.add_to(&mut call);
         let reply = self.run(&call).await?;
         match reply.status.as_str() {
             "ok" => Ok(Engine {
@@ -204,9 +223,7 @@ impl Engine {
     fn call(&self, op: &str) -> ScriptInvocation<'_> {
         let mut call = self.script.prepare_invoke();
         call.key(&*self.key).arg(op);
-        call.arg(&self.quota.count)
-            .arg(&self.quota.period)
-            .arg(&self.quota.burst);
+        self.quota.add_to(&mut call);
         call
     }
 

@@ -80,6 +80,7 @@
 mod engine;
 mod error;
 mod gate;
+mod in_flight;
 mod limiter;
 mod reservation;
 mod runtime;

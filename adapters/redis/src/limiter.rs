@@ -169,8 +169,10 @@ impl<T: Timer + Clone> Limiter<T> {
     ///
     /// Dropping the future while it sleeps cancels the reservation in the background (a
     /// task on the current runtime), which returns the cells if no later reservation was
-    /// made. Dropped while its request is in flight, a reservation Redis already made
-    /// stays reserved: its slot goes unused, which never admits more.
+    /// made. Dropped while its request is in flight, or given up on at the timeout, the
+    /// request goes on in that task, which cancels the reservation once Redis answers
+    /// (within 10 s; a server silent for longer leaves that slot unused, which never admits
+    /// more).
     pub async fn acquire_within(&self, cells: u32, max_wait: Duration) -> Result<(), Error> {
         match self.engine.reserve(cells, Some(max_wait)).await {
             Ok(reservation) => {

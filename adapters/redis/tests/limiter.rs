@@ -303,8 +303,8 @@ async fn a_redis_that_stops_answering_is_an_error_after_the_timeout() {
     let outcome = tokio::time::timeout(Duration::from_secs(30), limiter.acquire()).await;
     assert_timed_out(outcome.expect("answers instead of hanging"), "200ms");
     server.resume();
-    // Back again: the same limiter works, and the stalled call's reservation (which Redis
-    // ran once it woke) only holds a slot, so the next cell comes after it.
+    // Back again: the same limiter works (the stalled call's reservation, which Redis ran
+    // once it woke, is cancelled in the background; the next test checks that).
     eventually("Redis answers again", async || {
         limiter.try_acquire(0).await.is_ok()
     })
@@ -377,4 +377,58 @@ async fn a_gate_caps_this_process_s_calls_in_flight() {
         Gate::new(on_manual_timer(&server, "gate", quota).await.0, 0),
         Err(Error::Limit(LimitError::ZeroConcurrency))
     ));
+}
+
+/// Polls `future` once, with the current task's waker.
+async fn poll_once<F: std::future::Future + Unpin>(future: &mut F) -> std::task::Poll<F::Output> {
+    std::future::poll_fn(|cx| std::task::Poll::Ready(std::pin::Pin::new(&mut *future).poll(cx)))
+        .await
+}
+
+/// A newcomer's wait, after one cell was taken at once and one more is reserved 100 s out,
+/// is about 200 s; with that reservation cancelled, about 100 s.
+async fn slot_came_back(limiter: &Limiter<ManualTimer>) -> bool {
+    limiter.delay(1).await.unwrap() <= Duration::from_secs(110)
+}
+
+#[tokio::test]
+async fn an_acquisition_dropped_while_its_request_is_in_flight_hands_its_slot_back() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let (limiter, _timer) = on_manual_timer(&server, "in-flight", one_per_hundred_seconds()).await;
+    limiter.acquire().await.unwrap();
+    server.pause();
+    // The request goes out to a frozen server: no answer yet.
+    let mut waiting = Box::pin(limiter.acquire());
+    for _ in 0..10 {
+        assert!(poll_once(&mut waiting).await.is_pending());
+        tokio::task::yield_now().await;
+    }
+    drop(waiting);
+    server.resume();
+    // Redis now runs the dropped request (a reservation 100 s out); the background task
+    // gets its answer and cancels it.
+    eventually("the slot comes back", async || {
+        slot_came_back(&limiter).await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_call_given_up_at_the_timeout_hands_its_slot_back_once_redis_answers() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let (limiter, _timer) = on_manual_timer(&server, "timed-out", one_per_hundred_seconds()).await;
+    let limiter = limiter.with_timeout(Duration::from_millis(200));
+    limiter.acquire().await.unwrap();
+    server.pause();
+    let outcome = tokio::time::timeout(Duration::from_secs(30), limiter.acquire()).await;
+    assert_timed_out(outcome.expect("answers instead of hanging"), "200ms");
+    server.resume();
+    eventually("the slot comes back", async || {
+        slot_came_back(&limiter).await
+    })
+    .await;
 }
