@@ -25,6 +25,6 @@ pub mod scenarios;
 
 pub use check::{assert_conforms, gcra_violation, window_violation};
 pub use drive::drive;
-pub use polls::{CountPolls, count_polls};
+pub use polls::{CountPolls, count_polls, poll_once};
 pub use redis_server::RedisServer;
 pub use rng::XorShift;

@@ -1,5 +1,5 @@
 //! Counting how often a future is polled (each acquisition is polled at most twice: once to
-//! reserve and start its one sleep, once when that sleep ends).
+//! reserve and start its one sleep, once when that sleep ends), and polling one by hand.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -39,4 +39,10 @@ pub async fn count_polls<F: Future>(future: F) -> (F::Output, usize) {
     let polls = Arc::new(AtomicUsize::new(0));
     let output = CountPolls::new(future, Arc::clone(&polls)).await;
     (output, polls.load(Ordering::SeqCst))
+}
+
+/// Polls `future` once, with the current task's waker: for a test that must see a future
+/// pending (its request sent, its sleep queued) before it drops it.
+pub async fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
+    std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *future).poll(cx))).await
 }

@@ -4,6 +4,7 @@
 //! atomically, so every decision sees the state the previous one left, whichever process
 //! made it, and reads one clock: the server's `TIME`.
 
+use std::future::Future;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -121,11 +122,9 @@ impl Engine {
             let mut conn = engine.conn.clone();
             call.invoke_async::<Value>(&mut conn).await
         });
-        let in_flight = InFlight::new(self.clone(), cells, request);
-        let value = runtime::timeout(self.timeout, in_flight)
-            .await
-            .ok_or_else(|| Error::Unavailable(timed_out(self.timeout)))?
-            .map_err(classify)?;
+        let value = self
+            .answer(InFlight::new(self.clone(), cells, request))
+            .await?;
         self.reservation_from(value, cells)
     }
 
@@ -232,11 +231,19 @@ impl Engine {
     /// [`Error::Unavailable`].
     async fn run(&self, call: &ScriptInvocation<'_>) -> Result<Reply, Error> {
         let mut conn = self.conn.clone();
-        let value = runtime::timeout(self.timeout, call.invoke_async::<Value>(&mut conn))
+        Reply::parse(self.answer(call.invoke_async::<Value>(&mut conn)).await?)
+    }
+
+    /// The answer to `request`, or [`Error::Unavailable`] if it has none within the timeout
+    /// or the connection failed.
+    async fn answer(
+        &self,
+        request: impl Future<Output = Result<Value, RedisError>>,
+    ) -> Result<Value, Error> {
+        runtime::timeout(self.timeout, request)
             .await
             .ok_or_else(|| Error::Unavailable(timed_out(self.timeout)))?
-            .map_err(classify)?;
-        Reply::parse(value)
+            .map_err(classify)
     }
 
     /// The error for a status other than "ok" (and "wait", handled by `reserve`).

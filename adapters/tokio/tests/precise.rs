@@ -11,7 +11,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use pacer_tests::race::{Race, Record};
-use pacer_tests::{XorShift, assert_conforms, count_polls};
+use pacer_tests::{XorShift, assert_conforms, count_polls, poll_once};
 use pacer_tokio::{AtomicLimiter, Clock, PreciseLimiter, PreciseTimer, Quota, Timer};
 
 const MS: u64 = 1_000_000;
@@ -25,11 +25,6 @@ async fn must_end<F: Future>(what: &str, future: F) -> F::Output {
         Ok(output) => output,
         Err(_) => panic!("{what} did not end within {MUST_END_WITHIN:?}"),
     }
-}
-
-/// Polls `future` once, with the current task's waker.
-async fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
-    poll_fn(|cx| Poll::Ready(Pin::new(&mut *future).poll(cx))).await
 }
 
 fn multi_thread() -> tokio::runtime::Runtime {
