@@ -548,7 +548,7 @@ fn main() {
                         out.passed,
                         secs(out.wall),
                         secs(out.cpu),
-                        (out.schedule.achieved / f64::from(rate) - 1.0) * 100.0,
+                        percent_off(out.schedule.achieved, rate),
                         out.polls as f64 / out.passed.max(1) as f64,
                     );
                     by_kind[k].push(out);
@@ -559,7 +559,7 @@ fn main() {
                 let rate_errors = runs
                     .iter()
                     .filter(|r| !r.cut)
-                    .map(|r| (r.schedule.achieved / f64::from(rate) - 1.0) * 100.0)
+                    .map(|r| percent_off(r.schedule.achieved, rate))
                     .collect();
                 series.push(Series::new(flavor, kind, n, rate, cpu, rate_errors));
                 runs.sort_by_key(|r| r.cpu);
@@ -586,8 +586,8 @@ fn main() {
                     kind.name(),
                     secs(out.wall),
                     s.achieved,
-                    (s.achieved / f64::from(rate) - 1.0) * 100.0,
-                    (s.fitted / f64::from(rate) - 1.0) * 100.0,
+                    percent_off(s.achieved, rate),
+                    percent_off(s.fitted, rate),
                     secs(out.cpu),
                     per(out.polls),
                     s.early,
@@ -615,6 +615,11 @@ fn main() {
     if o.runs > 1 {
         pooled(&series, o.runs);
     }
+}
+
+/// How far `per_second` is from `target` per second, in percent (negative: slower).
+fn percent_off(per_second: f64, target: u32) -> f64 {
+    (per_second / f64::from(target) - 1.0) * 100.0
 }
 
 /// The CPU time and the rate of every run of one limiter in one case.
