@@ -41,8 +41,11 @@ pin_project! {
     /// It allocates nothing and holds no lock while pending; while it waits it holds the
     /// timer's sleep, the reservation and two references.
     #[must_use = "futures do nothing unless polled; this one reserves on its first poll"]
+    ///
+    /// `L` is what it reserves on: `&Limiter` for [`Pacer`](crate::Pacer), a
+    /// [`PerKey`](crate::PerKey) for [`KeyedPacer`](crate::KeyedPacer).
     pub struct Acquire<'a, L: RateLimiter, T: Timer> {
-        limiter: &'a L,
+        limiter: L,
         timer: &'a T,
         #[pin]
         state: State<L::Token, T::Sleep>,
@@ -60,7 +63,7 @@ pin_project! {
 }
 
 impl<'a, L: RateLimiter, T: Timer> Acquire<'a, L, T> {
-    pub(crate) fn new(limiter: &'a L, timer: &'a T, cells: u32, max_wait: Duration) -> Self {
+    pub(crate) fn new(limiter: L, timer: &'a T, cells: u32, max_wait: Duration) -> Self {
         Acquire {
             limiter,
             timer,

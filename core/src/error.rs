@@ -59,13 +59,25 @@ pub enum Error {
     /// An instant fell outside the range the limiter can represent (about 292 years from its
     /// origin). Nothing was recorded.
     InstantOverflow,
+    /// A keyed limiter was given room for zero keys: no key could ever be admitted.
+    ZeroCapacity,
+    /// A keyed limiter has no room for a new key: every slot holds a key that is not idle, and
+    /// the limiter refuses rather than forget one (see `WhenFull`). Nothing was recorded and no
+    /// other key was disturbed.
+    TableFull {
+        /// The earliest instant at which a slot frees, in nanoseconds since the limiter's
+        /// origin.
+        at: u64,
+    },
 }
 
 impl Error {
-    /// The earliest permitted instant this error carries, if it carries one.
+    /// The earliest permitted instant this error carries, if it carries one: when the cells
+    /// could go ([`Error::WouldWait`]) or when a keyed limiter has room for a new key
+    /// ([`Error::TableFull`]).
     pub fn earliest(&self) -> Option<u64> {
         match self {
-            Error::WouldWait { at } => Some(*at),
+            Error::WouldWait { at } | Error::TableFull { at } => Some(*at),
             _ => None,
         }
     }
@@ -99,6 +111,11 @@ impl fmt::Display for Error {
             Error::InstantOverflow => {
                 f.write_str("instant is beyond the range the limiter can represent")
             }
+            Error::ZeroCapacity => f.write_str("keyed limiter capacity must be at least 1 key"),
+            Error::TableFull { at } => write!(
+                f,
+                "keyed limiter is full of busy keys; a slot frees at instant {at} ns"
+            ),
         }
     }
 }

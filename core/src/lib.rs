@@ -16,6 +16,8 @@
 //! | [`Limits<K>`](Limits) | `K` quotas at once ("10 per second and 1,000 per hour") | `K` arrival times |
 //! | [`AtomicLimiter`] | one quota, shared lock-free | one `AtomicU64` |
 //! | [`Locked<S>`](Locked) | any of the above, shared behind a short lock | `S` and a lock |
+//! | [`KeyedGcra<K, N>`](KeyedGcra) | one quota per key, up to `N` busy keys | `N` arrival times, on `heapless` |
+//! | `ShardedKeyedGcra<K>` (`std`) | one quota per key, shared by many threads | a capacity fixed at run time, in shards |
 //!
 //! Instants are nanoseconds since the limiter's origin, as `u64`. The schedulers never read a
 //! clock: every operation takes `now`, from a [`Clock`] such as [`ManualClock`] in tests or a
@@ -56,11 +58,14 @@
 #![warn(missing_docs)]
 
 #[cfg(feature = "std")]
+extern crate alloc;
+#[cfg(feature = "std")]
 extern crate std;
 
 mod clock;
 mod error;
 mod gcra;
+mod keyed;
 mod limits;
 mod quota;
 mod rate_limiter;
@@ -93,6 +98,7 @@ pub use clock::Clock;
 pub use clock::ManualClock;
 pub use error::Error;
 pub use gcra::{Gcra, GcraToken};
+pub use keyed::{KeyedGcra, KeyedRateLimiter, KeyedToken, PerKey, WhenFull};
 pub use limits::{Limits, LimitsToken};
 pub use quota::Quota;
 pub use rate_limiter::RateLimiter;
@@ -109,6 +115,10 @@ pub use locked::Locked;
 pub use acquire::Acquire;
 #[cfg(all(feature = "std", target_has_atomic = "64"))]
 pub use gate::{Gate, GatePermit};
+#[cfg(feature = "async")]
+pub use keyed::KeyedPacer;
+#[cfg(feature = "std")]
+pub use keyed::ShardedKeyedGcra;
 #[cfg(all(feature = "std", target_has_atomic = "64"))]
 pub use manual_timer::{ManualSleep, ManualTimer};
 #[cfg(feature = "async")]

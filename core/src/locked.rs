@@ -32,7 +32,7 @@ pub struct Locked<S> {
     inner: Lock<S>,
 }
 
-impl<S: Scheduler> Locked<S> {
+impl<S> Locked<S> {
     /// Shares `scheduler`.
     pub const fn new(scheduler: S) -> Self {
         #[cfg(feature = "std")]

@@ -58,19 +58,19 @@ impl<L: RateLimiter, T: Timer> Pacer<L, T> {
     }
 
     /// Waits until one cell may go, then completes.
-    pub fn acquire(&self) -> Acquire<'_, L, T> {
+    pub fn acquire(&self) -> Acquire<'_, &L, T> {
         self.acquire_n(1)
     }
 
     /// Waits until `cells` cells may go at once, then completes. Fails at once with
     /// [`Error::TooHeavy`] if `cells` is more than the burst allows.
-    pub fn acquire_n(&self, cells: u32) -> Acquire<'_, L, T> {
+    pub fn acquire_n(&self, cells: u32) -> Acquire<'_, &L, T> {
         Acquire::new(&self.limiter, &self.timer, cells, Duration::MAX)
     }
 
     /// Like [`acquire_n`](Pacer::acquire_n), but fails at once with [`Error::WouldWait`]
     /// (reserving nothing) if the cells could go only after `max_wait`.
-    pub fn acquire_within(&self, cells: u32, max_wait: Duration) -> Acquire<'_, L, T> {
+    pub fn acquire_within(&self, cells: u32, max_wait: Duration) -> Acquire<'_, &L, T> {
         Acquire::new(&self.limiter, &self.timer, cells, max_wait)
     }
 

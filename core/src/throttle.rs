@@ -25,7 +25,7 @@ pin_project! {
         pacer: &'a Pacer<L, T>,
         item: Option<S::Item>,
         #[pin]
-        wait: Option<Acquire<'a, L, T>>,
+        wait: Option<Acquire<'a, &'a L, T>>,
     }
 }
 

@@ -1,0 +1,238 @@
+//! `ShardedKeyedGcra<K>`: a keyed limit shared by many threads, its capacity chosen at run
+//! time and split over shards, each behind its own short lock.
+
+use alloc::borrow::ToOwned;
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::borrow::Borrow;
+use core::hash::{BuildHasher, Hash};
+use core::time::Duration;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use hashbrown::DefaultHashBuilder;
+
+use super::keyed_rate_limiter::KeyedRateLimiter;
+use super::order::Item;
+use super::std_entries::Indexed;
+use super::table::{KeyedToken, Table};
+use super::when_full::WhenFull;
+use crate::{Error, Quota, Reservation, Snapshot};
+
+/// The fewest keys a default shard holds: below this, fewer shards.
+const MIN_KEYS_PER_SHARD: usize = 256;
+
+/// The most shards chosen by default.
+const MAX_DEFAULT_SHARDS: usize = 1024;
+
+/// One quota, one independent limit per key, for many threads at once, in memory fixed when
+/// it is made.
+///
+/// The keys are spread by their hash over shards, each a table of its own behind its own
+/// lock, so threads deciding for different keys rarely meet; a decision holds its shard's
+/// lock for one lookup and a few arithmetic operations, and never across an `.await`. A
+/// decision for a key already held allocates nothing and is O(1). Idle keys are forgotten
+/// lazily, when their shard needs the room; there is no background task or thread.
+///
+/// The capacity is divided evenly between the shards and a key's shard is fixed by its hash,
+/// so a shard is full when it holds its share of busy keys, even while others have room.
+/// Give the capacity some headroom over the busy keys you expect, or make one shard
+/// ([`with_shards`](ShardedKeyedGcra::with_shards)) for a capacity that is exact over all
+/// keys. When a shard is full, a new key of it is answered by the [`WhenFull`] policy.
+///
+/// Every key is scheduled exactly as a [`Gcra`](crate::Gcra) of its own would be. Readings of
+/// the clock clamp to the latest its shard has seen (a key stays in one shard, so a forgotten
+/// key's next cell never goes before its last).
+///
+/// Keys are looked up by any borrowed form (`&str` for `String` keys), hashed once per
+/// decision with `hashbrown`'s default hasher (foldhash, seeded at random per limiter).
+///
+/// ```
+/// use pacer_core::{KeyedRateLimiter, Quota, ShardedKeyedGcra};
+///
+/// // 2 requests per second per client, for up to 100,000 clients at once.
+/// let limiter = ShardedKeyedGcra::<String>::new(Quota::per_second(2)?, 100_000)?;
+/// assert_eq!(limiter.reserve("alice", 0, 1)?.at(), 0);
+/// assert_eq!(limiter.reserve("alice", 0, 1)?.at(), 500_000_000);
+/// assert_eq!(limiter.reserve("bob", 0, 1)?.at(), 0);
+/// assert!(limiter.capacity() >= 100_000);
+/// # Ok::<(), pacer_core::Error>(())
+/// ```
+pub struct ShardedKeyedGcra<K> {
+    hasher: DefaultHashBuilder,
+    shards: Box<[Shard<K>]>,
+    /// `log2` of the number of shards.
+    bits: u32,
+}
+
+/// One shard on a cache line of its own, so that locks of neighbouring shards do not share
+/// one.
+#[repr(align(128))]
+struct Shard<K>(Mutex<Table<Indexed<K>, Vec<Item>>>);
+
+impl<K: Hash + Eq> ShardedKeyedGcra<K> {
+    /// A limiter for `quota` per key, with room for at least `capacity` keys, over a number
+    /// of shards chosen for this machine (about eight per core, each of at least 256 keys).
+    ///
+    /// Fails with [`Error::ZeroCapacity`] for a capacity of zero.
+    pub fn new(quota: Quota, capacity: usize) -> Result<Self, Error> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut shards = cores
+            .saturating_mul(8)
+            .next_power_of_two()
+            .min(MAX_DEFAULT_SHARDS);
+        while shards > 1 && capacity / shards < MIN_KEYS_PER_SHARD {
+            shards /= 2;
+        }
+        Self::with_shards(quota, capacity, shards)
+    }
+
+    /// A limiter for `quota` per key, with room for at least `capacity` keys, over `shards`
+    /// shards (rounded up to a power of two). Each shard holds `capacity / shards` keys,
+    /// rounded up. One shard makes the capacity exact over all keys, at the cost of one lock
+    /// for all threads.
+    ///
+    /// Fails with [`Error::ZeroCapacity`] for a capacity of zero, and treats zero shards as
+    /// one.
+    pub fn with_shards(quota: Quota, capacity: usize, shards: usize) -> Result<Self, Error> {
+        if capacity == 0 {
+            return Err(Error::ZeroCapacity);
+        }
+        // Entries are indexed by u32; more shards than keys would leave some empty.
+        let capacity = capacity.min(u32::MAX as usize);
+        let shards = shards.clamp(1, capacity).next_power_of_two();
+        let per_shard = capacity.div_ceil(shards);
+        let shards: Box<[Shard<K>]> = (0..shards)
+            .map(|_| {
+                let table = Table::new(
+                    quota,
+                    Indexed::new(per_shard),
+                    Vec::with_capacity(per_shard),
+                );
+                Shard(Mutex::new(table))
+            })
+            .collect();
+        Ok(ShardedKeyedGcra {
+            hasher: DefaultHashBuilder::default(),
+            bits: shards.len().trailing_zeros(),
+            shards,
+        })
+    }
+
+    /// The same limiter, answering a new key for which its shard has no room by `when_full`.
+    pub fn when_full(self, when_full: WhenFull) -> Self {
+        for shard in self.shards.iter() {
+            lock(shard).set_when_full(when_full);
+        }
+        self
+    }
+
+    /// The quota every key has.
+    pub fn quota(&self) -> Quota {
+        lock(&self.shards[0]).quota()
+    }
+
+    /// The policy for a new key when its shard is full of busy keys.
+    pub fn full_policy(&self) -> WhenFull {
+        lock(&self.shards[0]).when_full()
+    }
+
+    /// The most keys held at once, over all shards (the capacity asked for, rounded up to a
+    /// multiple of the number of shards).
+    pub fn capacity(&self) -> usize {
+        self.shards.iter().map(|shard| lock(shard).capacity()).sum()
+    }
+
+    /// The number of shards.
+    pub fn shards(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Keys held now (busy, or idle and not yet forgotten), over all shards. Each shard is
+    /// counted under its own lock, so with other threads at work this is a moment's estimate.
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|shard| lock(shard).len()).sum()
+    }
+
+    /// Whether no key is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes this limiter allocated for its keys, fixed when it was made (the keys' own heap
+    /// data, such as a `String`'s bytes, not included).
+    pub fn allocated_bytes(&self) -> usize {
+        let shards = self.shards.len() * core::mem::size_of::<Shard<K>>();
+        let tables: usize = self
+            .shards
+            .iter()
+            .map(|shard| {
+                let table = lock(shard);
+                table.entries().allocated() + table.capacity() * core::mem::size_of::<Item>()
+            })
+            .sum();
+        shards + tables
+    }
+
+    /// The hash of `key` and the shard it lives in.
+    #[inline]
+    fn shard<Q: Hash + ?Sized>(&self, key: &Q) -> (u64, &Shard<K>) {
+        let hash = self.hasher.hash_one(key);
+        // Not the top 7 bits, which hashbrown keeps in its control bytes, nor the low bits,
+        // which pick its buckets: the shard takes the bits just below the top 7.
+        let index = if self.bits == 0 {
+            0
+        } else {
+            ((hash << 7) >> (64 - self.bits)) as usize
+        };
+        (hash, &self.shards[index])
+    }
+}
+
+fn lock<K>(shard: &Shard<K>) -> MutexGuard<'_, Table<Indexed<K>, Vec<Item>>> {
+    // A panic inside a decision leaves the table as it was before or after that decision
+    // (no step of one leaves it broken for the next), so a poisoned lock is taken over.
+    shard.0.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<K, Q> KeyedRateLimiter<Q> for ShardedKeyedGcra<K>
+where
+    K: Borrow<Q> + Hash + Eq,
+    Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+{
+    type Token = KeyedToken;
+
+    #[inline]
+    fn reserve_within(
+        &self,
+        key: &Q,
+        now: u64,
+        cells: u32,
+        max_wait: Duration,
+    ) -> Result<Reservation<KeyedToken>, Error> {
+        let (hash, shard) = self.shard(key);
+        lock(shard).reserve_within(hash, key, Q::to_owned, now, cells, max_wait)
+    }
+
+    fn earliest(&self, key: &Q, now: u64, cells: u32) -> Result<u64, Error> {
+        let (hash, shard) = self.shard(key);
+        lock(shard).earliest(hash, key, now, cells)
+    }
+
+    fn cancel(&self, key: &Q, reservation: Reservation<KeyedToken>, now: u64) -> bool {
+        let (hash, shard) = self.shard(key);
+        lock(shard).cancel(hash, key, reservation, now)
+    }
+
+    fn snapshot(&self, key: &Q, now: u64) -> Snapshot {
+        let (hash, shard) = self.shard(key);
+        lock(shard).snapshot(hash, key, now)
+    }
+}
+
+impl<K: Hash + Eq> core::fmt::Debug for ShardedKeyedGcra<K> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ShardedKeyedGcra")
+            .field("shards", &self.shards.len())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,333 @@
+//! `Table`: the keyed GCRA itself, on any [`Entries`] and [`Items`] storage.
+//!
+//! Each key's state is one arrival time, kept with the same arithmetic as [`Gcra`](crate::Gcra)
+//! under one quota for all keys. A decision on a key already present is a lookup and that
+//! arithmetic, nothing more. A new key takes a free slot, or the slot of an idle key, or, when
+//! every key is busy, what the [`WhenFull`] policy says.
+//!
+//! # Idle
+//!
+//! A key is idle at `now` when `TAT <= arrival_units(now)`, the unit instant at which a cell
+//! that goes at `now` is accounted. Then for every later reservation `max(TAT, at)` is `at`,
+//! the earliest instant is `now`, and the whole burst remains: exactly a new key's answers.
+//! The first nanosecond at which a key with arrival time `TAT > 0` is idle is
+//! `ceil((TAT - 1) · period / D) + 1` (see [`idle_at`]).
+
+use core::borrow::Borrow;
+use core::hash::Hash;
+use core::time::Duration;
+
+use super::entries::{Entries, Slot};
+use super::order::{self, Item, Items};
+use super::when_full::WhenFull;
+use crate::gcra::{advance, earliest_at, peek, remaining};
+use crate::reservation::deadline;
+use crate::{Error, Quota, Reservation, Snapshot};
+
+/// The cancel token of a keyed reservation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyedToken {
+    before: u64,
+    after: u64,
+    generation: u32,
+}
+
+/// A keyed GCRA on storage `E` (the keys) and `O` (the order of forgetting).
+#[derive(Clone, Debug)]
+pub(crate) struct Table<E, O> {
+    quota: Quota,
+    when_full: WhenFull,
+    /// The latest clock reading seen, by any key.
+    seen: u64,
+    /// The generation the next new entry gets.
+    generation: u32,
+    entries: E,
+    order: O,
+}
+
+impl<E: Entries, O: Items> Table<E, O> {
+    pub(crate) const fn new(quota: Quota, entries: E, order: O) -> Self {
+        Table {
+            quota,
+            when_full: WhenFull::Refuse,
+            seen: 0,
+            generation: 0,
+            entries,
+            order,
+        }
+    }
+
+    pub(crate) fn quota(&self) -> Quota {
+        self.quota
+    }
+
+    pub(crate) fn set_when_full(&mut self, when_full: WhenFull) {
+        self.when_full = when_full;
+    }
+
+    pub(crate) fn when_full(&self) -> WhenFull {
+        self.when_full
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.entries.capacity()
+    }
+
+    #[cfg(feature = "std")]
+    pub(crate) fn entries(&self) -> &E {
+        &self.entries
+    }
+
+    fn now(&mut self, now: u64) -> u64 {
+        self.seen = self.seen.max(now);
+        self.seen
+    }
+
+    pub(crate) fn reserve_within<Q>(
+        &mut self,
+        hash: u64,
+        key: &Q,
+        to_owned: impl FnOnce(&Q) -> E::Key,
+        now: u64,
+        cells: u32,
+        max_wait: Duration,
+    ) -> Result<Reservation<KeyedToken>, Error>
+    where
+        E::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let now = self.now(now);
+        if cells == 0 {
+            let token = KeyedToken {
+                before: 0,
+                after: 0,
+                generation: 0,
+            };
+            return Ok(Reservation::new(now, 0, token));
+        }
+        self.quota.check_weight(cells)?;
+        let found = self.entries.find(hash, key);
+        let (tat, generation) = match found {
+            Some(index) => {
+                let slot = self.entries.slot(index);
+                (slot.tat, slot.generation)
+            }
+            None => (0, self.generation),
+        };
+        let at = earliest_at(&self.quota, tat, now, cells)?;
+        if at > deadline(now, max_wait) {
+            return Err(Error::WouldWait { at });
+        }
+        let after = advance(&self.quota, tat, at, cells)?;
+        match found {
+            // The key's bound in the order stays a lower bound: arrival times only rise here.
+            Some(index) => self.entries.slot_mut(index).tat = after,
+            None => {
+                self.make_room(now)?;
+                self.insert(hash, to_owned(key), after);
+            }
+        }
+        let token = KeyedToken {
+            before: tat,
+            after,
+            generation,
+        };
+        Ok(Reservation::new(at, cells, token))
+    }
+
+    pub(crate) fn earliest<Q>(
+        &mut self,
+        hash: u64,
+        key: &Q,
+        now: u64,
+        cells: u32,
+    ) -> Result<u64, Error>
+    where
+        E::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let now = now.max(self.seen);
+        if cells == 0 {
+            return Ok(now);
+        }
+        self.quota.check_weight(cells)?;
+        match self.entries.find(hash, key) {
+            Some(index) => peek(&self.quota, self.entries.slot(index).tat, now, cells),
+            None => {
+                self.check_room(now)?;
+                peek(&self.quota, 0, now, cells)
+            }
+        }
+    }
+
+    pub(crate) fn cancel<Q>(
+        &mut self,
+        hash: u64,
+        key: &Q,
+        reservation: Reservation<KeyedToken>,
+        now: u64,
+    ) -> bool
+    where
+        E::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let now = self.now(now);
+        if reservation.cells() == 0 || now >= reservation.at() {
+            return false;
+        }
+        let token = *reservation.token();
+        let Some(index) = self.entries.find(hash, key) else {
+            return false; // forgotten: written off under `WhenFull::Forget`
+        };
+        let slot = self.entries.slot_mut(index);
+        if slot.generation != token.generation || slot.tat != token.after {
+            return false;
+        }
+        slot.tat = token.before;
+        let pos = slot.pos as usize;
+        // The only place an arrival time falls: its bound must fall with it.
+        let items = self.order.items_mut();
+        if token.before < items[pos].bound {
+            items[pos].bound = token.before;
+            let entries = &mut self.entries;
+            order::sift_up(items, pos, &mut |e, p| {
+                entries.slot_mut(e as usize).pos = p as u32
+            });
+        }
+        true
+    }
+
+    pub(crate) fn snapshot<Q>(&mut self, hash: u64, key: &Q, now: u64) -> Snapshot
+    where
+        E::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let now = now.max(self.seen);
+        let tat = match self.entries.find(hash, key) {
+            Some(index) => self.entries.slot(index).tat,
+            None => match self.check_room(now) {
+                Ok(()) => 0,
+                Err(error) => {
+                    return Snapshot {
+                        remaining: 0,
+                        earliest: error.earliest().unwrap_or(u64::MAX),
+                    };
+                }
+            },
+        };
+        Snapshot {
+            remaining: remaining(&self.quota, tat, now),
+            earliest: peek(&self.quota, tat, now, 1).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// Whether a new key could be admitted at `now`, without forgetting anything yet.
+    fn check_room(&mut self, now: u64) -> Result<(), Error> {
+        if self.entries.len() < self.entries.capacity() || self.when_full == WhenFull::Forget {
+            return Ok(());
+        }
+        let idle = self.idle_units(now);
+        match self.soonest(idle) {
+            Some(index) => self.refuse_unless_idle(index, idle),
+            None => Err(Error::ZeroCapacity),
+        }
+    }
+
+    /// Makes a free slot for a new key at `now`, by the policy.
+    fn make_room(&mut self, now: u64) -> Result<(), Error> {
+        if self.entries.len() < self.entries.capacity() {
+            return Ok(());
+        }
+        let idle = self.idle_units(now);
+        let index = self.soonest(idle).ok_or(Error::ZeroCapacity)?;
+        if self.when_full == WhenFull::Refuse {
+            self.refuse_unless_idle(index, idle)?;
+        }
+        self.remove(index);
+        Ok(())
+    }
+
+    fn refuse_unless_idle(&self, index: usize, idle: u64) -> Result<(), Error> {
+        let tat = self.entries.slot(index).tat;
+        if tat <= idle {
+            return Ok(());
+        }
+        Err(Error::TableFull {
+            at: idle_at(&self.quota, tat),
+        })
+    }
+
+    /// The unit instant up to which arrival times are idle at `now`.
+    fn idle_units(&self, now: u64) -> u64 {
+        // Past the range of units every arrival time is behind `now`.
+        self.quota.arrival_units(now).unwrap_or(u64::MAX)
+    }
+
+    /// The entry of a key that is idle at `idle`, or failing one, of the key that becomes
+    /// idle soonest. Bounds found stale on the way are made exact and sifted down; each was
+    /// made stale by one earlier reservation, which pays for its repair.
+    fn soonest(&mut self, idle: u64) -> Option<usize> {
+        loop {
+            let top = *self.order.items().first()?;
+            let index = top.entry as usize;
+            let tat = self.entries.slot(index).tat;
+            if tat <= idle || top.bound == tat {
+                return Some(index);
+            }
+            let items = self.order.items_mut();
+            items[0].bound = tat;
+            let entries = &mut self.entries;
+            order::sift_down(items, 0, &mut |e, p| {
+                entries.slot_mut(e as usize).pos = p as u32;
+            });
+        }
+    }
+
+    fn insert(&mut self, hash: u64, key: E::Key, tat: u64) {
+        let index = self.entries.len();
+        let slot = Slot {
+            tat,
+            generation: self.generation,
+            pos: 0,
+        };
+        self.generation = self.generation.wrapping_add(1);
+        self.entries.push(hash, key, slot);
+        let item = Item {
+            bound: tat,
+            entry: index as u32,
+        };
+        let entries = &mut self.entries;
+        order::push(&mut self.order, item, &mut |e, p| {
+            entries.slot_mut(e as usize).pos = p as u32;
+        });
+    }
+
+    fn remove(&mut self, index: usize) {
+        let pos = self.entries.slot(index).pos as usize;
+        let entries = &mut self.entries;
+        order::remove(&mut self.order, pos, &mut |e, p| {
+            entries.slot_mut(e as usize).pos = p as u32;
+        });
+        self.entries.swap_remove(index);
+        if index < self.entries.len() {
+            // The last entry moved into `index`: its item must point there.
+            let moved = self.entries.slot(index).pos as usize;
+            self.order.items_mut()[moved].entry = index as u32;
+        }
+    }
+}
+
+/// The first nanosecond at which a key with arrival time `tat` is idle: the smallest `t` with
+/// `arrival_units(t) >= tat` (saturating at the end of time).
+fn idle_at(quota: &Quota, tat: u64) -> u64 {
+    match tat.checked_sub(1) {
+        None => 0,
+        Some(before) => quota
+            .units_to_nanos_ceil(before)
+            .map_or(u64::MAX, |ns| ns.saturating_add(1)),
+    }
+}
