@@ -7,7 +7,9 @@ use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use futures::StreamExt;
-use pacer_core::{AtomicLimiter, Gate, Pacer, Quota, Throttle, Timer};
+use pacer_core::{
+    AtomicLimiter, Gate, KeyedPacer, Pacer, Quota, ShardedKeyedGcra, Throttle, Timer,
+};
 
 const MS: u64 = 1_000_000;
 
@@ -89,5 +91,17 @@ pub fn limiter_gate_and_throttle<T: Timer + Default>(rt: &impl BlockOn) {
         let items: Vec<i32> = paced.collect().await;
         assert_eq!(items, [1, 2, 3]);
         assert!(limiter.timer().now() >= 5 * MS);
+
+        // Per key: the third acquisition of one key cannot complete before 2 ms after its
+        // first; another key waits for none of them.
+        let keyed =
+            KeyedPacer::<ShardedKeyedGcra<String>, T>::new(Quota::per_second(1_000).unwrap(), 16)
+                .unwrap();
+        let start = keyed.timer().now();
+        for _ in 0..3 {
+            keyed.acquire("a").await.unwrap();
+        }
+        assert!(keyed.timer().now() >= start + 2 * MS);
+        assert_eq!(keyed.try_acquire("b", 1), Ok(()));
     });
 }

@@ -110,8 +110,9 @@
 /// `ManualClock`, `Reservation`, ...).
 pub use pacer_core;
 pub use pacer_core::{
-    Acquire, AtomicLimiter, Clock, Error, GatePermit, Gcra, Limits, Locked, ManualTimer, Quota,
-    RateLimiter, Scheduler, SlidingWindow, Snapshot, Timer,
+    Acquire, AtomicLimiter, Clock, Error, GatePermit, Gcra, KeyedRateLimiter, Limits, Locked,
+    ManualTimer, Quota, RateLimiter, Scheduler, ShardedKeyedGcra, SlidingWindow, Snapshot, Timer,
+    WhenFull,
 };
 
 /// A rate limiter on async-std's clock: `limiter.acquire().await` waits, without blocking the
@@ -159,6 +160,28 @@ pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, AsyncStdTimer>;
 /// # }
 /// ```
 pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, AsyncStdTimer>;
+
+/// One limit per key (a user, an address, a host), for up to a fixed number of busy keys:
+/// `limiter.acquire(&key).await` waits until a cell of that key's limit may go.
+///
+/// Idle keys are forgotten by the limiter itself, so memory stays what
+/// [`new`](pacer_core::KeyedPacer::new) allocated; a new key with no room is refused with
+/// [`Error::TableFull`] (see [`ShardedKeyedGcra`] and [`WhenFull`]).
+///
+/// ```
+/// use pacer_async_std::{KeyedLimiter, Quota};
+///
+/// # fn main() -> Result<(), pacer_async_std::Error> {
+/// async_std::task::block_on(async {
+///     // 100 per second to each host, for up to 10,000 hosts at once.
+///     let per_host = KeyedLimiter::<String>::new(Quota::per_second(100)?, 10_000)?;
+///     per_host.acquire("example.com").await?;
+///     per_host.acquire("example.org").await?; // another host: no wait
+///     Ok(())
+/// })
+/// # }
+/// ```
+pub type KeyedLimiter<K> = pacer_core::KeyedPacer<ShardedKeyedGcra<K>, AsyncStdTimer>;
 
 /// A stream that passes on another's items no faster than a [`Limiter`] allows, one cell each;
 /// made by [`Limiter::throttle`](pacer_core::Pacer::throttle).

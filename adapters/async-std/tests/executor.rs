@@ -173,3 +173,8 @@ fn gate_never_exceeds_its_concurrency() {
 fn thousand_waiters_polled_at_most_twice() {
     scenarios::poll_counts(&AsyncStd::new());
 }
+
+#[test]
+fn keyed_acquisitions_per_key() {
+    scenarios::keyed_acquisitions(&AsyncStd::new());
+}

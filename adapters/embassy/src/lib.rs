@@ -63,9 +63,34 @@ pub use pacer_core::AtomicLimiter;
 #[cfg(feature = "critical-section")]
 pub use pacer_core::Locked;
 pub use pacer_core::{
-    Acquire, Clock, Error, Gcra, Limits, Quota, RateLimiter, Reservation, Scheduler, SlidingWindow,
-    Snapshot, Timer,
+    Acquire, Clock, Error, Gcra, KeyedGcra, KeyedRateLimiter, Limits, Quota, RateLimiter,
+    Reservation, Scheduler, SlidingWindow, Snapshot, Timer, WhenFull,
 };
+
+/// One limit per key (a destination node, a channel), for up to `N` busy keys at once, on
+/// embassy-time: `limiter.acquire(&node).await` waits until a cell of that key's limit may
+/// go. `N` is a power of two; the table is a fixed [`KeyedGcra`] behind a `critical-section`
+/// lock, so it needs no allocation and no 64-bit atomics. A new key with no room is refused
+/// with [`Error::TableFull`] (or see [`WhenFull`]).
+///
+/// ```
+/// use pacer_embassy::{KeyedLimiter, Quota};
+///
+/// # fn main() -> Result<(), pacer_embassy::Error> {
+/// // 10 sends per second to each of up to 8 nodes.
+/// let per_node = KeyedLimiter::<u8, 8>::new(Quota::per_second(10)?);
+/// # futures_executor::block_on(async {
+/// per_node.acquire(&3).await?;
+/// per_node.acquire(&4).await?; // another node: no wait
+/// # Ok::<(), pacer_embassy::Error>(())
+/// # })?;
+/// assert!(per_node.try_acquire(&3, 1).is_err()); // node 3 waits 100 ms
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(feature = "critical-section")]
+pub type KeyedLimiter<K, const N: usize> =
+    pacer_core::KeyedPacer<Locked<KeyedGcra<K, N>>, EmbassyTimer>;
 
 /// A rate limiter on embassy-time: `limiter.acquire().await` waits, without blocking the
 /// executor, until a cell may go.

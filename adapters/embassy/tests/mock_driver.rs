@@ -504,3 +504,59 @@ fn a_plain_timer_reference_works_as_a_timer() {
     advance_by(2 * TICK);
     assert!(poll_once(sleep.as_mut()).is_ready());
 }
+
+/// `KeyedLimiter`: each node keeps its own schedule on embassy-time's timer queue, each
+/// acquisition completes on the first tick that reads its instant (never before) after at most
+/// two polls, and a node with no room is refused with the instant a slot frees.
+#[test]
+fn keyed_nodes_keep_their_own_schedules() {
+    let _turn = serial();
+    let quota = Quota::per_second(10).unwrap(); // 100 ms per node
+    let radio = Rc::new(pacer_embassy::KeyedLimiter::<u8, 2>::new(quota));
+    let done: Rc<RefCell<Vec<(u8, u64)>>> = Rc::default();
+    let mut pool = LocalPool::new();
+    for (node, sends) in [(1u8, 3), (2, 2)] {
+        for _ in 0..sends {
+            let (radio, done) = (radio.clone(), done.clone());
+            pool.spawner()
+                .spawn_local(async move {
+                    let mut acquire = pin!(radio.acquire(&node));
+                    let mut polls = 0;
+                    let result = poll_fn(|cx| {
+                        polls += 1;
+                        assert!(polls <= 2, "node {node}: polled {polls} times");
+                        acquire.as_mut().poll(cx)
+                    })
+                    .await;
+                    assert_eq!(result, Ok(()));
+                    done.borrow_mut().push((node, radio.timer().now()));
+                })
+                .unwrap();
+            pool.run_until_stalled(); // reserves before the next is spawned
+        }
+    }
+    assert_eq!(
+        radio.try_acquire(&3, 1),
+        Err(Error::TableFull { at: 200 * MS }),
+        "node 2 is busy until 200 ms, node 1 until 300 ms"
+    );
+    // One tick before each 100 ms boundary, only the sends due earlier have gone.
+    for finished_before in [2, 4, 5] {
+        advance_by(100 * MS - TICK);
+        pool.run_until_stalled();
+        assert_eq!(done.borrow().len(), finished_before, "none early");
+        advance_by(TICK);
+        pool.run_until_stalled();
+    }
+    let mut finished = done.borrow().clone();
+    finished.sort();
+    assert_eq!(
+        finished,
+        [(1, 0), (1, 100 * MS), (1, 200 * MS), (2, 0), (2, 100 * MS)]
+    );
+    assert_eq!(
+        radio.try_acquire(&3, 1),
+        Ok(()),
+        "at 300 ms both nodes are idle"
+    );
+}

@@ -69,8 +69,8 @@ use std::time::Instant;
 use futures_timer::Delay;
 
 pub use pacer_core::{
-    Acquire, AtomicLimiter, Clock, Error, GatePermit, Gcra, Limits, Locked, Quota, RateLimiter,
-    Scheduler, SlidingWindow, Snapshot, Timer,
+    Acquire, AtomicLimiter, Clock, Error, GatePermit, Gcra, KeyedRateLimiter, Limits, Locked,
+    Quota, RateLimiter, Scheduler, ShardedKeyedGcra, SlidingWindow, Snapshot, Timer, WhenFull,
 };
 
 /// A rate limiter on futures-timer: `limiter.acquire().await` waits until a cell may go.
@@ -83,6 +83,28 @@ pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, FuturesTimer>;
 /// A rate and a cap on how many are in flight ("100 per second, at most 20 at once"), on
 /// futures-timer.
 pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, FuturesTimer>;
+
+/// One limit per key (a user, an address, a host), for up to a fixed number of busy keys:
+/// `limiter.acquire(&key).await` waits until a cell of that key's limit may go.
+///
+/// Idle keys are forgotten by the limiter itself, so memory stays what
+/// [`new`](pacer_core::KeyedPacer::new) allocated; a new key with no room is refused with
+/// [`Error::TableFull`] (see [`ShardedKeyedGcra`] and [`WhenFull`]).
+///
+/// ```
+/// use pacer_futures_timer::{KeyedLimiter, Quota};
+///
+/// # fn main() -> Result<(), pacer_futures_timer::Error> {
+/// futures::executor::block_on(async {
+///     // 100 per second to each host, for up to 10,000 hosts at once.
+///     let per_host = KeyedLimiter::<String>::new(Quota::per_second(100)?, 10_000)?;
+///     per_host.acquire("example.com").await?;
+///     per_host.acquire("example.org").await?; // another host: no wait
+///     Ok(())
+/// })
+/// # }
+/// ```
+pub type KeyedLimiter<K> = pacer_core::KeyedPacer<ShardedKeyedGcra<K>, FuturesTimer>;
 
 /// A stream paced by a [`Limiter`], made by [`throttle`](pacer_core::Pacer::throttle).
 pub type Throttle<'a, S, L = AtomicLimiter> = pacer_core::Throttle<'a, S, L, FuturesTimer>;

@@ -262,3 +262,42 @@ fn the_aliases_name_the_futures_timer_types() {
     fn is_timer<T: Timer + Default + Copy>() {}
     is_timer::<pacer_futures_timer::FuturesTimer>();
 }
+
+/// A `LocalPool` as the scenario suite's executor: spawned tasks keep a remote handle, whose
+/// drop cancels them. A detached task's handle is kept rather than forgotten: forgetting
+/// drops its receiver, which wakes the task once more for nothing.
+struct Pool(
+    RefCell<LocalPool>,
+    RefCell<Vec<futures::future::RemoteHandle<()>>>,
+);
+
+impl pacer_tests::scenarios::Rt for Pool {
+    type Handle = futures::future::RemoteHandle<()>;
+
+    fn spawn<F: Future<Output = ()> + Send + 'static>(&self, future: F) -> Self::Handle {
+        self.0
+            .borrow()
+            .spawner()
+            .spawn_local_with_handle(future)
+            .expect("the pool is running")
+    }
+
+    fn detach(&self, handle: Self::Handle) {
+        self.1.borrow_mut().push(handle);
+    }
+
+    fn cancel(&self, handle: Self::Handle) {
+        drop(handle);
+        self.settle();
+    }
+
+    fn settle(&self) {
+        self.0.borrow_mut().run_until_stalled();
+    }
+}
+
+#[test]
+fn keyed_acquisitions_per_key() {
+    let pool = Pool(RefCell::default(), RefCell::default());
+    pacer_tests::scenarios::keyed_acquisitions(&pool);
+}

@@ -82,3 +82,8 @@ fn gate_never_exceeds_its_concurrency() {
 fn thousand_waiters_polled_at_most_twice() {
     scenarios::poll_counts(&Smol::new());
 }
+
+#[test]
+fn keyed_acquisitions_per_key() {
+    scenarios::keyed_acquisitions(&Smol::new());
+}

@@ -86,8 +86,8 @@ mod precise;
 pub use precise::{PreciseSleep, PreciseTimer};
 
 pub use pacer_core::{
-    Acquire, AtomicLimiter, Clock, Error, GatePermit, Gcra, Limits, Locked, Quota, RateLimiter,
-    Scheduler, SlidingWindow, Snapshot, Timer,
+    Acquire, AtomicLimiter, Clock, Error, GatePermit, Gcra, KeyedRateLimiter, Limits, Locked,
+    Quota, RateLimiter, Scheduler, ShardedKeyedGcra, SlidingWindow, Snapshot, Timer, WhenFull,
 };
 
 /// A rate limiter on tokio's timer: `limiter.acquire().await` waits until a cell may go.
@@ -100,6 +100,36 @@ pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, TokioTimer>;
 /// A rate and a cap on how many are in flight ("100 per second, at most 20 at once"), on
 /// tokio's timer.
 pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, TokioTimer>;
+
+/// One limit per key (a client, an API key, a destination host), for up to a fixed number of
+/// busy keys, on tokio's timer: `limiter.acquire(&key).await` waits until a cell of that
+/// key's limit may go.
+///
+/// Idle keys are forgotten by the limiter itself, so memory stays what
+/// [`new`](pacer_core::KeyedPacer::new) allocated, however many distinct keys pass; a new key
+/// with no room is refused with [`Error::TableFull`], which carries the instant a slot frees
+/// (or, by [`WhenFull::Forget`], the key that becomes idle soonest makes room). See
+/// [`ShardedKeyedGcra`] for the table.
+///
+/// ```
+/// use std::time::Duration;
+/// use pacer_tokio::{Error, KeyedLimiter, Quota};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Error> {
+/// // 2 requests per second per client, for up to 100,000 clients at once.
+/// let per_client = KeyedLimiter::<String>::new(Quota::per_second(2)?, 100_000)?;
+/// per_client.acquire("203.0.113.7").await?;
+/// // A server answers at once instead of queueing: the error says when to come back.
+/// match per_client.acquire_within("203.0.113.7", 1, Duration::ZERO).await {
+///     Err(Error::WouldWait { .. }) => {} // 429, Retry-After: about 0.5 s
+///     other => panic!("{other:?}"),
+/// }
+/// assert_eq!(per_client.snapshot("198.51.100.1").remaining, 1); // another client: untouched
+/// # Ok(())
+/// # }
+/// ```
+pub type KeyedLimiter<K> = pacer_core::KeyedPacer<ShardedKeyedGcra<K>, TokioTimer>;
 
 /// A rate limiter on a [`PreciseTimer`]: waits never end early and keep the rate exactly.
 /// Make it with [`PreciseTimer::limiter`] (or [`from_parts`](pacer_core::Pacer::from_parts))

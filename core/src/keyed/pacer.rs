@@ -49,6 +49,20 @@ impl<K: core::hash::Hash + Eq, T: Timer + Default> KeyedPacer<super::ShardedKeye
     }
 }
 
+#[cfg(any(feature = "std", feature = "critical-section"))]
+impl<K, const N: usize, T> KeyedPacer<crate::Locked<super::KeyedGcra<K, N>>, T>
+where
+    K: core::hash::Hash + Eq + Clone,
+    T: Timer + Default,
+{
+    /// A [`KeyedGcra`](super::KeyedGcra) for `quota` per key, with room for `N` keys, behind a
+    /// [`Locked`](crate::Locked), on a new default timer of the runtime.
+    pub fn new(quota: crate::Quota) -> Self {
+        let limiter = crate::Locked::new(super::KeyedGcra::new(quota));
+        KeyedPacer::from_parts(limiter, T::default())
+    }
+}
+
 impl<L, T: Timer + Default> KeyedPacer<L, T> {
     /// Any keyed limiter (for example a [`ShardedKeyedGcra`](super::ShardedKeyedGcra) with a
     /// chosen [`WhenFull`](crate::WhenFull) policy) on a new default timer of the runtime.

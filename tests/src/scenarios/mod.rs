@@ -16,6 +16,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 mod acquisitions;
 mod fixture;
 mod gate;
+mod keyed;
 mod load;
 mod order;
 mod polls;
@@ -28,6 +29,7 @@ mod waiters;
 
 pub use acquisitions::{errors, weights};
 pub use gate::gate_concurrency;
+pub use keyed::keyed_acquisitions;
 pub use load::conformance_under_load;
 pub use order::{cancel_returns_newest_slot, fifo_across_tasks};
 pub use polls::poll_counts;
