@@ -160,22 +160,26 @@ fn string_keys_are_looked_up_by_str() {
     assert_eq!(limiter.earliest("bob", 0, 1), Ok(0));
 }
 
+/// A receipt from a forgotten entry cancels nothing in a new entry of the same key, even
+/// one whose arrival time happens to equal the receipt's.
 #[test]
 fn a_forgotten_reservation_cancels_nothing() {
-    let mut keyed = KeyedGcra::<u32, 2>::new(one_per_second()).when_full(WhenFull::Forget);
-    keyed.reserve(&1, 0, 1).unwrap().at();
-    let held = keyed.reserve(&1, 0, 1).unwrap(); // at 1 s
-    keyed.reserve(&2, 0, 1).unwrap().at();
-    keyed.reserve(&2, 0, 1).unwrap().at();
-    keyed.reserve(&2, 0, 1).unwrap().at();
-    keyed.reserve(&3, 0, 1).unwrap().at(); // forgets key 1 (idle at 2 s, before key 2 at 3 s)
-    keyed.reserve(&1, 0, 1).unwrap().at(); // forgets key 3; key 1 again, a new entry
-    let after = keyed.earliest(&1, 0, 1);
+    let quota = Quota::per_second(1).unwrap().with_burst(2).unwrap();
+    let mut keyed = KeyedGcra::<u32, 2>::new(quota).when_full(WhenFull::Forget);
+    keyed.reserve(&1, 0, 2).unwrap().at();
+    let held = keyed.reserve(&1, 0, 1).unwrap(); // at 1 s, arrival time 2 s -> 3 s
+    assert_eq!(held.at(), SECOND);
+    keyed.reserve(&2, 0, 2).unwrap().at();
+    keyed.reserve(&2, 0, 2).unwrap().at(); // key 2 busy until 4 s
+    keyed.reserve(&3, 0, 1).unwrap().at(); // forgets key 1 (idle at 3 s)
+    keyed.reserve(&1, 0, 1).unwrap().at(); // forgets key 3; key 1 anew, arrival time 1 s
+    assert_eq!(keyed.reserve(&1, 0, 2).unwrap().at(), SECOND); // arrival time 3 s again
     assert!(
         !keyed.cancel(&1, held, 0),
         "a receipt from the forgotten entry"
     );
-    assert_eq!(keyed.earliest(&1, 0, 1), after);
+    // Nothing changed: two cells at 1 s, so the next goes at 2 s (burst 2).
+    assert_eq!(keyed.earliest(&1, 0, 1), Ok(2 * SECOND));
 }
 
 /// A million distinct keys through a table of a thousand: it never holds more than its

@@ -3,8 +3,8 @@
 use core::borrow::Borrow;
 use core::hash::Hash;
 
-/// What the table keeps for one key: its arrival time, the generation of its entry, and its
-/// position in the order of forgetting.
+/// What the table keeps for one key besides the key: its arrival time, the generation of its
+/// entry, and its position in the order of forgetting. 16 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Slot {
     /// The key's theoretical arrival time, in the quota's units.
@@ -12,11 +12,16 @@ pub(crate) struct Slot {
     /// Which insertion made this entry, so a receipt from a forgotten entry of the same key
     /// cancels nothing.
     pub(crate) generation: u32,
-    /// Where the key sits in the order of forgetting.
+    /// Where the key's item sits in the order of forgetting.
     pub(crate) pos: u32,
 }
 
-/// A map from keys to [`Slot`]s, indexed `0..len()`, that never grows past its capacity.
+/// A map from keys to [`Slot`]s that never grows past its capacity.
+///
+/// An entry sits at a *place*, a `u32`. A place stays valid until a `remove` that moves
+/// another entry into it (storage that fills gaps says which) or a `push` that moves entries
+/// (storage that rehashes says so): the order of forgetting keeps places, and the table
+/// points it at the new ones when they change.
 ///
 /// `hash` is the key's hash by the table's own hasher where the storage uses one (the std
 /// table hashes once per decision, for the shard and the lookup); storage that hashes for
@@ -29,20 +34,23 @@ pub(crate) trait Entries {
 
     fn capacity(&self) -> usize;
 
-    /// The index of `key`, if present.
-    fn find<Q>(&self, hash: u64, key: &Q) -> Option<usize>
+    /// The place of `key`, if present.
+    fn find<Q>(&self, hash: u64, key: &Q) -> Option<u32>
     where
         Self::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized;
 
-    fn slot(&self, index: usize) -> &Slot;
+    fn slot(&self, place: u32) -> &Slot;
 
-    fn slot_mut(&mut self, index: usize) -> &mut Slot;
+    fn slot_mut(&mut self, place: u32) -> &mut Slot;
 
-    /// Adds a key that is not present, at index `len()`. The table calls it only below
-    /// capacity.
-    fn push(&mut self, hash: u64, key: Self::Key, slot: Slot);
+    /// Adds a key that is not present; returns its place, and whether other entries may have
+    /// moved to other places. The table calls it only below capacity.
+    fn push(&mut self, hash: u64, key: Self::Key, slot: Slot) -> (u32, bool);
 
-    /// Removes the entry at `index`; the last entry, if another, moves to `index`.
-    fn swap_remove(&mut self, index: usize);
+    /// Removes the entry at `place`; returns whether another entry moved into `place`.
+    fn remove(&mut self, place: u32) -> bool;
+
+    /// Calls `f` with every entry's place.
+    fn for_each_place(&self, f: impl FnMut(u32));
 }

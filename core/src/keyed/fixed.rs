@@ -158,10 +158,11 @@ impl<K: Hash + Eq + Clone, const N: usize> core::fmt::Debug for KeyedGcra<K, N> 
     }
 }
 
-/// The table asks only for indices below `len()`.
-const IN_RANGE: &str = "keyed table index in range";
+/// The table asks only for places below `len()`.
+const IN_RANGE: &str = "keyed table place in range";
 
-/// `heapless`'s index map, with FNV hashing, as [`Entries`].
+/// `heapless`'s index map, with FNV hashing, as [`Entries`]: places are indices, and a
+/// removal moves the last entry into the gap.
 #[derive(Clone)]
 struct Fixed<K, const N: usize> {
     map: IndexMap<K, Slot, BuildHasherDefault<FnvHasher>, N>,
@@ -178,32 +179,40 @@ impl<K: Hash + Eq + Clone, const N: usize> Entries for Fixed<K, N> {
         N
     }
 
-    fn find<Q>(&self, _hash: u64, key: &Q) -> Option<usize>
+    fn find<Q>(&self, _hash: u64, key: &Q) -> Option<u32>
     where
         K: core::borrow::Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.map.get_index_of(key)
+        self.map.get_index_of(key).map(|index| index as u32)
     }
 
-    fn slot(&self, index: usize) -> &Slot {
-        self.map.get_index(index).expect(IN_RANGE).1
+    fn slot(&self, place: u32) -> &Slot {
+        self.map.get_index(place as usize).expect(IN_RANGE).1
     }
 
-    fn slot_mut(&mut self, index: usize) -> &mut Slot {
-        self.map.get_index_mut(index).expect(IN_RANGE).1
+    fn slot_mut(&mut self, place: u32) -> &mut Slot {
+        self.map.get_index_mut(place as usize).expect(IN_RANGE).1
     }
 
-    fn push(&mut self, _hash: u64, key: K, slot: Slot) {
+    fn push(&mut self, _hash: u64, key: K, slot: Slot) -> (u32, bool) {
+        let place = self.map.len() as u32;
         // Below capacity (the table's rule), so this cannot fail.
         let _ = self.map.insert(key, slot);
+        (place, false)
     }
 
-    fn swap_remove(&mut self, index: usize) {
-        if let Some((key, _)) = self.map.get_index(index) {
-            let key = key.clone();
-            self.map.swap_remove(&key);
-        }
+    fn remove(&mut self, place: u32) -> bool {
+        let Some((key, _)) = self.map.get_index(place as usize) else {
+            return false;
+        };
+        let key = key.clone();
+        self.map.swap_remove(&key);
+        (place as usize) < self.map.len()
+    }
+
+    fn for_each_place(&self, mut f: impl FnMut(u32)) {
+        (0..self.map.len() as u32).for_each(&mut f);
     }
 }
 

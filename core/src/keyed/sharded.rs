@@ -13,7 +13,7 @@ use hashbrown::DefaultHashBuilder;
 
 use super::keyed_rate_limiter::KeyedRateLimiter;
 use super::order::Item;
-use super::std_entries::Indexed;
+use super::std_entries::Inline;
 use super::table::{KeyedToken, Table};
 use super::when_full::WhenFull;
 use crate::{Error, Quota, Reservation, Snapshot};
@@ -33,11 +33,13 @@ const MAX_DEFAULT_SHARDS: usize = 1024;
 /// decision for a key already held allocates nothing and is O(1). Idle keys are forgotten
 /// lazily, when their shard needs the room; there is no background task or thread.
 ///
-/// The capacity is divided evenly between the shards and a key's shard is fixed by its hash,
-/// so a shard is full when it holds its share of busy keys, even while others have room.
-/// Give the capacity some headroom over the busy keys you expect, or make one shard
-/// ([`with_shards`](ShardedKeyedGcra::with_shards)) for a capacity that is exact over all
-/// keys. When a shard is full, a new key of it is answered by the [`WhenFull`] policy.
+/// A key's shard is fixed by its hash, and each shard has room for an even share of the
+/// capacity plus a margin for the unevenness of hashing (three standard deviations of its
+/// share of random keys), so the limiter holds at least the capacity asked for, and a shard
+/// is full only when it holds its room of busy keys. With random keys and every slot's worth
+/// of keys busy, a shard overflows its margin about once in a thousand. One shard
+/// ([`with_shards`](ShardedKeyedGcra::with_shards)) makes the capacity exact over all keys.
+/// When a shard is full, a new key of it is answered by the [`WhenFull`] policy.
 ///
 /// Every key is scheduled exactly as a [`Gcra`](crate::Gcra) of its own would be. Readings of
 /// the clock clamp to the latest its shard has seen (a key stays in one shard, so a forgotten
@@ -60,36 +62,36 @@ const MAX_DEFAULT_SHARDS: usize = 1024;
 pub struct ShardedKeyedGcra<K> {
     hasher: DefaultHashBuilder,
     shards: Box<[Shard<K>]>,
-    /// `log2` of the number of shards.
-    bits: u32,
 }
 
 /// One shard on a cache line of its own, so that locks of neighbouring shards do not share
 /// one.
 #[repr(align(128))]
-struct Shard<K>(Mutex<Table<Indexed<K>, Vec<Item>>>);
+struct Shard<K>(Mutex<Table<Inline<K>, Vec<Item>>>);
 
 impl<K: Hash + Eq> ShardedKeyedGcra<K> {
     /// A limiter for `quota` per key, with room for at least `capacity` keys, over a number
-    /// of shards chosen for this machine (about eight per core, each of at least 256 keys).
+    /// of shards chosen for this machine: at least eight per core where each can hold 256
+    /// keys, and among up to twice that many, the number whose tables take the least memory.
     ///
     /// Fails with [`Error::ZeroCapacity`] for a capacity of zero.
     pub fn new(quota: Quota, capacity: usize) -> Result<Self, Error> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let mut shards = cores
+        let least = cores
             .saturating_mul(8)
-            .next_power_of_two()
-            .min(MAX_DEFAULT_SHARDS);
-        while shards > 1 && capacity / shards < MIN_KEYS_PER_SHARD {
-            shards /= 2;
-        }
+            .min(MAX_DEFAULT_SHARDS)
+            .min(capacity / MIN_KEYS_PER_SHARD)
+            .max(1);
+        let shards = (least..=2 * least)
+            .min_by_key(|&shards| shards * buckets(room(capacity, shards)))
+            .unwrap_or(least);
         Self::with_shards(quota, capacity, shards)
     }
 
     /// A limiter for `quota` per key, with room for at least `capacity` keys, over `shards`
-    /// shards (rounded up to a power of two). Each shard holds `capacity / shards` keys,
-    /// rounded up. One shard makes the capacity exact over all keys, at the cost of one lock
-    /// for all threads.
+    /// shards. Each shard has room for `capacity / shards` keys, rounded up, and with more
+    /// than one shard a margin of three times the square root of that. One shard makes the
+    /// capacity exact over all keys, at the cost of one lock for all threads.
     ///
     /// Fails with [`Error::ZeroCapacity`] for a capacity of zero, and treats zero shards as
     /// one.
@@ -99,23 +101,20 @@ impl<K: Hash + Eq> ShardedKeyedGcra<K> {
         }
         // Entries are indexed by u32; more shards than keys would leave some empty.
         let capacity = capacity.min(u32::MAX as usize);
-        let shards = shards.clamp(1, capacity).next_power_of_two();
-        let per_shard = capacity.div_ceil(shards);
+        let shards = shards.clamp(1, capacity);
+        let per_shard = room(capacity, shards);
+        let hasher = DefaultHashBuilder::default();
         let shards: Box<[Shard<K>]> = (0..shards)
             .map(|_| {
                 let table = Table::new(
                     quota,
-                    Indexed::new(per_shard),
+                    Inline::new(per_shard, hasher.clone()),
                     Vec::with_capacity(per_shard),
                 );
                 Shard(Mutex::new(table))
             })
             .collect();
-        Ok(ShardedKeyedGcra {
-            hasher: DefaultHashBuilder::default(),
-            bits: shards.len().trailing_zeros(),
-            shards,
-        })
+        Ok(ShardedKeyedGcra { hasher, shards })
     }
 
     /// The same limiter, answering a new key for which its shard has no room by `when_full`.
@@ -136,8 +135,8 @@ impl<K: Hash + Eq> ShardedKeyedGcra<K> {
         lock(&self.shards[0]).when_full()
     }
 
-    /// The most keys held at once, over all shards (the capacity asked for, rounded up to a
-    /// multiple of the number of shards).
+    /// The most keys held at once, over all shards: the capacity asked for, with each shard's
+    /// margin.
     pub fn capacity(&self) -> usize {
         self.shards.iter().map(|shard| lock(shard).capacity()).sum()
     }
@@ -178,17 +177,31 @@ impl<K: Hash + Eq> ShardedKeyedGcra<K> {
     fn shard<Q: Hash + ?Sized>(&self, key: &Q) -> (u64, &Shard<K>) {
         let hash = self.hasher.hash_one(key);
         // Not the top 7 bits, which hashbrown keeps in its control bytes, nor the low bits,
-        // which pick its buckets: the shard takes the bits just below the top 7.
-        let index = if self.bits == 0 {
-            0
-        } else {
-            ((hash << 7) >> (64 - self.bits)) as usize
-        };
+        // which pick its buckets: the 32 bits below the top 7, scaled to the shard count.
+        let bits = (hash >> 25) as u32 as u64;
+        let index = ((bits * self.shards.len() as u64) >> 32) as usize;
         (hash, &self.shards[index])
     }
 }
 
-fn lock<K>(shard: &Shard<K>) -> MutexGuard<'_, Table<Indexed<K>, Vec<Item>>> {
+/// Room in each of `shards` shards for `capacity` keys: an even share, and with more than
+/// one shard a margin for the unevenness of hashing.
+fn room(capacity: usize, shards: usize) -> usize {
+    let share = capacity.div_ceil(shards);
+    if shards == 1 {
+        share
+    } else {
+        share + 3 * share.isqrt() + 1
+    }
+}
+
+/// About the buckets `hashbrown` allocates for room for `2 · room` (see `Inline::new`): a
+/// power of two at most 7/8 full.
+fn buckets(room: usize) -> usize {
+    room.saturating_mul(16).div_ceil(7).next_power_of_two()
+}
+
+fn lock<K>(shard: &Shard<K>) -> MutexGuard<'_, Table<Inline<K>, Vec<Item>>> {
     // A panic inside a decision leaves the table as it was before or after that decision
     // (no step of one leaves it broken for the next), so a poisoned lock is taken over.
     shard.0.lock().unwrap_or_else(PoisonError::into_inner)

@@ -1,57 +1,63 @@
-//! `Indexed<K>`: a keyed table's entries on the heap, in a `hashbrown` table of indices, sized
-//! once and never grown.
+//! `Inline<K>`: a keyed table's entries on the heap, stored in the buckets of a `hashbrown`
+//! table sized once and never grown.
 
 use alloc::vec::Vec;
 use core::borrow::Borrow;
-use core::hash::Hash;
+use core::hash::{BuildHasher, Hash};
 
-use hashbrown::HashTable;
+use hashbrown::{DefaultHashBuilder, HashTable};
 
 use super::entries::{Entries, Slot};
 use super::order::{Item, Items};
 
-/// One key, its hash (kept so the index never hashes a key again) and its slot.
+/// One key and its slot, in a bucket of the table: 24 bytes for a `u64` key.
 #[derive(Debug)]
 struct Entry<K> {
-    hash: u64,
     key: K,
     slot: Slot,
 }
 
-/// Entries in a `Vec` of fixed capacity, found through a `hashbrown::HashTable` of their
-/// indices: one hash per lookup, computed by the caller, and no allocation after `new`.
+/// Entries kept in the buckets of a `hashbrown::HashTable`: a lookup is one probe that finds
+/// the key and its arrival time together, with one hash computed by the caller.
+///
+/// Places are bucket indices. Buckets move only when `hashbrown` rehashes in place, which it
+/// may do on an insert that finds no growth left (to clear the tombstones removals leave);
+/// such an insert says so.
 #[derive(Debug)]
-pub(crate) struct Indexed<K> {
-    index: HashTable<u32>,
-    entries: Vec<Entry<K>>,
+pub(crate) struct Inline<K> {
+    table: HashTable<Entry<K>>,
+    hasher: DefaultHashBuilder,
     capacity: usize,
 }
 
-impl<K> Indexed<K> {
-    /// Room for `capacity` keys, allocated now.
+impl<K> Inline<K> {
+    /// Room for `capacity` keys, allocated now; `hasher` is the one the caller hashes with.
     ///
-    /// The index gets room for twice as many: a removal may leave a tombstone, and
-    /// `hashbrown` then rehashes in place (without allocating) only while the table is at
-    /// most half full.
-    pub(crate) fn new(capacity: usize) -> Self {
-        Indexed {
-            index: HashTable::with_capacity(capacity.saturating_mul(2)),
-            entries: Vec::with_capacity(capacity),
+    /// The table gets room for twice as many: `hashbrown` clears tombstones by rehashing in
+    /// place (without allocating) only while the table is at most half full; fuller, it would
+    /// allocate a larger table.
+    pub(crate) fn new(capacity: usize, hasher: DefaultHashBuilder) -> Self {
+        Inline {
+            table: HashTable::with_capacity(capacity.saturating_mul(2)),
+            hasher,
             capacity,
         }
     }
 
-    /// Bytes allocated for the entries and the index (for tests of the memory bound).
+    /// Bytes allocated for the entries (for tests of the memory bound).
     pub(crate) fn allocated(&self) -> usize {
-        self.index.allocation_size() + self.entries.capacity() * core::mem::size_of::<Entry<K>>()
+        self.table.allocation_size()
     }
 }
 
-impl<K: Hash + Eq> Entries for Indexed<K> {
+/// The table asks only for places of entries that are present.
+const PRESENT: &str = "keyed table place of a present entry";
+
+impl<K: Hash + Eq> Entries for Inline<K> {
     type Key = K;
 
     fn len(&self) -> usize {
-        self.entries.len()
+        self.table.len()
     }
 
     fn capacity(&self) -> usize {
@@ -59,49 +65,53 @@ impl<K: Hash + Eq> Entries for Indexed<K> {
     }
 
     #[inline]
-    fn find<Q>(&self, hash: u64, key: &Q) -> Option<usize>
+    fn find<Q>(&self, hash: u64, key: &Q) -> Option<u32>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let entries = &self.entries;
-        self.index
-            .find(hash, |&i| entries[i as usize].key.borrow() == key)
-            .map(|&i| i as usize)
+        self.table
+            .find_bucket_index(hash, |entry| entry.key.borrow() == key)
+            .map(|place| place as u32)
     }
 
     #[inline]
-    fn slot(&self, index: usize) -> &Slot {
-        &self.entries[index].slot
+    fn slot(&self, place: u32) -> &Slot {
+        &self.table.get_bucket(place as usize).expect(PRESENT).slot
     }
 
     #[inline]
-    fn slot_mut(&mut self, index: usize) -> &mut Slot {
-        &mut self.entries[index].slot
+    fn slot_mut(&mut self, place: u32) -> &mut Slot {
+        &mut self
+            .table
+            .get_bucket_mut(place as usize)
+            .expect(PRESENT)
+            .slot
     }
 
-    fn push(&mut self, hash: u64, key: K, slot: Slot) {
-        let index = self.entries.len() as u32;
-        self.entries.push(Entry { hash, key, slot });
-        let entries = &self.entries;
-        self.index
-            .insert_unique(hash, index, |&i| entries[i as usize].hash);
+    fn push(&mut self, hash: u64, key: K, slot: Slot) -> (u32, bool) {
+        // With no growth left, hashbrown may rehash in place to clear tombstones.
+        let may_move = self.table.capacity() == self.table.len();
+        let hasher = &self.hasher;
+        let place = self
+            .table
+            .insert_unique(hash, Entry { key, slot }, |entry| {
+                hasher.hash_one(&entry.key)
+            })
+            .bucket_index();
+        (place as u32, may_move)
     }
 
-    fn swap_remove(&mut self, index: usize) {
-        let hash = self.entries[index].hash;
-        let wanted = index as u32;
-        if let Ok(found) = self.index.find_entry(hash, |&i| i == wanted) {
-            found.remove();
+    fn remove(&mut self, place: u32) -> bool {
+        if let Ok(entry) = self.table.get_bucket_entry(place as usize) {
+            entry.remove();
         }
-        let last = self.entries.len() - 1;
-        self.entries.swap_remove(index);
-        if index != last {
-            let moved = self.entries[index].hash;
-            let last = last as u32;
-            if let Some(i) = self.index.find_mut(moved, |&i| i == last) {
-                *i = wanted;
-            }
+        false
+    }
+
+    fn for_each_place(&self, mut f: impl FnMut(u32)) {
+        for place in self.table.iter_buckets() {
+            f(place as u32);
         }
     }
 }

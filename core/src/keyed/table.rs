@@ -112,8 +112,8 @@ impl<E: Entries, O: Items> Table<E, O> {
         self.quota.check_weight(cells)?;
         let found = self.entries.find(hash, key);
         let (tat, generation) = match found {
-            Some(index) => {
-                let slot = self.entries.slot(index);
+            Some(place) => {
+                let slot = self.entries.slot(place);
                 (slot.tat, slot.generation)
             }
             None => (0, self.generation),
@@ -125,7 +125,7 @@ impl<E: Entries, O: Items> Table<E, O> {
         let after = advance(&self.quota, tat, at, cells)?;
         match found {
             // The key's bound in the order stays a lower bound: arrival times only rise here.
-            Some(index) => self.entries.slot_mut(index).tat = after,
+            Some(place) => self.entries.slot_mut(place).tat = after,
             None => {
                 self.make_room(now)?;
                 self.insert(hash, to_owned(key), after);
@@ -156,7 +156,7 @@ impl<E: Entries, O: Items> Table<E, O> {
         }
         self.quota.check_weight(cells)?;
         match self.entries.find(hash, key) {
-            Some(index) => peek(&self.quota, self.entries.slot(index).tat, now, cells),
+            Some(place) => peek(&self.quota, self.entries.slot(place).tat, now, cells),
             None => {
                 self.check_room(now)?;
                 peek(&self.quota, 0, now, cells)
@@ -180,10 +180,10 @@ impl<E: Entries, O: Items> Table<E, O> {
             return false;
         }
         let token = *reservation.token();
-        let Some(index) = self.entries.find(hash, key) else {
+        let Some(place) = self.entries.find(hash, key) else {
             return false; // forgotten: written off under `WhenFull::Forget`
         };
-        let slot = self.entries.slot_mut(index);
+        let slot = self.entries.slot_mut(place);
         if slot.generation != token.generation || slot.tat != token.after {
             return false;
         }
@@ -191,12 +191,9 @@ impl<E: Entries, O: Items> Table<E, O> {
         let pos = slot.pos as usize;
         // The only place an arrival time falls: its bound must fall with it.
         let items = self.order.items_mut();
-        if token.before < items[pos].bound {
-            items[pos].bound = token.before;
-            let entries = &mut self.entries;
-            order::sift_up(items, pos, &mut |e, p| {
-                entries.slot_mut(e as usize).pos = p as u32
-            });
+        if token.before < items[pos].bound() {
+            items[pos].set_bound(token.before);
+            order::sift_up(items, pos, &mut moved(&mut self.entries));
         }
         true
     }
@@ -208,7 +205,7 @@ impl<E: Entries, O: Items> Table<E, O> {
     {
         let now = now.max(self.seen);
         let tat = match self.entries.find(hash, key) {
-            Some(index) => self.entries.slot(index).tat,
+            Some(place) => self.entries.slot(place).tat,
             None => match self.check_room(now) {
                 Ok(()) => 0,
                 Err(error) => {
@@ -232,7 +229,7 @@ impl<E: Entries, O: Items> Table<E, O> {
         }
         let idle = self.idle_units(now);
         match self.soonest(idle) {
-            Some(index) => self.refuse_unless_idle(index, idle),
+            Some(place) => self.refuse_unless_idle(place, idle),
             None => Err(Error::ZeroCapacity),
         }
     }
@@ -243,16 +240,16 @@ impl<E: Entries, O: Items> Table<E, O> {
             return Ok(());
         }
         let idle = self.idle_units(now);
-        let index = self.soonest(idle).ok_or(Error::ZeroCapacity)?;
+        let place = self.soonest(idle).ok_or(Error::ZeroCapacity)?;
         if self.when_full == WhenFull::Refuse {
-            self.refuse_unless_idle(index, idle)?;
+            self.refuse_unless_idle(place, idle)?;
         }
-        self.remove(index);
+        self.remove(place);
         Ok(())
     }
 
-    fn refuse_unless_idle(&self, index: usize, idle: u64) -> Result<(), Error> {
-        let tat = self.entries.slot(index).tat;
+    fn refuse_unless_idle(&self, place: u32, idle: u64) -> Result<(), Error> {
+        let tat = self.entries.slot(place).tat;
         if tat <= idle {
             return Ok(());
         }
@@ -267,58 +264,71 @@ impl<E: Entries, O: Items> Table<E, O> {
         self.quota.arrival_units(now).unwrap_or(u64::MAX)
     }
 
-    /// The entry of a key that is idle at `idle`, or failing one, of the key that becomes
+    /// The place of a key that is idle at `idle`, or failing one, of the key that becomes
     /// idle soonest. Bounds found stale on the way are made exact and sifted down; each was
     /// made stale by one earlier reservation, which pays for its repair.
-    fn soonest(&mut self, idle: u64) -> Option<usize> {
+    fn soonest(&mut self, idle: u64) -> Option<u32> {
         loop {
             let top = *self.order.items().first()?;
-            let index = top.entry as usize;
-            let tat = self.entries.slot(index).tat;
-            if tat <= idle || top.bound == tat {
-                return Some(index);
+            let tat = self.entries.slot(top.entry).tat;
+            if tat <= idle || top.bound() == tat {
+                return Some(top.entry);
             }
             let items = self.order.items_mut();
-            items[0].bound = tat;
-            let entries = &mut self.entries;
-            order::sift_down(items, 0, &mut |e, p| {
-                entries.slot_mut(e as usize).pos = p as u32;
-            });
+            items[0].set_bound(tat);
+            order::sift_down(items, 0, &mut moved(&mut self.entries));
         }
     }
 
     fn insert(&mut self, hash: u64, key: E::Key, tat: u64) {
-        let index = self.entries.len();
+        let pos = self.order.items().len();
         let slot = Slot {
             tat,
             generation: self.generation,
-            pos: 0,
+            pos: pos as u32,
         };
         self.generation = self.generation.wrapping_add(1);
-        self.entries.push(hash, key, slot);
-        let item = Item {
-            bound: tat,
-            entry: index as u32,
-        };
-        let entries = &mut self.entries;
-        order::push(&mut self.order, item, &mut |e, p| {
-            entries.slot_mut(e as usize).pos = p as u32;
-        });
+        let (place, moved_all) = self.entries.push(hash, key, slot);
+        self.order.push_item(Item::new(tat, place));
+        if moved_all {
+            // Entries moved to other places: point every item at its entry's new place (each
+            // entry still knows its item's position).
+            let (entries, items) = (&self.entries, self.order.items_mut());
+            entries.for_each_place(|place| {
+                items[entries.slot(place).pos as usize].entry = place;
+            });
+            debug_assert!(
+                self.order_matches_entries(),
+                "order and entries out of step"
+            );
+        }
+        order::sift_up(self.order.items_mut(), pos, &mut moved(&mut self.entries));
     }
 
-    fn remove(&mut self, index: usize) {
-        let pos = self.entries.slot(index).pos as usize;
-        let entries = &mut self.entries;
-        order::remove(&mut self.order, pos, &mut |e, p| {
-            entries.slot_mut(e as usize).pos = p as u32;
-        });
-        self.entries.swap_remove(index);
-        if index < self.entries.len() {
-            // The last entry moved into `index`: its item must point there.
-            let moved = self.entries.slot(index).pos as usize;
-            self.order.items_mut()[moved].entry = index as u32;
-        }
+    /// Whether every item points at an entry that says the item's position.
+    fn order_matches_entries(&self) -> bool {
+        let items = self.order.items();
+        items.len() == self.entries.len()
+            && items
+                .iter()
+                .enumerate()
+                .all(|(pos, item)| self.entries.slot(item.entry).pos as usize == pos)
     }
+
+    fn remove(&mut self, place: u32) {
+        let pos = self.entries.slot(place).pos as usize;
+        if self.entries.remove(place) {
+            // Another entry moved into `place`: its item must point there.
+            let moved_pos = self.entries.slot(place).pos as usize;
+            self.order.items_mut()[moved_pos].entry = place;
+        }
+        order::remove(&mut self.order, pos, &mut moved(&mut self.entries));
+    }
+}
+
+/// Keeps each entry's position in the order as its item moves.
+fn moved<E: Entries>(entries: &mut E) -> impl FnMut(u32, u32) + '_ {
+    |place, pos| entries.slot_mut(place).pos = pos
 }
 
 /// The first nanosecond at which a key with arrival time `tat` is idle: the smallest `t` with

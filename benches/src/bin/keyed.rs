@@ -1,0 +1,350 @@
+//! Keyed limits: pacer's `ShardedKeyedGcra` against governor's keyed `RateLimiter` (on
+//! `DashMap`), side by side, with the same quota per key (10 per second, burst 1).
+//!
+//! Run: `cargo run --release -p pacer-benches --bin keyed` (`-- --help` for the options).
+//!
+//! Two measures:
+//! - *memory*: each limiter in a process of its own (this program, run again as a child), on
+//!   a manual clock, takes one cell for each of 10,000,000 distinct keys, 2 µs apart, so about
+//!   50,000 keys are busy at any moment (each for 100 ms); pacer's table has room for 100,000.
+//!   Reported: the growth of the child's resident memory (`VmRSS`) from before the limiter is
+//!   made to after the last key, with the limiter still alive.
+//! - *decisions*: keys drawn at random from a fixed set (1,000 or 1,000,000 keys, made
+//!   present by one pass over them first), on one thread and on two threads sharing the
+//!   limiter and its manual clock. Each decision is a `try_acquire` (pacer) or `check_key`
+//!   (governor) of one cell, mostly refused with 1,000 keys and mostly admitted with
+//!   1,000,000; every 64 decisions a thread moves the clock on by 64 µs. pacer's table for
+//!   the 1,000,000 keys has room for 1,250,000, enough for every shard to hold its share.
+//!   Reported: nanoseconds per decision (the slower thread's wall time over its decisions),
+//!   the median of `--rounds` rounds, the two limiters alternating.
+//!
+//! The last line sums it all up in one line.
+
+use std::hint::black_box;
+use std::num::NonZeroU32;
+use std::process::Command;
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use governor::clock::FakeRelativeClock;
+use governor::state::keyed::DefaultKeyedStateStore;
+use pacer_core::{Clock, KeyedRateLimiter, ManualClock, Quota, ShardedKeyedGcra};
+
+type Governor = governor::RateLimiter<
+    u64,
+    DefaultKeyedStateStore<u64>,
+    FakeRelativeClock,
+    governor::middleware::NoOpMiddleware<governor::nanos::Nanos>,
+>;
+
+/// Cells per second per key.
+const RATE: u32 = 10;
+
+struct Options {
+    keys: u64,
+    capacity: usize,
+    step_ns: u64,
+    decisions: u64,
+    rounds: usize,
+    memory: Option<String>,
+}
+
+fn options() -> Options {
+    let mut options = Options {
+        keys: 10_000_000,
+        capacity: 100_000,
+        step_ns: 2_000,
+        decisions: 4_000_000,
+        rounds: 3,
+        memory: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
+        };
+        match arg.as_str() {
+            "--keys" => options.keys = number(&value()),
+            "--capacity" => options.capacity = number(&value()) as usize,
+            "--step-ns" => options.step_ns = number(&value()),
+            "--decisions" => options.decisions = number(&value()),
+            "--rounds" => options.rounds = (number(&value()) as usize).max(1),
+            "--memory" => options.memory = Some(value()),
+            "--help" | "-h" => usage(""),
+            other => usage(&format!("unknown argument {other}")),
+        }
+    }
+    options
+}
+
+fn number(text: &str) -> u64 {
+    text.replace('_', "")
+        .parse()
+        .unwrap_or_else(|_| usage(&format!("not a number: {text}")))
+}
+
+fn usage(problem: &str) -> ! {
+    if !problem.is_empty() {
+        eprintln!("keyed: {problem}");
+    }
+    eprintln!(
+        "usage: keyed [--keys N] [--capacity C] [--step-ns S] [--decisions D] [--rounds R]\n\
+         \x20 --keys N       distinct keys streamed in the memory measure (10000000)\n\
+         \x20 --capacity C   pacer's table for the stream (100000)\n\
+         \x20 --step-ns S    manual-clock nanoseconds between streamed keys (2000)\n\
+         \x20 --decisions D  decisions per thread per round in the hot measure (4000000)\n\
+         \x20 --rounds R     rounds of the hot measure; the median is reported (3)"
+    );
+    std::process::exit(if problem.is_empty() { 0 } else { 2 })
+}
+
+fn pacer_quota() -> Quota {
+    Quota::per_second(RATE).expect("a valid quota")
+}
+
+fn governor_quota() -> governor::Quota {
+    governor::Quota::per_second(NonZeroU32::new(RATE).expect("non-zero"))
+}
+
+/// This process's resident memory, in KiB.
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("a VmRSS line")
+}
+
+/// The child's side of the memory measure: stream the keys through one limiter and print
+/// `growth_kib G admitted A refused R`.
+fn memory_child(which: &str, options: &Options) {
+    let before = rss_kib();
+    let (mut admitted, mut refused) = (0u64, 0u64);
+    match which {
+        "pacer" => {
+            let limiter = ShardedKeyedGcra::<u64>::new(pacer_quota(), options.capacity)
+                .expect("a capacity above zero");
+            for key in 0..options.keys {
+                match limiter.try_acquire(&key, 1 + key * options.step_ns, 1) {
+                    Ok(_) => admitted += 1,
+                    Err(_) => refused += 1,
+                }
+            }
+            let growth = rss_kib().saturating_sub(before);
+            black_box(&limiter);
+            println!(
+                "growth_kib {growth} admitted {admitted} refused {refused} held {}",
+                limiter.len()
+            );
+        }
+        "governor" => {
+            let clock = FakeRelativeClock::default();
+            let limiter = Governor::dashmap_with_clock(governor_quota(), clock.clone());
+            for key in 0..options.keys {
+                clock.advance(Duration::from_nanos(options.step_ns));
+                match limiter.check_key(&key) {
+                    Ok(()) => admitted += 1,
+                    Err(_) => refused += 1,
+                }
+            }
+            let growth = rss_kib().saturating_sub(before);
+            println!(
+                "growth_kib {growth} admitted {admitted} refused {refused} held {}",
+                limiter.len()
+            );
+        }
+        other => usage(&format!("--memory takes pacer or governor, not {other}")),
+    }
+}
+
+/// Runs this program again as `--memory which`, and returns its growth in MiB and its line.
+fn memory(which: &str, options: &Options) -> (f64, String) {
+    let exe = std::env::current_exe().expect("this program's path");
+    let output = Command::new(exe)
+        .args(["--memory", which])
+        .args(["--keys", &options.keys.to_string()])
+        .args(["--capacity", &options.capacity.to_string()])
+        .args(["--step-ns", &options.step_ns.to_string()])
+        .output()
+        .expect("the memory child runs");
+    let line = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    assert!(
+        output.status.success(),
+        "memory child {which} failed: {line}"
+    );
+    let kib: f64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|k| k.parse().ok())
+        .expect("growth_kib in the child's line");
+    (kib / 1024.0, line)
+}
+
+/// splitmix64, one per thread.
+struct Rng(u64);
+
+impl Rng {
+    #[inline]
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % n
+    }
+}
+
+/// A limiter whose decisions the hot measure times.
+trait Decide: Sync {
+    fn decide(&self, key: u64) -> bool;
+    /// Moves the shared clock on by `nanos`.
+    fn advance(&self, nanos: u64);
+}
+
+struct Pacer {
+    limiter: ShardedKeyedGcra<u64>,
+    clock: ManualClock,
+}
+
+impl Decide for Pacer {
+    #[inline(never)]
+    fn decide(&self, key: u64) -> bool {
+        self.limiter.try_acquire(&key, self.clock.now(), 1).is_ok()
+    }
+
+    fn advance(&self, nanos: u64) {
+        self.clock.advance(Duration::from_nanos(nanos));
+    }
+}
+
+struct Gov {
+    limiter: Governor,
+    clock: FakeRelativeClock,
+}
+
+impl Decide for Gov {
+    #[inline(never)]
+    fn decide(&self, key: u64) -> bool {
+        self.limiter.check_key(&key).is_ok()
+    }
+
+    fn advance(&self, nanos: u64) {
+        self.clock.advance(Duration::from_nanos(nanos));
+    }
+}
+
+/// One thread's decisions: random keys of `keys`, the clock moved on every 64.
+fn decisions(limiter: &impl Decide, keys: u64, count: u64, seed: u64) -> u64 {
+    let mut rng = Rng(seed);
+    let mut admitted = 0;
+    for i in 0..count {
+        if i % 64 == 0 {
+            limiter.advance(64_000);
+        }
+        admitted += u64::from(limiter.decide(rng.below(keys)));
+    }
+    admitted
+}
+
+/// Nanoseconds per decision on `threads` threads: the slower thread's wall time.
+fn time(limiter: &impl Decide, keys: u64, count: u64, threads: u64) -> f64 {
+    let start = Barrier::new(threads as usize);
+    let slowest = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let start = &start;
+                s.spawn(move || {
+                    start.wait();
+                    let began = Instant::now();
+                    black_box(decisions(limiter, keys, count, 0x5eed + t));
+                    began.elapsed()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a timing thread"))
+            .max()
+            .expect("at least one thread")
+    });
+    slowest.as_nanos() as f64 / count as f64
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// The hot measure for one key set and thread count: (pacer ns, governor ns).
+fn hot(keys: u64, threads: u64, options: &Options) -> (f64, f64) {
+    let capacity = (keys + keys / 4) as usize;
+    let pacer = Pacer {
+        limiter: ShardedKeyedGcra::new(pacer_quota(), capacity).expect("a capacity above zero"),
+        clock: ManualClock::new(),
+    };
+    let clock = FakeRelativeClock::default();
+    let gov = Gov {
+        limiter: Governor::dashmap_with_clock(governor_quota(), clock.clone()),
+        clock,
+    };
+    // Make every key present.
+    for key in 0..keys {
+        pacer.decide(key);
+        gov.decide(key);
+    }
+    assert_eq!(pacer.limiter.len(), keys as usize, "pacer holds every key");
+    let (mut p, mut g) = (Vec::new(), Vec::new());
+    for _ in 0..options.rounds {
+        p.push(time(&pacer, keys, options.decisions, threads));
+        g.push(time(&gov, keys, options.decisions, threads));
+    }
+    (median(p), median(g))
+}
+
+fn main() {
+    let options = options();
+    if let Some(which) = &options.memory {
+        memory_child(which, &options);
+        return;
+    }
+    println!(
+        "memory: {} distinct keys, {} ns apart on a manual clock, {RATE} per second per key; \
+         pacer's capacity {}",
+        options.keys, options.step_ns, options.capacity
+    );
+    let (pacer_mib, pacer_line) = memory("pacer", &options);
+    println!("  pacer    {pacer_line}");
+    let (governor_mib, governor_line) = memory("governor", &options);
+    println!("  governor {governor_line}");
+
+    println!(
+        "decisions: ns each, median of {} rounds of {} per thread",
+        options.rounds, options.decisions
+    );
+    let mut cases = Vec::new();
+    for keys in [1_000u64, 1_000_000] {
+        for threads in [1u64, 2] {
+            let (p, g) = hot(keys, threads, &options);
+            println!(
+                "  {keys:>9} keys, {threads} thread(s): pacer {p:6.1}  governor {g:6.1}  \
+                 ratio {:.2}",
+                p / g
+            );
+            cases.push((p, g));
+        }
+    }
+    let c = |i: usize| format!("{:.0}/{:.0}", cases[i].0, cases[i].1);
+    println!(
+        "keyed: {} keys through capacity {}: pacer +{pacer_mib:.1} MiB, governor \
+         +{governor_mib:.1} MiB; decision ns pacer/governor: 1000 keys {} (1 thread) {} \
+         (2 threads), 1000000 keys {} (1 thread) {} (2 threads)",
+        options.keys,
+        options.capacity,
+        c(0),
+        c(1),
+        c(2),
+        c(3)
+    );
+}
