@@ -16,7 +16,7 @@
 //! | [`Limits<K>`](Limits) | `K` quotas at once ("10 per second and 1,000 per hour") | `K` arrival times |
 //! | [`AtomicLimiter`] | one quota, shared lock-free | one `AtomicU64` |
 //! | [`Locked<S>`](Locked) | any of the above, shared behind a short lock | `S` and a lock |
-//! | [`KeyedGcra<K, N>`](KeyedGcra) | one quota per key, up to `N` busy keys | `N` arrival times, on `heapless` |
+//! | `KeyedGcra<K, N>` (`keyed`) | one quota per key, up to `N` busy keys | `N` arrival times, on `heapless` |
 //! | `ShardedKeyedGcra<K>` (`std`) | one quota per key, shared by many threads | a capacity fixed at run time, in shards |
 //!
 //! Instants are nanoseconds since the limiter's origin, as `u64`. The schedulers never read a
@@ -50,6 +50,8 @@
 //! - `std` (implies `async`): [`Locked`] on `std::sync::Mutex`, [`Gate`] (on `async-lock`),
 //!   [`ManualTimer`].
 //! - `critical-section`: [`Locked`] on a `critical-section` mutex, for single-core targets.
+//! - `keyed`: [`KeyedGcra`] (on `heapless`), [`KeyedRateLimiter`], [`PerKey`], [`WhenFull`],
+//!   and with `async` [`KeyedPacer`]; `std` turns it on and adds `ShardedKeyedGcra`.
 //! - `portable-atomic`: [`AtomicLimiter`] and [`ManualClock`] on targets without 64-bit
 //!   atomics, through `portable-atomic`. thumbv7em needs only this; thumbv6m, which has no
 //!   compare-and-swap at all, needs `critical-section` with it.
@@ -65,6 +67,7 @@ extern crate std;
 mod clock;
 mod error;
 mod gcra;
+#[cfg(feature = "keyed")]
 mod keyed;
 mod limits;
 mod quota;
@@ -98,6 +101,7 @@ pub use clock::Clock;
 pub use clock::ManualClock;
 pub use error::Error;
 pub use gcra::{Gcra, GcraToken};
+#[cfg(feature = "keyed")]
 pub use keyed::{KeyedGcra, KeyedRateLimiter, KeyedToken, PerKey, WhenFull};
 pub use limits::{Limits, LimitsToken};
 pub use quota::Quota;
@@ -115,7 +119,7 @@ pub use locked::Locked;
 pub use acquire::Acquire;
 #[cfg(all(feature = "std", target_has_atomic = "64"))]
 pub use gate::{Gate, GatePermit};
-#[cfg(feature = "async")]
+#[cfg(all(feature = "async", feature = "keyed"))]
 pub use keyed::KeyedPacer;
 #[cfg(feature = "std")]
 pub use keyed::ShardedKeyedGcra;

@@ -147,6 +147,26 @@ impl<L, T: Timer> KeyedPacer<L, T> {
         Ok(Duration::from_nanos(at.saturating_sub(now)))
     }
 
+    /// How long from now until the instant `error` carries: when the cells it refused could
+    /// go ([`Error::WouldWait`]) or when a slot frees for a new key ([`Error::TableFull`]).
+    /// `None` for an error that carries no instant. For a `Retry-After` header.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use pacer_core::{KeyedPacer, ManualTimer, Quota, ShardedKeyedGcra};
+    ///
+    /// let limiter = ShardedKeyedGcra::new(Quota::per_second(2)?, 100)?;
+    /// let per_client = KeyedPacer::from_parts(limiter, ManualTimer::new());
+    /// per_client.try_acquire("alice", 1)?;
+    /// let refused = per_client.try_acquire("alice", 1).unwrap_err();
+    /// assert_eq!(per_client.retry_after(&refused), Some(Duration::from_millis(500)));
+    /// # Ok::<(), pacer_core::Error>(())
+    /// ```
+    pub fn retry_after(&self, error: &Error) -> Option<Duration> {
+        let at = error.earliest()?;
+        Some(Duration::from_nanos(at.saturating_sub(self.timer.now())))
+    }
+
     /// The shared keyed limiter.
     pub fn limiter(&self) -> &L {
         &self.limiter
