@@ -30,16 +30,18 @@ const MAX_DEFAULT_SHARDS: usize = 1024;
 /// The keys are spread by their hash over shards, each a table of its own behind its own
 /// lock, so threads deciding for different keys rarely meet; a decision holds its shard's
 /// lock for one lookup and a few arithmetic operations, and never across an `.await`. A
-/// decision for a key already held allocates nothing and is O(1). Idle keys are forgotten
-/// lazily, when their shard needs the room; there is no background task or thread.
+/// decision for a key already held is O(1) and allocates nothing. Idle keys are forgotten
+/// lazily, when their shard needs the room, at the cost of a step of a binary heap (O(log n)
+/// in the shard's keys); there is no background task or thread.
 ///
 /// A key's shard is fixed by its hash, and each shard has room for an even share of the
-/// capacity plus a margin for the unevenness of hashing (three standard deviations of its
-/// share of random keys), so the limiter holds at least the capacity asked for, and a shard
-/// is full only when it holds its room of busy keys. With random keys and every slot's worth
-/// of keys busy, a shard overflows its margin about once in a thousand. One shard
-/// ([`with_shards`](ShardedKeyedGcra::with_shards)) makes the capacity exact over all keys.
-/// When a shard is full, a new key of it is answered by the [`WhenFull`] policy.
+/// capacity plus a margin for the unevenness of hashing: three standard deviations of its
+/// share of random keys. So the limiter holds at least the capacity asked for, and when as
+/// many keys as that are busy, any one shard has its margin overrun with a probability of
+/// about 0.13% (the normal tail beyond three deviations). A shard is full only when it holds
+/// its room of busy keys; a new key of a full shard is answered by the [`WhenFull`] policy.
+/// One shard ([`with_shards`](ShardedKeyedGcra::with_shards)) makes the capacity exact over
+/// all keys.
 ///
 /// Every key is scheduled exactly as a [`Gcra`](crate::Gcra) of its own would be. Readings of
 /// the clock clamp to the latest its shard has seen (a key stays in one shard, so a forgotten
