@@ -77,19 +77,28 @@
 //! follow a clock the test moves.
 #![forbid(unsafe_code)]
 
+mod ask;
+mod connection;
 mod engine;
 mod error;
 mod gate;
 mod in_flight;
+mod keyed;
 mod limiter;
 mod reservation;
 mod runtime;
+mod script;
+mod wait;
 
 #[cfg(test)]
 mod engine_tests;
+#[cfg(test)]
+mod keyed_tests;
 
+pub use connection::Connection;
 pub use error::Error;
 pub use gate::{Gate, GatePermit};
+pub use keyed::KeyedLimiter;
 pub use limiter::Limiter;
 pub use reservation::Reservation;
 
