@@ -41,7 +41,7 @@ pub(crate) async fn run_after_ask(
         .arg(script.source())
         .arg(1)
         .arg(key)
-        .arg(call.args());
+        .arg(call);
     let route = SingleNodeRoutingInfo::ByAddress { host, port };
     let replies = conn.route_pipeline(pipeline, 0, 2, route).await?;
     match replies.into_iter().nth(1) {

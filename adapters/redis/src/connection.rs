@@ -129,7 +129,7 @@ impl Connection {
     ) -> RedisResult<Value> {
         let mut conn = self.clone();
         let mut invocation = script.script().prepare_invoke();
-        invocation.key(key).arg(call.args());
+        invocation.key(key).arg(call);
         let mut attempts = 0;
         loop {
             let result = invocation.invoke_async::<Value>(&mut conn).await;

@@ -228,7 +228,7 @@ impl Engine {
 
     /// A call of the script for `op` with this client's quota; the operation's own
     /// arguments follow.
-    fn call(&self, op: &str) -> ScriptCall {
+    fn call(&self, op: &'static str) -> ScriptCall {
         let mut call = ScriptCall::new(op);
         self.quota.add_to(&mut call);
         call
