@@ -7,8 +7,8 @@
 //! settings.
 //!
 //! The steps: `used_memory` of the fresh server (before any client connects); `N` keys
-//! (1,000,000) each `try_acquire` one cell of a quota of 1 per 30 s, from 64 tasks on one
-//! connection, so that every entry lives the 30 s until its key is idle plus 1 s, longer
+//! (1,000,000) each `try_acquire` one cell of a quota of 1 per 60 s, from 64 tasks on one
+//! connection, so that every entry lives the 60 s until its key is idle plus 1 s, longer
 //! than the keys take to make; `used_memory` and `DBSIZE` at the peak; then nothing, while
 //! Redis expires the entries by itself; `used_memory` once `DBSIZE` is 0 and the server has
 //! shrunk its tables (read every 100 ms until it has not fallen for 1 s). Prints
@@ -31,7 +31,7 @@ fn options() -> Options {
     let mut options = Options {
         keys: 1_000_000,
         tasks: 64,
-        period: Duration::from_secs(30),
+        period: Duration::from_secs(60),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -63,7 +63,7 @@ fn usage(problem: &str) -> ! {
     if !problem.is_empty() {
         eprintln!("{problem}");
     }
-    eprintln!("usage: redis_memory [--keys N (1000000)] [--tasks T (64)] [--period S (30)]");
+    eprintln!("usage: redis_memory [--keys N (1000000)] [--tasks T (64)] [--period S (60)]");
     std::process::exit(if problem.is_empty() { 0 } else { 2 });
 }
 
