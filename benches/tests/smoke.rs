@@ -106,9 +106,59 @@ fn redis_runs_a_tiny_case() {
     };
     let out = run(
         env!("CARGO_BIN_EXE_redis"),
-        &["--url", &server.url(), "--calls", "200", "--tasks", "4"],
+        &[
+            "--url",
+            &server.url(),
+            "--calls",
+            "200",
+            "--tasks",
+            "4",
+            "--seconds",
+            "0.2",
+            "--processes",
+            "1,2",
+        ],
     );
-    for name in ["ping", "window", "pacer admit", "pacer refuse"] {
+    for name in ["ping", "window", "pacer admit", "pacer refuse", "one Redis"] {
         assert!(out.contains(name), "no row for {name}:\n{out}");
     }
+}
+
+#[test]
+fn redis_faults_runs_a_tiny_case() {
+    // It starts its own redis-server for each case; see redis_runs_a_tiny_case.
+    if pacer_tests::RedisServer::start().is_none() {
+        return;
+    }
+    let out = run(
+        env!("CARGO_BIN_EXE_redis_faults"),
+        &[
+            "--rates",
+            "1000",
+            "--keys",
+            "2",
+            "--tasks-per-key",
+            "1",
+            "--seconds",
+            "0.4",
+            "--case",
+            "empty",
+        ],
+    );
+    assert!(out.contains("| 1000/s, burst 5 | try_acquire"), "{out}");
+    assert!(out.contains("none (restarted empty)"), "{out}");
+}
+
+#[test]
+fn redis_memory_runs_a_tiny_case() {
+    if pacer_tests::RedisServer::start().is_none() {
+        return;
+    }
+    // 1,000 keys idle 0.2 s after their cell: the entries are gone about 1.2 s later.
+    let out = run(
+        env!("CARGO_BIN_EXE_redis_memory"),
+        &["--keys", "1000", "--period", "0.2"],
+    );
+    assert!(out.contains("(1000 expired by Redis)"), "{out}");
+    assert!(out.contains("PASS"), "{out}");
 }

@@ -12,19 +12,26 @@
 //!   an [`Rt`](scenarios::Rt) driver.
 //! - [`real_timer`]: glue checks on an adapter's real timer, given a
 //!   [`BlockOn`](real_timer::BlockOn) driver.
-//! - [`RedisServer`]: a private `redis-server` for one test of `pacer-redis`.
+//! - [`RedisServer`]: a private `redis-server` for one test of `pacer-redis`; [`RedisCluster`]:
+//!   a private Redis Cluster of such servers.
+//! - [`gcra_excess`]: how many cells a policer of the quota would have dropped.
 
 mod check;
 mod drive;
+mod excess;
 mod polls;
 pub mod race;
 pub mod real_timer;
+mod redis_cluster;
 mod redis_server;
 mod rng;
 pub mod scenarios;
+mod scratch_dir;
 
 pub use check::{assert_conforms, gcra_violation, window_violation};
 pub use drive::drive;
+pub use excess::gcra_excess;
 pub use polls::{CountPolls, count_polls, poll_once};
+pub use redis_cluster::RedisCluster;
 pub use redis_server::RedisServer;
 pub use rng::XorShift;

@@ -1,20 +1,28 @@
 //! A private `redis-server` for one test: started on a free loopback port, stopped on drop.
 //!
-//! Tests that need Redis call [`RedisServer::start`]. Where no `redis-server` binary is found,
-//! it returns `None` and the test returns early, saying so on stderr, so `cargo test` passes
-//! on a machine with only the Rust toolchain. CI sets `PACER_REQUIRE_REDIS=1`, which turns a
-//! missing server into a failure: there the Redis tests always run.
+//! Tests that need Redis call [`RedisServer::start`] (or [`RedisServer::start_with`] for more
+//! settings). Where no `redis-server` binary is found, it returns `None` and the test returns
+//! early, saying so on stderr, so `cargo test` passes on a machine with only the Rust
+//! toolchain. CI sets `PACER_REQUIRE_REDIS=1`, which turns a missing server into a failure:
+//! there the Redis tests always run.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A running `redis-server` child process that only this test uses.
+use crate::scratch_dir::ScratchDir;
+
+/// A running `redis-server` child process that only this test uses, with a directory of its
+/// own for whatever files it writes.
 #[derive(Debug)]
 pub struct RedisServer {
     child: Child,
     port: u16,
+    /// Every argument it was started with, to start it again the same way.
+    args: Vec<String>,
+    /// Its files; kept for as long as the server (removed on drop).
+    _dir: ScratchDir,
 }
 
 impl RedisServer {
@@ -26,36 +34,115 @@ impl RedisServer {
     /// by another test's) is started again on another port, up to 5 times. Panics if none
     /// answers within 10 s.
     pub fn start() -> Option<RedisServer> {
-        let binary = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+        RedisServer::start_with(&[])
+    }
+
+    /// [`start`](RedisServer::start) with more settings, given as `redis-server` takes them
+    /// on its command line (`["--appendonly", "yes"]`); they come after the defaults, so they
+    /// override them.
+    pub fn start_with(settings: &[&str]) -> Option<RedisServer> {
+        RedisServer::start_node(settings, false)
+    }
+
+    /// A server for a Redis Cluster: cluster mode on, with its bus on a second free port.
+    pub(crate) fn start_cluster_node(settings: &[&str]) -> Option<RedisServer> {
+        RedisServer::start_node(settings, true)
+    }
+
+    fn start_node(settings: &[&str], cluster: bool) -> Option<RedisServer> {
+        let binary = server_binary();
         for _attempt in 0..5 {
             let port = free_port();
-            let spawned = Command::new(&binary)
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn();
-            let child = match spawned {
+            let dir = ScratchDir::new();
+            let mut args: Vec<String> = [
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                &dir.path().display().to_string(),
+            ]
+            .iter()
+            .map(|arg| arg.to_string())
+            .collect();
+            if cluster {
+                let bus = free_port().to_string();
+                args.extend(["--cluster-enabled", "yes", "--cluster-port", &bus].map(String::from));
+            }
+            args.extend(settings.iter().map(|arg| arg.to_string()));
+            let child = match spawn(&binary, &args) {
                 Ok(child) => child,
-                Err(error) if std::env::var_os("PACER_REQUIRE_REDIS").is_some() => {
+                Err(error) if required() => {
                     panic!("PACER_REQUIRE_REDIS is set but `{binary}` could not start: {error}")
                 }
                 Err(error) => {
-                    // Straight to stderr, past the test harness's capture, so the skip shows.
-                    let _ = writeln!(
-                        std::io::stderr(),
-                        "skipping a Redis test: `{binary}` could not start ({error}); \
-                         install redis-server to run it (CI sets PACER_REQUIRE_REDIS=1)"
-                    );
+                    skipping(&format!(
+                        "`{binary}` could not start ({error}); install redis-server to run it"
+                    ));
                     return None;
                 }
             };
-            let mut server = RedisServer { child, port };
+            let mut server = RedisServer {
+                child,
+                port,
+                args,
+                _dir: dir,
+            };
             if server.wait_until_ready(Duration::from_secs(10)) {
                 return Some(server);
             }
         }
         panic!("`{binary}` exited at once five times: see its log by running it by hand");
+    }
+
+    /// Stops the server (SIGKILL, if it still runs) and starts it again on the same port,
+    /// with the same settings and directory: empty without persistence, or with what its
+    /// append-only file kept. Waits until it answers and has loaded that file; panics if it
+    /// does not within 10 s.
+    pub fn restart(&mut self) {
+        self.kill();
+        let binary = server_binary();
+        self.child = spawn(&binary, &self.args)
+            .unwrap_or_else(|error| panic!("`{binary}` could not start again: {error}"));
+        assert!(
+            self.wait_until_ready(Duration::from_secs(10)),
+            "`{binary}` exited at once when started again on port {}",
+            self.port
+        );
+    }
+
+    /// A new connection to the server, for commands a test sends itself.
+    pub fn connection(&self) -> redis::Connection {
+        let client = redis::Client::open(self.url()).expect("a valid URL");
+        client
+            .get_connection_with_timeout(Duration::from_secs(5))
+            .unwrap_or_else(|error| panic!("connect to {}: {error}", self.url()))
+    }
+
+    /// The value of `field` in the server's `INFO` (all sections), if it has one.
+    pub fn info(&self, field: &str) -> Option<String> {
+        let info: String = redis::cmd("INFO")
+            .arg("everything")
+            .query(&mut self.connection())
+            .expect("INFO");
+        info_field(&info, field)
+    }
+
+    /// Bytes the server has allocated (`used_memory` in `INFO memory`).
+    pub fn used_memory(&self) -> u64 {
+        let value = self.info("used_memory").expect("INFO has used_memory");
+        value.parse().expect("used_memory is a number")
+    }
+
+    /// Keys in the server's database 0 (`DBSIZE`).
+    pub fn keys(&self) -> u64 {
+        redis::cmd("DBSIZE")
+            .query(&mut self.connection())
+            .expect("DBSIZE")
     }
 
     /// The server's URL, for `redis::Client::open`.
@@ -122,28 +209,63 @@ impl Drop for RedisServer {
     }
 }
 
+/// The `redis-server` binary: `REDIS_SERVER`, else the one on the `PATH`.
+fn server_binary() -> String {
+    std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into())
+}
+
+fn spawn(binary: &str, args: &[String]) -> std::io::Result<Child> {
+    Command::new(binary)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+}
+
+/// Whether a missing Redis must fail the run (`PACER_REQUIRE_REDIS` set, as in CI).
+pub(crate) fn required() -> bool {
+    std::env::var_os("PACER_REQUIRE_REDIS").is_some()
+}
+
+/// Says on stderr, past the test harness's capture, that a Redis test does not run.
+pub(crate) fn skipping(why: &str) {
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipping a Redis test: {why} (CI sets PACER_REQUIRE_REDIS=1)"
+    );
+}
+
+/// The value of `field` in an `INFO` reply.
+pub(crate) fn info_field(info: &str, field: &str) -> Option<String> {
+    let wanted = format!("{field}:");
+    info.lines()
+        .find_map(|line| line.strip_prefix(&wanted))
+        .map(|value| value.trim().to_string())
+}
+
 /// A port that was free a moment ago (the OS picks it).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a loopback port");
     listener.local_addr().expect("a bound address").port()
 }
 
-/// Whether the server on `port` answers, and is process `pid` (not another test's server
-/// that took the port first): its `INFO server` names its process id.
+/// Whether the server on `port` answers, is process `pid` (not another test's server that
+/// took the port first: its `INFO` names its process id), and has loaded its data.
 fn answers_as(port: u16, pid: u32) -> bool {
     let Ok(mut stream) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)) else {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-    if stream.write_all(b"INFO server\r\n").is_err() {
+    if stream.write_all(b"INFO\r\n").is_err() {
         return false;
     }
-    let wanted = format!("process_id:{pid}\r\n");
+    let wanted = [format!("process_id:{pid}\r\n"), "loading:0\r\n".to_string()];
     let mut reply = Vec::new();
     let mut chunk = [0u8; 4096];
     while let Ok(read @ 1..) = stream.read(&mut chunk) {
         reply.extend_from_slice(&chunk[..read]);
-        if String::from_utf8_lossy(&reply).contains(&wanted) {
+        let text = String::from_utf8_lossy(&reply);
+        if wanted.iter().all(|line| text.contains(line.as_str())) {
             return true;
         }
     }

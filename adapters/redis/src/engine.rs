@@ -5,22 +5,18 @@
 //! made it, and reads one clock: the server's `TIME`.
 
 use std::future::Future;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use pacer_core::{Quota, Snapshot};
-use redis::aio::ConnectionManager;
-use redis::{RedisError, RetryMethod, Script, ScriptInvocation, Value};
+use redis::{RedisError, RetryMethod, Value};
 
+use crate::connection::Connection;
 use crate::in_flight::InFlight;
 use crate::reservation::Token;
 use crate::runtime;
+use crate::script::{LuaScript, ScriptCall};
 use crate::{Error, Reservation};
-
-/// The script's source: GCRA in exact integer arithmetic on Lua's doubles.
-pub(crate) const SOURCE: &str = include_str!("gcra.lua");
-
-static SCRIPT: LazyLock<Arc<Script>> = LazyLock::new(|| Arc::new(Script::new(SOURCE)));
 
 /// burst × period (ns) and burst × count must stay within this, so that every value the
 /// script computes is an integer below 2^53, exact in a double.
@@ -49,7 +45,7 @@ impl QuotaArgs {
     }
 
     /// Adds the quota to a script call: count, period in nanoseconds, burst.
-    fn add_to(&self, call: &mut ScriptInvocation<'_>) {
+    fn add_to(&self, call: &mut ScriptCall) {
         let quota = self.quota;
         call.arg(quota.count())
             .arg(quota.period_nanos())
@@ -63,24 +59,24 @@ pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 /// One limit in Redis: a connection, a key and the quota this client holds for it.
 #[derive(Clone)]
 pub(crate) struct Engine {
-    conn: ConnectionManager,
+    conn: Connection,
     key: Arc<str>,
     quota: QuotaArgs,
-    script: Arc<Script>,
+    script: Arc<LuaScript>,
     timeout: Duration,
 }
 
 impl Engine {
-    pub(crate) fn new(conn: ConnectionManager, key: Arc<str>, quota: QuotaArgs) -> Engine {
-        Engine::with_script(conn, key, quota, SCRIPT.clone())
+    pub(crate) fn new(conn: Connection, key: Arc<str>, quota: QuotaArgs) -> Engine {
+        Engine::with_script(conn, key, quota, LuaScript::pacer())
     }
 
     /// The same on another script: the tests' copy whose clock they set.
     pub(crate) fn with_script(
-        conn: ConnectionManager,
+        conn: Connection,
         key: Arc<str>,
         quota: QuotaArgs,
-        script: Arc<Script>,
+        script: Arc<LuaScript>,
     ) -> Engine {
         Engine {
             conn,
@@ -94,6 +90,14 @@ impl Engine {
     /// The same with calls bounded by `timeout`.
     pub(crate) fn with_timeout(self, timeout: Duration) -> Engine {
         Engine { timeout, ..self }
+    }
+
+    /// The same limit's engine for another key: what a keyed limiter runs each call on.
+    pub(crate) fn for_key(&self, key: Arc<str>) -> Engine {
+        Engine {
+            key,
+            ..self.clone()
+        }
     }
 
     pub(crate) fn key(&self) -> &str {
@@ -118,9 +122,11 @@ impl Engine {
         let engine = self.clone();
         let request = Box::pin(async move {
             let mut call = engine.call("reserve");
-            call.arg(cells).arg(max_wait.to_string());
-            let mut conn = engine.conn.clone();
-            call.invoke_async::<Value>(&mut conn).await
+            call.arg(cells).arg(max_wait);
+            engine
+                .conn
+                .run_script(&engine.script, &engine.key, &call)
+                .await
         });
         let value = self
             .answer(InFlight::new(self.clone(), cells, request))
@@ -135,6 +141,7 @@ impl Engine {
             "ok" => {
                 let [origin, at, now, epoch, bw, bf, aw, af] = reply.ints()?;
                 Ok(Reservation {
+                    key: self.key.clone(),
                     at: absolute(origin, at)?,
                     decided: absolute(origin, now)?,
                     cells,
@@ -162,7 +169,7 @@ impl Engine {
     pub(crate) async fn peek(&self, cells: u32) -> Result<(u64, u64), Error> {
         let mut call = self.call("peek");
         call.arg(cells);
-        let reply = self.run(&call).await?;
+        let reply = self.run(&self.key, &call).await?;
         if reply.status != "ok" {
             return Err(self.refusal(reply, cells));
         }
@@ -172,7 +179,7 @@ impl Engine {
 
     /// The remaining burst and the earliest instant for one cell, and the server's now.
     pub(crate) async fn snapshot(&self) -> Result<(Snapshot, u64), Error> {
-        let reply = self.run(&self.call("snapshot")).await?;
+        let reply = self.run(&self.key, &self.call("snapshot")).await?;
         if reply.status != "ok" {
             return Err(self.refusal(reply, 1));
         }
@@ -185,8 +192,8 @@ impl Engine {
         Ok((snapshot, absolute(origin, now)?))
     }
 
-    /// Hands a reservation back; whether its cells were returned (the rules of
-    /// [`pacer_core::Scheduler::cancel`], by the server's clock).
+    /// Hands a reservation back to the key it was made on; whether its cells were returned
+    /// (the rules of [`pacer_core::Scheduler::cancel`], by the server's clock).
     pub(crate) async fn cancel(&self, reservation: &Reservation) -> Result<bool, Error> {
         if reservation.cells == 0 {
             return Ok(false);
@@ -196,7 +203,7 @@ impl Engine {
         call.arg(token.origin).arg(token.epoch).arg(token.at);
         call.arg(token.before.0).arg(token.before.1);
         call.arg(token.after.0).arg(token.after.1);
-        let reply = self.run(&call).await?;
+        let reply = self.run(&reservation.key, &call).await?;
         match (reply.status.as_str(), reply.ints()?) {
             ("ok", [returned]) => Ok(returned == 1),
             (status, _) => Err(unexpected(&status)),
@@ -208,7 +215,7 @@ impl Engine {
     pub(crate) async fn set_quota(&self, quota: QuotaArgs) -> Result<Engine, Error> {
         let mut call = self.call("set_quota");
         quota.add_to(&mut call);
-        let reply = self.run(&call).await?;
+        let reply = self.run(&self.key, &call).await?;
         match reply.status.as_str() {
             "ok" => Ok(Engine {
                 quota,
@@ -219,19 +226,20 @@ impl Engine {
         }
     }
 
-    fn call(&self, op: &str) -> ScriptInvocation<'_> {
-        let mut call = self.script.prepare_invoke();
-        call.key(&*self.key).arg(op);
+    /// A call of the script for `op` with this client's quota; the operation's own
+    /// arguments follow.
+    fn call(&self, op: &'static str) -> ScriptCall {
+        let mut call = ScriptCall::new(op);
         self.quota.add_to(&mut call);
         call
     }
 
-    /// Runs the script once. A call that has no answer within the timeout (a server that
-    /// stopped answering, or a connection still trying to come back) is
-    /// [`Error::Unavailable`].
-    async fn run(&self, call: &ScriptInvocation<'_>) -> Result<Reply, Error> {
-        let mut conn = self.conn.clone();
-        Reply::parse(self.answer(call.invoke_async::<Value>(&mut conn)).await?)
+    /// Runs `call` of the script on `key` once. A call that has no answer within the
+    /// timeout (a server that stopped answering, or a connection still trying to come
+    /// back) is [`Error::Unavailable`].
+    async fn run(&self, key: &str, call: &ScriptCall) -> Result<Reply, Error> {
+        let request = self.conn.run_script(&self.script, key, call);
+        Reply::parse(self.answer(request).await?)
     }
 
     /// The answer to `request`, or [`Error::Unavailable`] if it has none within the timeout

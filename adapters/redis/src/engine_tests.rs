@@ -15,41 +15,54 @@ use std::time::Duration;
 
 use pacer_core::{Gcra, GcraToken, Quota, Scheduler};
 use pacer_tests::{RedisServer, XorShift, assert_conforms};
-use redis::Script;
 use redis::aio::ConnectionManager;
 
-use crate::engine::{Engine, QuotaArgs, SOURCE};
+use crate::engine::{Engine, QuotaArgs};
+use crate::script::{LuaScript, SOURCE};
 use crate::{Error, Reservation};
 
 const CLOCK: &str = "pacer-test:clock";
 /// The test clock's instant 0, in seconds since the Unix epoch.
 const BASE_S: u64 = 1_800_000_000;
-const NS: u64 = 1_000_000_000;
+pub(crate) const NS: u64 = 1_000_000_000;
 
 /// The script with its clock read from the `CLOCK` hash (seconds, nanoseconds).
-fn script_on_test_clock() -> Arc<Script> {
+///
+/// Its keys also live an hour longer than the script says: Redis expires them by real time,
+/// which passes independently of the test clock, so on a slow run a key the test clock
+/// still holds busy could otherwise expire between two steps and start afresh.
+pub(crate) fn script_on_test_clock() -> Arc<LuaScript> {
     let real = "local t = redis.call('TIME')\n  return tonumber(t[1]), tonumber(t[2]) * 1000";
     let fake = "local t = redis.call('HMGET', 'pacer-test:clock', 's', 'ns')\n  \
                 return tonumber(t[1]), tonumber(t[2])";
+    let expiry = "redis.call('PEXPIRE', key, ttl)";
+    let later = "redis.call('PEXPIRE', key, ttl + 3600000)";
     assert!(
-        SOURCE.contains(real),
-        "the script's clock changed; update this test"
+        SOURCE.contains(real) && SOURCE.contains(expiry),
+        "the script's clock or expiry changed; update this test"
     );
-    Arc::new(Script::new(&SOURCE.replace(real, fake)))
+    Arc::new(LuaScript::new(
+        &SOURCE.replace(real, fake).replace(expiry, later),
+    ))
 }
 
-async fn connect(server: &RedisServer) -> ConnectionManager {
+pub(crate) async fn connect(server: &RedisServer) -> ConnectionManager {
     let client = redis::Client::open(server.url()).unwrap();
     ConnectionManager::new(client).await.unwrap()
 }
 
-fn engine(conn: &ConnectionManager, key: &str, quota: Quota) -> Engine {
+pub(crate) fn engine(conn: &ConnectionManager, key: &str, quota: Quota) -> Engine {
     let args = QuotaArgs::new(quota).unwrap();
-    Engine::with_script(conn.clone(), Arc::from(key), args, script_on_test_clock())
+    Engine::with_script(
+        conn.clone().into(),
+        Arc::from(key),
+        args,
+        script_on_test_clock(),
+    )
 }
 
 /// Sets the test clock to `now` ns after `BASE_S`.
-async fn set_clock(conn: &ConnectionManager, now: u64) {
+pub(crate) async fn set_clock(conn: &ConnectionManager, now: u64) {
     let mut conn = conn.clone();
     let (s, ns) = (BASE_S + now / NS, now % NS);
     let () = redis::cmd("HSET")
@@ -65,18 +78,18 @@ async fn set_clock(conn: &ConnectionManager, now: u64) {
 }
 
 /// An instant from Redis (ns since the Unix epoch) on the test clock.
-fn local(at: u64) -> u64 {
+pub(crate) fn local(at: u64) -> u64 {
     at - BASE_S * NS
 }
 
-fn quota(count: u32, period: Duration, burst: u32) -> Quota {
+pub(crate) fn quota(count: u32, period: Duration, burst: u32) -> Quota {
     Quota::new(count, period)
         .unwrap()
         .with_burst(burst)
         .unwrap()
 }
 
-fn quotas() -> Vec<Quota> {
+pub(crate) fn quotas() -> Vec<Quota> {
     vec![
         quota(100, Duration::from_secs(1), 1),
         quota(3, Duration::from_secs(1), 1),
@@ -89,7 +102,7 @@ fn quotas() -> Vec<Quota> {
 }
 
 /// Two answers agree if both admit within 1 ns of each other, or both refuse alike.
-fn same(redis: &Result<u64, Error>, core: &Result<u64, pacer_core::Error>) -> bool {
+pub(crate) fn same(redis: &Result<u64, Error>, core: &Result<u64, pacer_core::Error>) -> bool {
     use pacer_core::Error::WouldWait;
     match (redis, core) {
         (Ok(a), Ok(b)) => a.abs_diff(*b) <= 1,
@@ -211,7 +224,7 @@ async fn reserve_one_on_both(engine: &Engine, core: &mut Gcra, now: u64, context
     at
 }
 
-fn clone_error(error: &Error) -> Error {
+pub(crate) fn clone_error(error: &Error) -> Error {
     match error {
         Error::Limit(e) => Error::Limit(*e),
         other => Error::Unexpected(other.to_string()),

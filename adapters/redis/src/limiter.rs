@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use pacer_core::{AtomicLimiter, Pacer, Quota, Snapshot, Timer};
 use pacer_tokio::TokioTimer;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use crate::connection::Connection;
 use crate::engine::{Engine, QuotaArgs};
-use crate::runtime;
+use crate::wait;
 use crate::{Error, Reservation};
 
 /// A rate limit kept in Redis and shared by every client that uses the same key and quota.
@@ -63,15 +63,26 @@ impl Limiter {
     /// Connects to the Redis at `url` and makes a limiter for `key` with `quota`, on tokio's
     /// timer.
     ///
-    /// The connection reconnects by itself. Its settings suit a rate limiter, which should
-    /// answer quickly either way: a connection attempt times out after 1 s, a reply after
-    /// 1 s, and a lost connection is retried twice before a call gives up. For other
-    /// settings build a [`ConnectionManager`] and use [`Limiter::new`].
+    /// The connection is [`Connection::connect`]'s: it reconnects by itself, and a connection
+    /// attempt or a reply times out after 1 s. For other settings build a
+    /// [`ConnectionManager`](redis::aio::ConnectionManager) and use [`Limiter::new`].
     ///
     /// Fails with [`Error::Unavailable`] if Redis cannot be reached now, and
     /// [`Error::QuotaTooLarge`] for a quota beyond the engine's range.
     pub async fn connect(url: &str, key: &str, quota: Quota) -> Result<Limiter, Error> {
         Limiter::connect_with_timer(url, key, quota, TokioTimer::new()).await
+    }
+
+    /// Connects to the Redis Cluster that `nodes` (URLs of some of its masters) belong to
+    /// ([`Connection::connect_cluster`]) and makes a limiter for `key` with `quota`, on
+    /// tokio's timer. The key lives on the master that holds its slot.
+    pub async fn connect_cluster<'a>(
+        nodes: impl IntoIterator<Item = &'a str>,
+        key: &str,
+        quota: Quota,
+    ) -> Result<Limiter, Error> {
+        let conn = Connection::connect_cluster(nodes).await?;
+        Limiter::new(conn, key, quota, TokioTimer::new())
     }
 }
 
@@ -85,28 +96,22 @@ impl<T: Timer + Clone> Limiter<T> {
         quota: Quota,
         timer: T,
     ) -> Result<Limiter<T>, Error> {
-        let client = redis::Client::open(url).map_err(Error::Unavailable)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(1)))
-            .set_response_timeout(Some(Duration::from_secs(1)))
-            .set_number_of_retries(2);
-        let conn = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(Error::Unavailable)?;
+        let conn = Connection::connect(url).await?;
         Limiter::new(conn, key, quota, timer)
     }
 
-    /// A limiter for `key` with `quota` on an existing connection, sleeping on `timer`.
+    /// A limiter for `key` with `quota` on an existing connection (a [`Connection`], or a
+    /// redis-rs `ConnectionManager` or `ClusterConnection`), sleeping on `timer`.
     ///
     /// Nothing is sent to Redis yet. Fails with [`Error::QuotaTooLarge`] for a quota beyond
     /// the engine's range.
     pub fn new(
-        conn: ConnectionManager,
+        conn: impl Into<Connection>,
         key: &str,
         quota: Quota,
         timer: T,
     ) -> Result<Limiter<T>, Error> {
-        let engine = Engine::new(conn, Arc::from(key), QuotaArgs::new(quota)?);
+        let engine = Engine::new(conn.into(), Arc::from(key), QuotaArgs::new(quota)?);
         Ok(Limiter::from_engine(engine, timer))
     }
 
@@ -176,7 +181,7 @@ impl<T: Timer + Clone> Limiter<T> {
     pub async fn acquire_within(&self, cells: u32, max_wait: Duration) -> Result<(), Error> {
         match self.engine.reserve(cells, Some(max_wait)).await {
             Ok(reservation) => {
-                self.wait_for(reservation).await;
+                wait::until_due(&self.engine, &self.timer, reservation).await;
                 Ok(())
             }
             Err(Error::Unavailable(error)) => {
@@ -250,47 +255,5 @@ impl<T: Timer + Clone> Limiter<T> {
     /// The fallback limiter, where one was chosen; otherwise `error` as [`Error::Unavailable`].
     fn local(&self, error: redis::RedisError) -> Result<&Pacer<AtomicLimiter, T>, Error> {
         self.fallback.as_ref().ok_or(Error::Unavailable(error))
-    }
-
-    /// Sleeps once until `reservation` is due, cancelling it if this future is dropped first.
-    async fn wait_for(&self, reservation: Reservation) {
-        let wait = u64::try_from(reservation.wait().as_nanos()).unwrap_or(u64::MAX);
-        if wait == 0 {
-            return;
-        }
-        let guard = CancelOnDrop {
-            engine: &self.engine,
-            reservation: Some(reservation),
-        };
-        let due = self.timer.now().saturating_add(wait);
-        while self.timer.now() < due {
-            self.timer.sleep_until(due).await;
-        }
-        guard.spent();
-    }
-}
-
-/// Cancels a reservation in the background if the acquisition is dropped while it sleeps.
-struct CancelOnDrop<'a> {
-    engine: &'a Engine,
-    reservation: Option<Reservation>,
-}
-
-impl CancelOnDrop<'_> {
-    /// The reservation came due: its cells are spent, nothing to cancel.
-    fn spent(mut self) {
-        self.reservation = None;
-    }
-}
-
-impl Drop for CancelOnDrop<'_> {
-    fn drop(&mut self) {
-        let Some(reservation) = self.reservation.take() else {
-            return;
-        };
-        let engine = self.engine.clone();
-        runtime::spawn_detached(async move {
-            let _ = engine.cancel(&reservation).await;
-        });
     }
 }

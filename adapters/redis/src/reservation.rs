@@ -1,9 +1,11 @@
 //! `Reservation`: cells recorded in Redis for an instant of the server's clock.
 
-use core::time::Duration;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Cells recorded in Redis for instant [`at`](Reservation::at): the receipt of a
-/// reservation made by [`Limiter::reserve`](crate::Limiter::reserve).
+/// reservation made by [`Limiter::reserve`](crate::Limiter::reserve) or
+/// [`KeyedLimiter::reserve`](crate::KeyedLimiter::reserve).
 ///
 /// Instants are nanoseconds since the Unix epoch by the Redis server's clock, the one clock
 /// every client of the limit shares. [`wait`](Reservation::wait) is how long after the
@@ -13,6 +15,8 @@ use core::time::Duration;
 #[derive(Debug, PartialEq, Eq)]
 #[must_use = "a reservation holds cells: wait until it is due before using them, or cancel it"]
 pub struct Reservation {
+    /// The Redis key it was made on, so that a cancel goes there.
+    pub(crate) key: Arc<str>,
     pub(crate) at: u64,
     pub(crate) decided: u64,
     pub(crate) cells: u32,

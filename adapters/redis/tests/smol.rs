@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use pacer_core::ManualTimer;
-use pacer_redis::Limiter;
+use pacer_redis::{Connection, KeyedLimiter, Limiter, Quota};
 use pacer_tests::RedisServer;
 
 mod common;
@@ -85,5 +85,56 @@ fn a_redis_that_stops_answering_times_out_on_smol_and_the_call_given_up_is_cance
             limiter.delay(1).await.unwrap() <= Duration::from_secs(110)
         })
         .await;
+    });
+}
+
+#[test]
+fn keyed_limits_and_a_cluster_work_on_smol() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let Some(cluster) = pacer_tests::RedisCluster::start(3) else {
+        return;
+    };
+    smol::block_on(async {
+        // Keyed, on one server: a sleeping acquisition of one key, dropped, returns its slot
+        // to that key while another key's limit is untouched.
+        let timer = ManualTimer::new();
+        let limiter = KeyedLimiter::connect_with_timer(
+            &server.url(),
+            "smol:",
+            one_per_hundred_seconds(),
+            timer.clone(),
+        )
+        .await
+        .unwrap();
+        let limiter = std::sync::Arc::new(limiter);
+        limiter.acquire("k").await.unwrap();
+        let waiting = limiter.clone();
+        let waiter = smol::spawn(async move { waiting.acquire("k").await });
+        eventually("the acquisition sleeps", async || timer.sleepers() == 1).await;
+        assert_eq!(limiter.delay("other", 1).await.unwrap(), Duration::ZERO);
+        drop(waiter);
+        eventually("the slot comes back", async || {
+            limiter.delay("k", 1).await.unwrap() <= Duration::from_secs(110)
+        })
+        .await;
+
+        // On a cluster: the connection and its routing run on smol too.
+        let urls = cluster.urls();
+        let conn = Connection::connect_cluster(urls.iter().map(String::as_str))
+            .await
+            .unwrap();
+        let quota = Quota::per_second(1000).unwrap().with_burst(3).unwrap();
+        let keyed = KeyedLimiter::new(conn, "smol-cluster:", quota, ManualTimer::new()).unwrap();
+        let mut cells = Vec::new();
+        for k in 0..60 {
+            let key = ["a", "b", "c"][k % 3];
+            cells.push((key, keyed.reserve(key, 1).await.unwrap().at()));
+        }
+        for key in ["a", "b", "c"] {
+            let mine: Vec<u64> = cells.iter().filter(|c| c.0 == key).map(|c| c.1).collect();
+            pacer_tests::assert_conforms(&mine, quota);
+        }
     });
 }

@@ -1,11 +1,14 @@
-//! What a decision costs when the limit lives in Redis: pacer-redis's script against a bare
-//! `PING` (the round trip every Redis call pays) and against the fixed-window counter most
-//! hand-written Redis limiters use (`INCR` and `PEXPIRE` in one `MULTI`), on one connection.
+//! What a decision costs when the limit lives in Redis, and how the decisions scale with
+//! client processes, on one Redis and on a Redis Cluster.
 //!
 //! Run: `cargo run --release -p pacer-benches --bin redis` (`-- --help` for the options).
-//! It starts a private `redis-server` (which must be installed), or uses `--url URL`.
+//! It starts a private `redis-server` (which must be installed), or uses `--url URL`, and a
+//! private 3-master cluster (which needs `redis-cli` too), or uses `--cluster URL,URL,...`,
+//! or none with `--no-cluster`.
 //!
-//! Two measures, each for every operation:
+//! **Latency and one client** (the first table): pacer-redis's script against a bare `PING`
+//! (the round trip every Redis call pays) and against the fixed-window counter most
+//! hand-written Redis limiters use (`INCR` and `PEXPIRE` in one `MULTI`), on one connection:
 //! - *sequential*: one task makes `N` calls one after another; per-call latency by
 //!   `std::time::Instant`, median and 99th percentile, after 1,000 calls of warm-up;
 //! - *concurrent*: `T` tasks on a tokio multi-thread runtime with 2 workers share one
@@ -17,26 +20,64 @@
 //! `try_acquire` on a quota of 10^9 per second, so every call is admitted and writes;
 //! `pacer refuse`, `try_acquire` on a quota of 1 per hour after its one cell, so every call
 //! is refused (and records only its clock reading).
+//!
+//! **Scaling with processes** (the second table): for 1, 2 and 4 client processes (this
+//! program started again with `--child`), each with 16 tasks on one connection and a
+//! current-thread runtime, keyed `try_acquire` decisions over 64 keys (on the cluster they
+//! spread over the masters by slot) for 3 s, all processes at once; decisions per second
+//! in all, against one process; the clients' CPU per decision (each child's getrusage over
+//! its window); and the servers' CPU per decision and cores kept busy (`INFO cpu`). See
+//! [`scaling`].
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use pacer_benches::cpu_time;
 use pacer_redis::{Limiter, Quota, TokioTimer};
-use pacer_tests::RedisServer;
+use pacer_tests::{RedisCluster, RedisServer};
 use redis::aio::ConnectionManager;
+
+mod child;
+mod scaling;
+mod target;
+
+use child::ChildArgs;
+use target::Target;
+
+/// The prefix of the keyed limits the scaling runs use.
+pub(crate) const KEYED_PREFIX: &str = "bench:keyed:";
+
+/// The quota of every key in the scaling runs: 10^9 per second, so each decision is an
+/// admission that writes.
+pub(crate) fn keyed_quota() -> Quota {
+    Quota::per_second(1_000_000_000).unwrap()
+}
 
 struct Options {
     url: Option<String>,
+    cluster: Option<Vec<String>>,
+    no_cluster: bool,
     calls: usize,
     tasks: usize,
+    processes: Vec<usize>,
+    child_tasks: usize,
+    seconds: f64,
+    keys: usize,
+    child: Option<Target>,
 }
 
 fn options() -> Options {
     let mut options = Options {
         url: None,
+        cluster: None,
+        no_cluster: false,
         calls: 20_000,
         tasks: 64,
+        processes: vec![1, 2, 4],
+        child_tasks: 16,
+        seconds: 3.0,
+        keys: 64,
+        child: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -46,14 +87,43 @@ fn options() -> Options {
         };
         match arg.as_str() {
             "--url" => options.url = Some(value()),
+            "--cluster" => options.cluster = Some(value().split(',').map(String::from).collect()),
+            "--no-cluster" => options.no_cluster = true,
             "--calls" => options.calls = value().parse().unwrap_or_else(|_| usage("--calls N")),
             "--tasks" => options.tasks = value().parse().unwrap_or_else(|_| usage("--tasks T")),
+            "--processes" => {
+                options.processes = value()
+                    .split(',')
+                    .map(|p| p.parse().unwrap_or_else(|_| usage("--processes P,P,...")))
+                    .collect()
+            }
+            "--child-tasks" => {
+                options.child_tasks = value().parse().unwrap_or_else(|_| usage("--child-tasks T"))
+            }
+            "--seconds" => {
+                options.seconds = value().parse().unwrap_or_else(|_| usage("--seconds S"))
+            }
+            "--keys" => options.keys = value().parse().unwrap_or_else(|_| usage("--keys K")),
+            "--child" => {
+                let (kind, urls) = (value(), value());
+                options.child = Some(
+                    Target::from_args(&kind, &urls)
+                        .unwrap_or_else(|| usage("--child single|cluster URL[,URL...]")),
+                );
+            }
             "--help" | "-h" => usage(""),
             other => usage(&format!("unknown option {other}")),
         }
     }
     if options.calls < 2 || options.tasks == 0 {
         usage("--calls must be at least 2 and --tasks at least 1");
+    }
+    let positive = options.seconds.is_finite() && options.seconds > 0.0;
+    if !positive || options.child_tasks == 0 || options.keys == 0 {
+        usage("--seconds, --child-tasks and --keys must be positive");
+    }
+    if options.processes.contains(&0) {
+        usage("--processes takes positive counts");
     }
     options
 }
@@ -62,7 +132,12 @@ fn usage(problem: &str) -> ! {
     if !problem.is_empty() {
         eprintln!("{problem}");
     }
-    eprintln!("usage: redis [--url redis://HOST:PORT/] [--calls N (20000)] [--tasks T (64)]");
+    eprintln!(
+        "usage: redis [--url redis://HOST:PORT/] [--cluster URL,URL,... | --no-cluster]\n\
+         \x20            [--calls N (20000)] [--tasks T (64)]\n\
+         \x20            [--processes P,P,... (1,2,4)] [--child-tasks T (16)]\n\
+         \x20            [--seconds S (3)] [--keys K (64)]"
+    );
     std::process::exit(if problem.is_empty() { 0 } else { 2 });
 }
 
@@ -163,6 +238,15 @@ async fn pacer(url: &str, key: &str, quota: Quota) -> Op {
 
 fn main() {
     let options = options();
+    if let Some(target) = options.child.clone() {
+        child::run(ChildArgs {
+            target,
+            tasks: options.child_tasks,
+            seconds: options.seconds,
+            keys: options.keys,
+        });
+        return;
+    }
     let server = match &options.url {
         Some(_) => None,
         None => Some(RedisServer::start().unwrap_or_else(|| {
@@ -174,6 +258,27 @@ fn main() {
         .url
         .clone()
         .unwrap_or_else(|| server.as_ref().unwrap().url());
+    latency(&url, &options);
+
+    let cluster = match (&options.cluster, options.no_cluster) {
+        (_, true) | (Some(_), _) => None,
+        (None, false) => RedisCluster::start(3).or_else(|| {
+            eprintln!("no redis-cli to make a cluster with: its rows are left out");
+            None
+        }),
+    };
+    let mut targets = vec![Target::Single(url)];
+    if let Some(urls) = options.cluster.clone() {
+        targets.push(Target::Cluster(urls));
+    } else if let Some(cluster) = &cluster {
+        targets.push(Target::Cluster(cluster.urls()));
+    }
+    scale(&targets, &options);
+    drop((server, cluster));
+}
+
+/// The first table: latency and one client's throughput, per operation.
+fn latency(url: &str, options: &Options) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -181,12 +286,12 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         let ops = [
-            ("ping", Op::Ping(connect(&url).await)),
-            ("window", Op::Window(connect(&url).await)),
+            ("ping", Op::Ping(connect(url).await)),
+            ("window", Op::Window(connect(url).await)),
             (
                 "pacer admit",
                 pacer(
-                    &url,
+                    url,
                     "bench:admit",
                     Quota::per_second(1_000_000_000).unwrap(),
                 )
@@ -194,7 +299,7 @@ fn main() {
             ),
             (
                 "pacer refuse",
-                pacer(&url, "bench:refuse", Quota::per_hour(1).unwrap()).await,
+                pacer(url, "bench:refuse", Quota::per_hour(1).unwrap()).await,
             ),
         ];
         println!(
@@ -211,5 +316,45 @@ fn main() {
             println!("{name:<13} {median:>11.1} {p99:>11.1} {rate:>13.0} {cpu:>13.1}");
         }
     });
-    drop(server);
+}
+
+/// The second table: keyed decisions per second against client processes, per target.
+fn scale(targets: &[Target], options: &Options) {
+    println!();
+    println!(
+        "keyed try_acquire over {} keys: P client processes x {} tasks, {} s, all at once",
+        options.keys, options.child_tasks, options.seconds
+    );
+    println!(
+        "{:<18} {:>3} {:>13} {:>8} {:>15} {:>15} {:>13}",
+        "target", "P", "decisions/s", "x first", "client us/dec", "server us/dec", "server cores"
+    );
+    for target in targets {
+        let mut first = None;
+        for &processes in &options.processes {
+            let run = scaling::run(
+                target,
+                processes,
+                options.child_tasks,
+                options.seconds,
+                options.keys,
+            );
+            let base = *first.get_or_insert(run.rate);
+            println!(
+                "{:<18} {:>3} {:>13.0} {:>7.2}x {:>15.1} {:>15.1} {:>13.2}{}",
+                target.name(),
+                run.processes,
+                run.rate,
+                run.rate / base,
+                run.client_cpu_us,
+                run.server_cpu_us,
+                run.server_cores,
+                if run.errors > 0 {
+                    format!("  ({} errors)", run.errors)
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
 }

@@ -1,0 +1,197 @@
+//! `Connection`: one Redis server or a Redis Cluster, behind one type.
+//!
+//! Every script pacer-redis runs names exactly one key, so on a cluster redis-rs routes it by
+//! that key's slot to the master that holds it, and follows `MOVED` and `ASK` redirects
+//! (a slot that moved, or is moving) by itself.
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisFuture, RedisResult, RetryMethod, Value};
+
+use crate::Error;
+use crate::ask::run_after_ask;
+use crate::script::{LuaScript, ScriptCall};
+
+/// How long connecting to a server, and a reply, may take before the connection gives up.
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A connection to Redis that pacer-redis's limiters run their scripts on: to one server
+/// (a [`ConnectionManager`]) or to a Redis Cluster (a [`ClusterConnection`]).
+///
+/// Made by [`Connection::connect`] or [`Connection::connect_cluster`] with settings that
+/// suit a rate limiter, or from a connection you built (`.into()`). Cloning it is cheap and
+/// shares the underlying connection, so many limiters can use one.
+///
+/// ```no_run
+/// use pacer_redis::{Connection, KeyedLimiter, Limiter, Quota};
+///
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), pacer_redis::Error> {
+/// let conn = Connection::connect_cluster(["redis://10.0.0.1:7000/", "redis://10.0.0.2:7000/"])
+///     .await?;
+/// let per_user = KeyedLimiter::new(conn.clone(), "limit:user:", Quota::per_second(10)?,
+///     pacer_redis::TokioTimer::new())?;
+/// let global = Limiter::new(conn, "limit:global", Quota::per_second(1_000)?,
+///     pacer_redis::TokioTimer::new())?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Connection {
+    inner: Inner,
+}
+
+#[derive(Clone)]
+enum Inner {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.inner {
+            Inner::Single(_) => "one server",
+            Inner::Cluster(_) => "cluster",
+        };
+        f.debug_tuple("Connection").field(&kind).finish()
+    }
+}
+
+impl Connection {
+    /// Connects to the Redis server at `url`.
+    ///
+    /// The connection reconnects by itself. Its settings suit a rate limiter, which should
+    /// answer quickly either way: a connection attempt times out after 1 s, a reply after
+    /// 1 s, and a lost connection is retried twice before a call gives up. For other
+    /// settings build a [`ConnectionManager`] and convert it (`.into()`).
+    ///
+    /// Fails with [`Error::Unavailable`] if Redis cannot be reached now.
+    pub async fn connect(url: &str) -> Result<Connection, Error> {
+        let client = redis::Client::open(url).map_err(Error::Unavailable)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECTION_TIMEOUT))
+            .set_response_timeout(Some(CONNECTION_TIMEOUT))
+            .set_number_of_retries(2);
+        let conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(Error::Unavailable)?;
+        Ok(conn.into())
+    }
+
+    /// Connects to the Redis Cluster that `nodes` (URLs of some of its masters) belong to.
+    ///
+    /// The connection learns the cluster's slots from them, keeps a connection to every
+    /// master, routes each script to the master of its key's slot and follows `MOVED` and
+    /// `ASK` redirects. A connection attempt and a reply each time out after 1 s; a call
+    /// is retried a few times while the cluster heals (a limiter's own timeout, 1 s unless
+    /// set otherwise, bounds it all). For other settings build a [`ClusterConnection`] with
+    /// [`redis::cluster::ClusterClient`] and convert it (`.into()`).
+    ///
+    /// Fails with [`Error::Unavailable`] if no node can be reached now.
+    pub async fn connect_cluster<'a>(
+        nodes: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Connection, Error> {
+        let client = ClusterClientBuilder::new(nodes)
+            .connection_timeout(CONNECTION_TIMEOUT)
+            .response_timeout(CONNECTION_TIMEOUT)
+            .retries(4)
+            .min_retry_wait(10)
+            .max_retry_wait(200)
+            .build()
+            .map_err(Error::Unavailable)?;
+        let conn = client
+            .get_async_connection()
+            .await
+            .map_err(Error::Unavailable)?;
+        Ok(conn.into())
+    }
+
+    /// Whether this is a connection to a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.inner, Inner::Cluster(_))
+    }
+
+    /// Runs `call` of `script` on `key`: `EVALSHA`, loading the script where the server
+    /// lacks it, routed by the key's slot on a cluster.
+    ///
+    /// On a cluster, a call that still meets a redirect once redis-rs's own retries are
+    /// spent runs again: after `MOVED` (redis-rs has refreshed its slot map since) as
+    /// before, and after `ASK` right behind `ASKING` at the node named ([`crate::ask`]).
+    /// A redirect means the call did not run, so it still runs at most once.
+    pub(crate) async fn run_script(
+        &self,
+        script: &LuaScript,
+        key: &str,
+        call: &ScriptCall,
+    ) -> RedisResult<Value> {
+        let mut conn = self.clone();
+        let mut invocation = script.script().prepare_invoke();
+        invocation.key(key).arg(call);
+        let mut attempts = 0;
+        loop {
+            let result = invocation.invoke_async::<Value>(&mut conn).await;
+            let Inner::Cluster(cluster) = &mut conn.inner else {
+                return result;
+            };
+            match result {
+                Err(error) if matches!(error.retry_method(), RetryMethod::AskRedirect) => {
+                    return run_after_ask(cluster, error, script, key, call).await;
+                }
+                Err(error)
+                    if matches!(error.retry_method(), RetryMethod::MovedRedirect)
+                        && attempts < 2 =>
+                {
+                    attempts += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+impl From<ConnectionManager> for Connection {
+    fn from(conn: ConnectionManager) -> Connection {
+        Connection {
+            inner: Inner::Single(conn),
+        }
+    }
+}
+
+impl From<ClusterConnection> for Connection {
+    fn from(conn: ClusterConnection) -> Connection {
+        Connection {
+            inner: Inner::Cluster(conn),
+        }
+    }
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match &mut self.inner {
+            Inner::Single(conn) => conn.req_packed_command(cmd),
+            Inner::Cluster(conn) => conn.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match &mut self.inner {
+            Inner::Single(conn) => conn.req_packed_commands(pipeline, offset, count),
+            Inner::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match &self.inner {
+            Inner::Single(conn) => conn.get_db(),
+            Inner::Cluster(conn) => conn.get_db(),
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! `KeyedLimiter`: one quota, one independent limit per key, every limit in Redis.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pacer_core::{Quota, Snapshot, Timer};
+use pacer_tokio::TokioTimer;
+
+use crate::connection::Connection;
+use crate::engine::{Engine, QuotaArgs};
+use crate::wait;
+use crate::{Error, Reservation};
+
+/// One quota and an independent limit per key (a user, a tenant, an IP), kept in Redis and
+/// shared by every process that uses the same prefix and quota.
+///
+/// Key `k` is the Redis entry `prefix + k`, a small hash that the same script as
+/// [`Limiter`](crate::Limiter)'s decides on: every key behaves exactly as if it had its own
+/// `Limiter` (the same operations, the conformance rule, FIFO, weights, bounded waits,
+/// cancel and cancel on drop), and each call is one round trip on the server's clock,
+/// followed by one local sleep. The entry expires (`PEXPIRE`, on the server's clock) one
+/// second after its key is idle again, that is once its whole burst is free, so Redis holds
+/// only keys that are active: the number of distinct keys ever seen costs nothing. Forgetting
+/// an idle key changes no answer, because its state then equals a fresh one.
+///
+/// On a Redis Cluster ([`KeyedLimiter::connect_cluster`]) each key's entry lives on the
+/// master of its slot, so the keys spread over the masters; a prefix with a hash tag
+/// (`{...}`) would put them all in one slot instead.
+///
+/// The in-process counterpart is `pacer_tokio::KeyedLimiter`, with the same method names.
+/// Unlike it, this limiter has no table to fill: Redis's memory bounds the active keys (with
+/// `maxmemory-policy noeviction` a full Redis refuses every call with [`Error::Unexpected`];
+/// an eviction policy that evicts a limiter's entry forgets its debt, up to one burst of
+/// that key, as a restart without persistence would).
+///
+/// # When Redis goes away
+///
+/// Every call fails with [`Error::Unavailable`] and admits nothing: at once when the
+/// connection is refused or broken, and after the timeout (1 s unless set by
+/// [`with_timeout`](KeyedLimiter::with_timeout)) when Redis stops answering. There is no
+/// local fallback for keyed limits yet; catch `Unavailable` to choose what happens.
+///
+/// ```no_run
+/// use pacer_redis::{KeyedLimiter, Quota};
+///
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), pacer_redis::Error> {
+/// // Every process that runs this shares one limit of 10 per second for each user.
+/// let limiter = KeyedLimiter::connect("redis://127.0.0.1/", "limit:user:",
+///     Quota::per_second(10)?).await?;
+/// limiter.acquire("alice").await?; // alice's limit
+/// limiter.acquire("bob").await?;   // bob's, independent of alice's
+/// # Ok(())
+/// # }
+/// ```
+pub struct KeyedLimiter<T: Timer = TokioTimer> {
+    /// The engine every key's calls run on, each through [`Engine::for_key`].
+    engine: Engine,
+    prefix: Arc<str>,
+    timer: T,
+}
+
+impl<T: Timer> std::fmt::Debug for KeyedLimiter<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyedLimiter")
+            .field("prefix", &self.prefix)
+            .field("quota", &self.engine.quota())
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyedLimiter {
+    /// Connects to the Redis at `url` ([`Connection::connect`]) and makes a keyed limiter
+    /// whose keys live under `prefix`, each with `quota`, on tokio's timer.
+    ///
+    /// Fails with [`Error::Unavailable`] if Redis cannot be reached now, and
+    /// [`Error::QuotaTooLarge`] for a quota beyond the engine's range.
+    pub async fn connect(url: &str, prefix: &str, quota: Quota) -> Result<KeyedLimiter, Error> {
+        KeyedLimiter::connect_with_timer(url, prefix, quota, TokioTimer::new()).await
+    }
+
+    /// Connects to the Redis Cluster that `nodes` (URLs of some of its masters) belong to
+    /// ([`Connection::connect_cluster`]) and makes a keyed limiter as
+    /// [`connect`](KeyedLimiter::connect) does. Each key's entry lives on the master of its
+    /// slot.
+    pub async fn connect_cluster<'a>(
+        nodes: impl IntoIterator<Item = &'a str>,
+        prefix: &str,
+        quota: Quota,
+    ) -> Result<KeyedLimiter, Error> {
+        let conn = Connection::connect_cluster(nodes).await?;
+        KeyedLimiter::new(conn, prefix, quota, TokioTimer::new())
+    }
+}
+
+impl<T: Timer + Clone> KeyedLimiter<T> {
+    /// [`connect`](KeyedLimiter::connect), sleeping on `timer`: for smol (with the `smol`
+    /// feature) `pacer_redis::SmolTimer::new()`, or a
+    /// [`ManualTimer`](pacer_core::ManualTimer) in tests.
+    pub async fn connect_with_timer(
+        url: &str,
+        prefix: &str,
+        quota: Quota,
+        timer: T,
+    ) -> Result<KeyedLimiter<T>, Error> {
+        let conn = Connection::connect(url).await?;
+        KeyedLimiter::new(conn, prefix, quota, timer)
+    }
+
+    /// A keyed limiter under `prefix` with `quota` for each key, on an existing connection
+    /// (a [`Connection`], or a redis-rs `ConnectionManager` or `ClusterConnection`), sleeping
+    /// on `timer`.
+    ///
+    /// Nothing is sent to Redis yet. Fails with [`Error::QuotaTooLarge`] for a quota beyond
+    /// the engine's range.
+    pub fn new(
+        conn: impl Into<Connection>,
+        prefix: &str,
+        quota: Quota,
+        timer: T,
+    ) -> Result<KeyedLimiter<T>, Error> {
+        let prefix: Arc<str> = Arc::from(prefix);
+        let engine = Engine::new(conn.into(), prefix.clone(), QuotaArgs::new(quota)?);
+        Ok(KeyedLimiter {
+            engine,
+            prefix,
+            timer,
+        })
+    }
+
+    /// Bounds every call to Redis by `timeout` (1 s unless set): a call with no answer by
+    /// then fails with [`Error::Unavailable`].
+    pub fn with_timeout(mut self, timeout: Duration) -> KeyedLimiter<T> {
+        self.engine = self.engine.with_timeout(timeout);
+        self
+    }
+
+    /// The prefix of every key's Redis entry.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The quota each key has.
+    pub fn quota(&self) -> Quota {
+        self.engine.quota()
+    }
+
+    /// The Redis key that holds `key`'s limit: the prefix followed by `key`.
+    pub fn redis_key(&self, key: &str) -> String {
+        let mut redis_key = String::with_capacity(self.prefix.len() + key.len());
+        redis_key.push_str(&self.prefix);
+        redis_key.push_str(key);
+        redis_key
+    }
+
+    /// Waits until one cell of `key`'s limit may go.
+    pub async fn acquire(&self, key: &str) -> Result<(), Error> {
+        self.acquire_within(key, 1, Duration::MAX).await
+    }
+
+    /// Waits until `cells` cells of `key`'s limit may go at once. Fails at once with
+    /// [`TooHeavy`](pacer_core::Error::TooHeavy) if `cells` is more than the burst.
+    pub async fn acquire_n(&self, key: &str, cells: u32) -> Result<(), Error> {
+        self.acquire_within(key, cells, Duration::MAX).await
+    }
+
+    /// Like [`acquire_n`](KeyedLimiter::acquire_n), but fails at once with
+    /// [`WouldWait`](pacer_core::Error::WouldWait), reserving nothing, if the cells could go
+    /// only more than `max_wait` after the server's now.
+    ///
+    /// Dropping the future while it sleeps cancels the reservation in the background (a
+    /// task on the current runtime), which returns the cells to `key` if no later
+    /// reservation of `key` was made. Dropped while its request is in flight, or given up on
+    /// at the timeout, the request goes on in that task, which cancels the reservation once
+    /// Redis answers (within 10 s).
+    pub async fn acquire_within(
+        &self,
+        key: &str,
+        cells: u32,
+        max_wait: Duration,
+    ) -> Result<(), Error> {
+        let engine = self.engine_for(key);
+        let reservation = engine.reserve(cells, Some(max_wait)).await?;
+        wait::until_due(&engine, &self.timer, reservation).await;
+        Ok(())
+    }
+
+    /// Takes `cells` cells of `key`'s limit now if they are free, without waiting; otherwise
+    /// fails with [`WouldWait`](pacer_core::Error::WouldWait) carrying the instant they could
+    /// go.
+    pub async fn try_acquire(&self, key: &str, cells: u32) -> Result<(), Error> {
+        let _spent = self.reserve_within(key, cells, Duration::ZERO).await?;
+        Ok(())
+    }
+
+    /// Reserves `cells` cells of `key`'s limit at the earliest permitted instant, however far
+    /// away, and returns the receipt without waiting. Wait out [`Reservation::wait`] before
+    /// using the cells, or hand the receipt to [`cancel`](KeyedLimiter::cancel).
+    pub async fn reserve(&self, key: &str, cells: u32) -> Result<Reservation, Error> {
+        self.engine_for(key).reserve(cells, None).await
+    }
+
+    /// Like [`reserve`](KeyedLimiter::reserve), but fails with
+    /// [`WouldWait`](pacer_core::Error::WouldWait), reserving nothing, if the cells could go
+    /// only more than `max_wait` after the server's now.
+    pub async fn reserve_within(
+        &self,
+        key: &str,
+        cells: u32,
+        max_wait: Duration,
+    ) -> Result<Reservation, Error> {
+        self.engine_for(key).reserve(cells, Some(max_wait)).await
+    }
+
+    /// Hands a reservation back to the key it was made on; returns whether its cells were
+    /// returned (if it is not yet due by the server's clock and no reservation of that key
+    /// was made after it).
+    pub async fn cancel(&self, reservation: Reservation) -> Result<bool, Error> {
+        self.engine.cancel(&reservation).await
+    }
+
+    /// How long a call to [`acquire_n`](KeyedLimiter::acquire_n) on `key` made now would
+    /// wait, by the server's clock. Records nothing (a key never seen stays absent).
+    pub async fn delay(&self, key: &str, cells: u32) -> Result<Duration, Error> {
+        let (at, now) = self.engine_for(key).peek(cells).await?;
+        Ok(Duration::from_nanos(at.saturating_sub(now)))
+    }
+
+    /// `key`'s remaining burst and the earliest instant for one cell (nanoseconds since the
+    /// Unix epoch by the server's clock). Records nothing.
+    pub async fn snapshot(&self, key: &str) -> Result<Snapshot, Error> {
+        Ok(self.engine_for(key).snapshot().await?.0)
+    }
+
+    /// A keyed limiter on `engine` (its key is the prefix): the tests' engine on their clock.
+    #[cfg(test)]
+    pub(crate) fn from_engine(engine: Engine, timer: T) -> KeyedLimiter<T> {
+        let prefix = Arc::from(engine.key());
+        KeyedLimiter {
+            engine,
+            prefix,
+            timer,
+        }
+    }
+
+    fn engine_for(&self, key: &str) -> Engine {
+        self.engine.for_key(Arc::from(self.redis_key(key)))
+    }
+}
