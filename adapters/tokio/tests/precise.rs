@@ -308,7 +308,8 @@ fn a_sleep_queued_by_a_task_with_its_budget_spent_still_ends() {
     std::thread::spawn(move || {
         multi_thread().block_on(async {
             let timer = PreciseTimer::new().unwrap();
-            let at = timer.now() + MS;
+            // Far enough that a loaded machine still finds it pending at its first poll.
+            let at = timer.now() + 200 * MS;
             let mut sleep = Box::pin(timer.sleep_until(at));
             poll_fn(|cx| {
                 spend_budget(cx);
