@@ -13,6 +13,7 @@
 //! |---|---|---|
 //! | [`Gcra`] | a rate and a burst ([`Quota`]) | one arrival time |
 //! | [`SlidingWindow<N>`](SlidingWindow) | at most `count` cells in any window of `period` | the last `N` instants |
+//! | [`DutyCycle<E>`](DutyCycle) | the same for large counts (airtime), cells merging later when full | `E` entries |
 //! | [`Limits<K>`](Limits) | `K` quotas at once ("10 per second and 1,000 per hour") | `K` arrival times |
 //! | [`AtomicLimiter`] | one quota, shared lock-free | one `AtomicU64` |
 //! | [`Locked<S>`](Locked) | any of the above, shared behind a short lock | `S` and a lock |
@@ -59,6 +60,7 @@
 extern crate std;
 
 mod clock;
+mod duty_cycle;
 mod error;
 mod gcra;
 mod limits;
@@ -91,6 +93,7 @@ mod timer;
 pub use clock::Clock;
 #[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
 pub use clock::ManualClock;
+pub use duty_cycle::{DutyCycle, DutyCycleToken};
 pub use error::Error;
 pub use gcra::{Gcra, GcraToken};
 pub use limits::{Limits, LimitsToken};

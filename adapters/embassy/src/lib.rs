@@ -77,8 +77,8 @@ pub use pacer_core::AtomicLimiter;
 #[cfg(feature = "critical-section")]
 pub use pacer_core::Locked;
 pub use pacer_core::{
-    Acquire, Clock, Error, Gcra, Limits, Quota, RateLimiter, Reservation, Scheduler, SlidingWindow,
-    Snapshot, Timer,
+    Acquire, Clock, DutyCycle, Error, Gcra, Limits, Pacer, Quota, RateLimiter, Reservation,
+    Scheduler, SlidingWindow, Snapshot, Timer,
 };
 
 /// A rate limiter on embassy-time: `limiter.acquire().await` waits, without blocking the
