@@ -6,7 +6,10 @@
 //! RAM is its 8-byte arrival time):
 //! - `telemetry` has a reading every 20 ms, far more than the radio may send, and waits;
 //! - `alarms` raises an alarm every 130 ms and waits too;
-//! - `heartbeat` beats once a second, skipping a beat that would wait more than 250 ms.
+//! - `heartbeat` beats once a second, skipping a beat that would wait more than 250 ms;
+//! - `beacon` tries every 700 ms but gives up on a send still waiting after 40 ms: its
+//!   acquisition is dropped, which cancels the reservation (handing the slot back when it is
+//!   still the newest), the path of the limiter's compare-and-swap on the target.
 //!
 //! Every send is logged with the instant it went. After 6 s of emulated time the program
 //! checks the log against the conformance rule itself (integer arithmetic, every pair of
@@ -28,7 +31,7 @@ use core::time::Duration;
 use core::fmt::Arguments;
 use cortex_m_semihosting::{debug, hprintln};
 use embassy_executor::Spawner;
-use embassy_time::Timer;
+use embassy_time::{TimeoutError, Timer, with_timeout};
 use pacer_embassy::{Clock, Error, Quota, StaticLimiter, Uptime};
 use panic_semihosting as _;
 
@@ -77,12 +80,13 @@ async fn main(spawner: Spawner) {
     let core = cortex_m::Peripherals::take().expect("core peripherals taken once");
     systick::start(core.SYST);
     say(format_args!(
-        "qemu {CORE}: a radio of {COUNT} sends per second, bursts of {BURST}, shared by 3 tasks"
+        "qemu {CORE}: a radio of {COUNT} sends per second, bursts of {BURST}, shared by 4 tasks"
     ));
 
     spawner.spawn(telemetry(&RADIO).expect("telemetry spawns once"));
     spawner.spawn(alarms(&RADIO).expect("alarms spawns once"));
     spawner.spawn(heartbeat(&RADIO).expect("heartbeat spawns once"));
+    spawner.spawn(beacon(&RADIO).expect("beacon spawns once"));
 
     Timer::after(embassy_time::Duration::from_micros(RUN.as_micros() as u64)).await;
     let ok = report();
@@ -97,7 +101,12 @@ async fn main(spawner: Spawner) {
 const TELEMETRY: u8 = 0;
 const ALARMS: u8 = 1;
 const HEARTBEAT: u8 = 2;
-const NAMES: [&str; 3] = ["telemetry", "alarms", "heartbeat"];
+const BEACON: u8 = 3;
+const NAMES: [&str; 4] = ["telemetry", "alarms", "heartbeat", "beacon"];
+
+/// Beacons given up on: their acquisition was dropped while it waited.
+static GAVE_UP: critical_section::Mutex<core::cell::Cell<u32>> =
+    critical_section::Mutex::new(core::cell::Cell::new(0));
 
 /// A sensor reading every 20 ms, each sent as soon as the radio may.
 #[embassy_executor::task]
@@ -138,6 +147,23 @@ async fn heartbeat(radio: &'static Radio) {
     }
 }
 
+/// A beacon every 700 ms, given up on if the radio has no slot for it within 40 ms.
+#[embassy_executor::task]
+async fn beacon(radio: &'static Radio) {
+    loop {
+        Timer::after_millis(700).await;
+        match with_timeout(embassy_time::Duration::from_millis(40), radio.acquire()).await {
+            Ok(Ok(())) => radio_send(radio, BEACON),
+            // Timed out: the acquisition was dropped, and its reservation cancelled.
+            Err(TimeoutError) => critical_section::with(|cs| {
+                let gave_up = GAVE_UP.borrow(cs);
+                gave_up.set(gave_up.get() + 1);
+            }),
+            Ok(Err(error)) => fail("beacon", error),
+        }
+    }
+}
+
 /// The radio driver, stubbed: logs the send with the instant it goes.
 fn radio_send(radio: &Radio, sender: u8) {
     sends::record(radio.timer().now(), sender);
@@ -161,13 +187,14 @@ fn report() -> bool {
     };
     let limit = (rule.count + rule.burst - 1) as usize;
     sends::with(|instants, senders, lost| {
-        let mut by_task = [0usize; 3];
+        let mut by_task = [0usize; 4];
         for &sender in senders {
             by_task[usize::from(sender)] += 1;
         }
         let last = instants.last().copied().unwrap_or(0);
         say(format_args!(
-            "qemu {CORE}: {} sends in {} ms of emulated time ({} {}, {} {}, {} {})",
+            "qemu {CORE}: {} sends in {} ms of emulated time ({} {}, {} {}, {} {}, {} {}; \
+             beacons given up {})",
             instants.len(),
             last / 1_000_000,
             NAMES[0],
@@ -176,6 +203,9 @@ fn report() -> bool {
             by_task[1],
             NAMES[2],
             by_task[2],
+            NAMES[3],
+            by_task[3],
+            critical_section::with(|cs| GAVE_UP.borrow(cs).get()),
         ));
         if lost > 0 {
             say(format_args!(
