@@ -50,8 +50,9 @@
 //!   [`ManualTimer`].
 //! - `critical-section`: [`Locked`] on a `critical-section` mutex, for single-core targets.
 //! - `portable-atomic`: [`AtomicLimiter`] and [`ManualClock`] on targets without 64-bit
-//!   atomics, through `portable-atomic`. thumbv7em needs only this; thumbv6m, which has no
-//!   compare-and-swap at all, needs `critical-section` with it.
+//!   atomics. With `critical-section` too (as on any single-core Cortex-M), their word sits in
+//!   a `critical-section` mutex; alone, in `portable-atomic`'s global lock table (thumbv7em;
+//!   thumbv6m has no compare-and-swap at all and needs `critical-section`).
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
