@@ -148,7 +148,7 @@ budgets() {
     # For comparison, not a gate: the limiter holding a reference to its quota, so its code
     # is generic over every quota (README: "what runs where").
     echo
-    echo "=== for comparison: the quota by reference (generic code; not held to the code budget)"
+    echo "for comparison, the quota by reference (generic code; not held to the code budget):"
     for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
         (cd examples/embassy-firmware &&
             cargo build --release --target "$target" --features quota-by-reference \
