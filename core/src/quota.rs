@@ -262,10 +262,12 @@ impl Quota {
     }
 
     /// [`units_to_nanos_ceil`](Quota::units_to_nanos_ceil) by 128-bit division, for quotas
-    /// whose `D` exceeds 64 bits (periods over about 146 years). Out of line and cold: a
-    /// 128-bit division is a long routine on a 32-bit core, and no common quota takes it.
-    #[cold]
-    #[inline(never)]
+    /// whose `D` exceeds 64 bits (periods over about 146 years). On a 32-bit core it is out of
+    /// line and cold, a long routine that no common quota takes; on a 64-bit one the compiler
+    /// places it as before (out of line, the decisions of an `AtomicLimiter` run 17% fewer
+    /// instructions and those of a `Gcra` 2.5% more, by callgrind; left as it was until a
+    /// quiet machine can time both).
+    #[cfg_attr(not(target_pointer_width = "64"), cold, inline(never))]
     fn units_to_nanos_ceil_slow(&self, u: u64) -> Result<u64, Error> {
         let num = u128::from(u) * u128::from(self.period);
         let (q, r) = div_rem(num, self.units_per_period());
@@ -305,9 +307,8 @@ impl Quota {
     }
 
     /// [`arrival_units`](Quota::arrival_units) by 128-bit division (`at > 0`), out of line and
-    /// cold for the reason given at [`units_to_nanos_ceil_slow`](Quota::units_to_nanos_ceil_slow).
-    #[cold]
-    #[inline(never)]
+    /// cold on a 32-bit core, as [`units_to_nanos_ceil_slow`](Quota::units_to_nanos_ceil_slow).
+    #[cfg_attr(not(target_pointer_width = "64"), cold, inline(never))]
     fn arrival_units_slow(&self, at: u64) -> Result<u64, Error> {
         let num = mul_checked(at - 1, self.units_per_period()).ok_or(Error::InstantOverflow)?;
         let (q, _) = div_rem(num, u128::from(self.period));
