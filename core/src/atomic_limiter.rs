@@ -1,14 +1,17 @@
 //! `AtomicLimiter`: one quota shared between threads, lock-free.
 //!
-//! The whole state is one `AtomicU64`: the GCRA theoretical arrival time in the quota's exact
+//! The whole state is one 64-bit word: the GCRA theoretical arrival time in the quota's exact
 //! units (see [`Quota`]). A decision loads it, computes the instant and the next arrival time
 //! with the same arithmetic as [`Gcra`](crate::Gcra), and publishes it with a single
 //! compare-and-swap; only a lost race (another thread decided in between) repeats the
 //! computation. A refused [`try_acquire`](RateLimiter::try_acquire) makes no write at all.
+//! Where the word comes from on each target (an `AtomicU64`, or a `critical-section` mutex on
+//! parts without 64-bit atomics) is in `atomic.rs`.
 
+use core::borrow::Borrow;
 use core::time::Duration;
 
-use crate::atomic::{AtomicU64, Ordering};
+use crate::atomic::Word;
 use crate::gcra::{advance, earliest_at, peek, remaining};
 use crate::reservation::deadline;
 use crate::{Error, Quota, RateLimiter, Reservation, Snapshot};
@@ -25,7 +28,37 @@ pub struct AtomicToken {
 /// Its state is a single `AtomicU64` holding the theoretical arrival time of the next cell, in
 /// units of exactly `period / (count · 2^k)` (at most a nanosecond; see [`Quota`]), so every
 /// uncontended decision is one compare-and-swap and nothing is ever rounded into a faster
-/// rate. On targets without 64-bit atomics enable the `portable-atomic` feature.
+/// rate. On targets without 64-bit atomics enable the `portable-atomic` feature, and with it
+/// `critical-section` on a single-core part: the word then lives in a `critical-section`
+/// mutex (8 bytes, no global lock table).
+///
+/// `Q` is how the limiter holds its quota, anything that lends a [`Quota`]
+/// ([`Borrow<Quota>`](Borrow)):
+/// - by value (`AtomicLimiter`, the default);
+/// - by reference: on a microcontroller, `AtomicLimiter<&'static Quota>` borrowing a
+///   `static` quota keeps the quota in flash and only the arrival time and the reference in
+///   RAM;
+/// - as a zero-sized type of the application's whose `borrow` returns a `static` quota: the
+///   RAM is the arrival time alone, and since the compiler then knows the quota, it
+///   specializes each decision for it (a quota whose interval is a whole number of
+///   nanoseconds needs no 128-bit arithmetic at all). This is the smallest form for firmware.
+///
+/// [`Quota`]'s constructors and [`AtomicLimiter::new`] are `const`, so the limiter can itself
+/// be a `static`:
+///
+/// ```
+/// use pacer_core::{AtomicLimiter, Quota, RateLimiter};
+///
+/// static QUOTA: Quota = match Quota::per_second(10) {
+///     Ok(quota) => quota,
+///     Err(_) => panic!("a valid quota"),
+/// };
+/// static RADIO: AtomicLimiter<&Quota> = AtomicLimiter::new(&QUOTA);
+///
+/// assert_eq!(RADIO.reserve(0, 1)?.at(), 0);
+/// assert_eq!(RADIO.reserve(0, 1)?.at(), 100_000_000);
+/// # Ok::<(), pacer_core::Error>(())
+/// ```
 ///
 /// Unlike the `&mut` schedulers it does not remember the latest clock reading (that would be a
 /// second word): a thread whose reading is slightly stale is served at that reading while burst
@@ -46,27 +79,28 @@ pub struct AtomicToken {
 /// # Ok::<(), pacer_core::Error>(())
 /// ```
 #[derive(Debug)]
-pub struct AtomicLimiter {
-    quota: Quota,
-    tat: AtomicU64,
+pub struct AtomicLimiter<Q = Quota> {
+    quota: Q,
+    tat: Word,
 }
 
-impl AtomicLimiter {
-    /// A limiter for `quota`, idle, with its origin at instant 0.
-    pub fn new(quota: Quota) -> AtomicLimiter {
+impl<Q: Borrow<Quota>> AtomicLimiter<Q> {
+    /// A limiter for `quota` (a [`Quota`], or a reference to one), idle, with its origin at
+    /// instant 0.
+    pub const fn new(quota: Q) -> AtomicLimiter<Q> {
         AtomicLimiter {
             quota,
-            tat: AtomicU64::new(0),
+            tat: Word::new(0),
         }
     }
 
     /// The quota.
     pub fn quota(&self) -> Quota {
-        self.quota
+        *self.quota.borrow()
     }
 }
 
-impl RateLimiter for AtomicLimiter {
+impl<Q: Borrow<Quota>> RateLimiter for AtomicLimiter<Q> {
     type Token = AtomicToken;
 
     #[inline(always)]
@@ -86,19 +120,17 @@ impl RateLimiter for AtomicLimiter {
                 },
             ));
         }
-        self.quota.check_weight(cells)?;
+        let quota = self.quota.borrow();
+        quota.check_weight(cells)?;
         let last = deadline(now, max_wait);
-        let mut before = self.tat.load(Ordering::Acquire);
+        let mut before = self.tat.load();
         loop {
-            let at = earliest_at(&self.quota, before, now, cells)?;
+            let at = earliest_at(quota, before, now, cells)?;
             if at > last {
                 return Err(Error::WouldWait { at });
             }
-            let after = advance(&self.quota, before, at, cells)?;
-            match self
-                .tat
-                .compare_exchange(before, after, Ordering::AcqRel, Ordering::Acquire)
-            {
+            let after = advance(quota, before, at, cells)?;
+            match self.tat.compare_exchange(before, after) {
                 Ok(_) => return Ok(Reservation::new(at, cells, AtomicToken { before, after })),
                 Err(actual) => before = actual,
             }
@@ -110,8 +142,9 @@ impl RateLimiter for AtomicLimiter {
         if cells == 0 {
             return Ok(now);
         }
-        self.quota.check_weight(cells)?;
-        peek(&self.quota, self.tat.load(Ordering::Acquire), now, cells)
+        let quota = self.quota.borrow();
+        quota.check_weight(cells)?;
+        peek(quota, self.tat.load(), now, cells)
     }
 
     #[inline]
@@ -120,21 +153,15 @@ impl RateLimiter for AtomicLimiter {
         if reservation.cells() == 0 || now >= reservation.at() {
             return false;
         }
-        self.tat
-            .compare_exchange(
-                token.after,
-                token.before,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            )
-            .is_ok()
+        self.tat.compare_exchange(token.after, token.before).is_ok()
     }
 
     fn snapshot(&self, now: u64) -> Snapshot {
-        let tat = self.tat.load(Ordering::Acquire);
+        let quota = self.quota.borrow();
+        let tat = self.tat.load();
         Snapshot {
-            remaining: remaining(&self.quota, tat, now),
-            earliest: peek(&self.quota, tat, now, 1).unwrap_or(u64::MAX),
+            remaining: remaining(quota, tat, now),
+            earliest: peek(quota, tat, now, 1).unwrap_or(u64::MAX),
         }
     }
 }

@@ -4,7 +4,7 @@
 use core::time::Duration;
 
 #[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
-use crate::atomic::{AtomicU64, Ordering};
+use crate::atomic::Word;
 
 /// A source of instants: nanoseconds since an origin the clock chooses.
 ///
@@ -39,7 +39,7 @@ impl<C: Clock + ?Sized> Clock for &C {
 #[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
 #[derive(Debug, Default)]
 pub struct ManualClock {
-    nanos: AtomicU64,
+    nanos: Word,
 }
 
 #[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
@@ -47,7 +47,7 @@ impl ManualClock {
     /// A clock at instant 0.
     pub const fn new() -> ManualClock {
         ManualClock {
-            nanos: AtomicU64::new(0),
+            nanos: Word::new(0),
         }
     }
 
@@ -59,9 +59,9 @@ impl ManualClock {
     #[inline]
     pub fn advance(&self, by: Duration) -> u64 {
         let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
-        let previous = self.nanos.fetch_add(by, Ordering::AcqRel);
+        let previous = self.nanos.fetch_add(by);
         previous.checked_add(by).unwrap_or_else(|| {
-            self.nanos.store(u64::MAX, Ordering::Release);
+            self.nanos.store(u64::MAX);
             u64::MAX
         })
     }
@@ -69,7 +69,7 @@ impl ManualClock {
     /// Sets the clock to `nanos`, forwards or backwards.
     #[inline]
     pub fn set(&self, nanos: u64) {
-        self.nanos.store(nanos, Ordering::Release);
+        self.nanos.store(nanos);
     }
 }
 
@@ -77,6 +77,6 @@ impl ManualClock {
 impl Clock for ManualClock {
     #[inline]
     fn now(&self) -> u64 {
-        self.nanos.load(Ordering::Acquire)
+        self.nanos.load()
     }
 }

@@ -13,6 +13,7 @@
 //! |---|---|---|
 //! | [`Gcra`] | a rate and a burst ([`Quota`]) | one arrival time |
 //! | [`SlidingWindow<N>`](SlidingWindow) | at most `count` cells in any window of `period` | the last `N` instants |
+//! | [`DutyCycle<E>`](DutyCycle) | the same for large counts (airtime), cells merging later when full | `E` entries |
 //! | [`Limits<K>`](Limits) | `K` quotas at once ("10 per second and 1,000 per hour") | `K` arrival times |
 //! | [`AtomicLimiter`] | one quota, shared lock-free | one `AtomicU64` |
 //! | [`Locked<S>`](Locked) | any of the above, shared behind a short lock | `S` and a lock |
@@ -53,8 +54,9 @@
 //! - `keyed`: [`KeyedGcra`] (on `heapless`), [`KeyedRateLimiter`], [`PerKey`], [`WhenFull`],
 //!   and with `async` [`KeyedPacer`]; `std` turns it on and adds `ShardedKeyedGcra`.
 //! - `portable-atomic`: [`AtomicLimiter`] and [`ManualClock`] on targets without 64-bit
-//!   atomics, through `portable-atomic`. thumbv7em needs only this; thumbv6m, which has no
-//!   compare-and-swap at all, needs `critical-section` with it.
+//!   atomics. With `critical-section` too (as on any single-core Cortex-M), their word sits in
+//!   a `critical-section` mutex; alone, in `portable-atomic`'s global lock table (thumbv7em;
+//!   thumbv6m has no compare-and-swap at all and needs `critical-section`).
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -65,6 +67,7 @@ extern crate alloc;
 extern crate std;
 
 mod clock;
+mod duty_cycle;
 mod error;
 mod gcra;
 #[cfg(feature = "keyed")]
@@ -99,6 +102,7 @@ mod timer;
 pub use clock::Clock;
 #[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
 pub use clock::ManualClock;
+pub use duty_cycle::{DutyCycle, DutyCycleToken};
 pub use error::Error;
 pub use gcra::{Gcra, GcraToken};
 #[cfg(feature = "keyed")]

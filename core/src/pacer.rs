@@ -51,9 +51,36 @@ impl<L: RateLimiter, T: Timer + Default> Pacer<L, T> {
     }
 }
 
+#[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
+impl<Q: core::borrow::Borrow<crate::Quota>, T: Timer> Pacer<crate::AtomicLimiter<Q>, T> {
+    /// A lock-free [`AtomicLimiter`](crate::AtomicLimiter) for `quota` on `timer`, where
+    /// `quota` is a [`Quota`](crate::Quota), a reference to one, or a type that lends one.
+    ///
+    /// A `const fn`: with a quota in a `static` (so in flash) and a timer that is a constant,
+    /// the whole limiter can be a `static`. A reference costs a pointer of RAM and leaves the
+    /// compiler a quota it knows only at run time; a zero-sized type that lends the `static`
+    /// costs nothing and lets the compiler specialize every decision for that quota (see
+    /// [`AtomicLimiter`](crate::AtomicLimiter)).
+    ///
+    /// ```
+    /// use pacer_core::{ManualTimer, Pacer, Quota};
+    ///
+    /// static QUOTA: Quota = match Quota::per_second(10) {
+    ///     Ok(quota) => quota,
+    ///     Err(_) => panic!("a valid quota"),
+    /// };
+    /// let pacer = Pacer::from_quota(&QUOTA, ManualTimer::new());
+    /// assert!(pacer.try_acquire(1).is_ok());
+    /// assert!(pacer.try_acquire(1).is_err()); // the next is 100 ms away
+    /// ```
+    pub const fn from_quota(quota: Q, timer: T) -> Self {
+        Pacer::from_parts(crate::AtomicLimiter::new(quota), timer)
+    }
+}
+
 impl<L: RateLimiter, T: Timer> Pacer<L, T> {
-    /// `limiter` on `timer`.
-    pub fn from_parts(limiter: L, timer: T) -> Self {
+    /// `limiter` on `timer` (a `const fn`, for limiters in `static`s).
+    pub const fn from_parts(limiter: L, timer: T) -> Self {
         Pacer { limiter, timer }
     }
 

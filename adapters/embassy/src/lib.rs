@@ -37,6 +37,11 @@
 //! its sleeps end at the first tick at or after the reserved instant (rounding up), so an
 //! acquisition never completes early by either clock.
 //!
+//! [`Uptime`] is the same clock counted from embassy-time's own origin (boot), with no state:
+//! the timer of [`StaticLimiter`], a limiter that can be a `static`, with its quota in flash.
+//! At tick rates that divide 10^9 (1 kHz, 1 MHz, ...) or are a power of two (32,768 Hz) the
+//! conversions need no 128-bit division.
+//!
 //! This crate enables no embassy-time driver and no tick rate: the application picks them
 //! (a HAL's time driver, `embassy-time/std` on a host, `embassy-time/mock-driver` in tests).
 //!
@@ -49,22 +54,31 @@
 //!   `critical-section` implementation (for example `cortex-m`'s `critical-section-single-core`),
 //!   as embassy already requires.
 //!
-//! On a target with native 64-bit atomics no feature is needed for [`Limiter`]; thumbv7em needs
-//! `portable-atomic`, thumbv6m needs `portable-atomic` and `critical-section`.
+//! On a target with native 64-bit atomics no feature is needed for [`Limiter`]. Cortex-M parts
+//! (thumbv6m, thumbv7em) want both `portable-atomic` and `critical-section`: the limiter's
+//! 64-bit word then lives in a `critical-section` mutex. (thumbv7em builds with
+//! `portable-atomic` alone, through `portable-atomic`'s fallback: a global table of spin locks,
+//! about 2 KiB of RAM.)
 #![no_std]
 #![forbid(unsafe_code)]
 
+mod ticks;
+mod uptime;
+
 use core::cmp::Ordering;
 
-use embassy_time::{Instant, TICK_HZ};
+use embassy_time::Instant;
+
+use ticks::TICKS;
+pub use uptime::Uptime;
 
 #[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
 pub use pacer_core::AtomicLimiter;
 #[cfg(feature = "critical-section")]
 pub use pacer_core::Locked;
 pub use pacer_core::{
-    Acquire, Clock, Error, Gcra, KeyedGcra, KeyedRateLimiter, Limits, Quota, RateLimiter,
-    Reservation, Scheduler, SlidingWindow, Snapshot, Timer, WhenFull,
+    Acquire, Clock, DutyCycle, Error, Gcra, KeyedGcra, KeyedRateLimiter, Limits, Pacer, Quota,
+    RateLimiter, Reservation, Scheduler, SlidingWindow, Snapshot, Timer, WhenFull,
 };
 
 /// One limit per key (a destination node, a channel), for up to `N` busy keys at once, on
@@ -112,6 +126,62 @@ pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, EmbassyTimer>;
 #[cfg(not(any(feature = "portable-atomic", target_has_atomic = "64")))]
 pub type Limiter<L> = pacer_core::Pacer<L, EmbassyTimer>;
 
+/// The limiter for firmware: a lock-free [`AtomicLimiter`] that borrows a quota kept in flash,
+/// on the zero-sized [`Uptime`] timer, built at compile time so it can be a `static`.
+///
+/// `Q` is how it holds the quota: by default a `&'static Quota` (16 bytes of RAM on a 32-bit
+/// part: the arrival time and the reference), or a zero-sized type of the application's that
+/// lends its `static` quota through [`Borrow`](core::borrow::Borrow): then the RAM is the
+/// 8-byte arrival time alone, and the compiler specializes the acquisition for that quota
+/// (on a Cortex-M4 with a 10-per-second quota, 1,244 bytes of code instead of 2,742; see the
+/// README). [`Limiter`] holds its quota and its timer's origin in RAM: 80 bytes on thumbv7em.
+/// Make it with [`StaticLimiter::from_quota`](pacer_core::Pacer::from_quota); every method
+/// of [`pacer_core::Pacer`] is there.
+///
+/// ```
+/// use pacer_embassy::{Quota, StaticLimiter, Uptime};
+///
+/// static QUOTA: Quota = match Quota::per_second(10) {
+///     Ok(quota) => quota,
+///     Err(_) => panic!("10 per second is valid"), // a compile error, never a run-time one
+/// };
+/// static RADIO: StaticLimiter = StaticLimiter::from_quota(&QUOTA, Uptime);
+///
+/// async fn send(packet: &[u8]) -> Result<(), pacer_embassy::Error> {
+///     RADIO.acquire().await?; // waits on embassy-time
+///     # let _ = packet;
+///     Ok(())
+/// }
+/// # futures_executor::block_on(send(b"hello")).unwrap();
+/// # assert!(RADIO.try_acquire(1).is_err());
+/// ```
+///
+/// The quota as a type, for the least RAM and code:
+///
+/// ```
+/// use core::borrow::Borrow;
+/// use pacer_embassy::{Quota, StaticLimiter, Uptime};
+///
+/// static QUOTA: Quota = match Quota::per_second(10) {
+///     Ok(quota) => quota,
+///     Err(_) => panic!("10 per second is valid"),
+/// };
+///
+/// /// Lends `QUOTA`: a limiter holding it keeps nothing of the quota in RAM.
+/// struct RadioQuota;
+///
+/// impl Borrow<Quota> for RadioQuota {
+///     fn borrow(&self) -> &Quota {
+///         &QUOTA
+///     }
+/// }
+///
+/// static RADIO: StaticLimiter<RadioQuota> = StaticLimiter::from_quota(RadioQuota, Uptime);
+/// # assert!(RADIO.try_acquire(1).is_ok());
+/// ```
+#[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
+pub type StaticLimiter<Q = &'static Quota> = pacer_core::Pacer<AtomicLimiter<Q>, Uptime>;
+
 /// A stream that yields the items of `S` no faster than a [`Limiter`] allows, one cell each:
 /// made by [`Limiter::throttle`](pacer_core::Pacer::throttle).
 #[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
@@ -121,9 +191,6 @@ pub type Throttle<'a, S, L = AtomicLimiter> = pacer_core::Throttle<'a, S, L, Emb
 /// made by [`Limiter::throttle`](pacer_core::Pacer::throttle).
 #[cfg(not(any(feature = "portable-atomic", target_has_atomic = "64")))]
 pub type Throttle<'a, S, L> = pacer_core::Throttle<'a, S, L, EmbassyTimer>;
-
-/// Nanoseconds per second.
-const NANOS: u128 = 1_000_000_000;
 
 /// The [`Clock`] and [`Timer`] of embassy-time: instants are nanoseconds since its origin, an
 /// [`embassy_time::Instant`] taken when it is made, and its sleeps are
@@ -156,7 +223,7 @@ impl EmbassyTimer {
     /// nanoseconds or more: what [`sleep_until`](Timer::sleep_until) waits for.
     /// [`Instant::MAX`] if that is beyond embassy-time's range.
     pub fn instant_at(&self, at: u64) -> Instant {
-        let ticks = ticks_for_nanos(at, TICK_HZ);
+        let ticks = TICKS.ticks(at);
         Instant::from_ticks(self.origin.as_ticks().saturating_add(ticks))
     }
 
@@ -164,9 +231,7 @@ impl EmbassyTimer {
     /// down (0 before the origin, `u64::MAX` past the range).
     pub fn nanos_at(&self, instant: Instant) -> u64 {
         match instant.cmp(&self.origin) {
-            Ordering::Greater => {
-                nanos_for_ticks(instant.as_ticks() - self.origin.as_ticks(), TICK_HZ)
-            }
+            Ordering::Greater => TICKS.nanos(instant.as_ticks() - self.origin.as_ticks()),
             _ => 0,
         }
     }
@@ -193,113 +258,5 @@ impl Timer for EmbassyTimer {
     /// tick at which [`now`](Clock::now) reads `at` or more, so it never wakes early.
     fn sleep_until(&self, at: u64) -> embassy_time::Timer {
         embassy_time::Timer::at(self.instant_at(at))
-    }
-}
-
-/// `ticks · 10^9 / hz`, rounded down, saturating at `u64::MAX`.
-fn nanos_for_ticks(ticks: u64, hz: u64) -> u64 {
-    let nanos = u128::from(ticks) * NANOS / u128::from(hz);
-    u64::try_from(nanos).unwrap_or(u64::MAX)
-}
-
-/// The fewest ticks that last at least `nanos`: `nanos · hz / 10^9`, rounded up, saturating at
-/// `u64::MAX`. (`nanos_for_ticks` of the result is `nanos` or more; of one tick less, less.)
-fn ticks_for_nanos(nanos: u64, hz: u64) -> u64 {
-    let ticks = (u128::from(nanos) * u128::from(hz)).div_ceil(NANOS);
-    u64::try_from(ticks).unwrap_or(u64::MAX)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{nanos_for_ticks, ticks_for_nanos};
-
-    /// Tick rates embassy offers, from the slowest to the fastest, and common ones between.
-    const RATES: [u64; 9] = [
-        1,
-        1_000,
-        32_768,
-        1_000_000,
-        16_000_000,
-        80_000_000,
-        1_000_000_000,
-        2_621_440_000,
-        5_242_880_000,
-    ];
-
-    fn samples() -> impl Iterator<Item = u64> {
-        let edges = [
-            0,
-            1,
-            2,
-            999,
-            1_000,
-            1_001,
-            30_517,
-            30_518,
-            333_333_334,
-            u64::MAX,
-        ];
-        let spread = (0..64u32).map(|k| {
-            // A deterministic scatter over the whole range.
-            (u64::from(k) + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (k % 48)
-        });
-        edges.into_iter().chain(spread)
-    }
-
-    #[test]
-    fn exact_conversions() {
-        assert_eq!(nanos_for_ticks(1, 1_000_000), 1_000);
-        assert_eq!(nanos_for_ticks(1, 32_768), 30_517); // 30517.578125 rounded down
-        assert_eq!(nanos_for_ticks(3, 32_768), 91_552); // 91552.734375
-        assert_eq!(nanos_for_ticks(1, 5_242_880_000), 0); // 0.19 ns
-        assert_eq!(nanos_for_ticks(6, 5_242_880_000), 1); // 1.14 ns
-        assert_eq!(ticks_for_nanos(1, 1_000_000), 1);
-        assert_eq!(ticks_for_nanos(1_000, 1_000_000), 1);
-        assert_eq!(ticks_for_nanos(1_001, 1_000_000), 2);
-        assert_eq!(ticks_for_nanos(30_518, 32_768), 2);
-        assert_eq!(ticks_for_nanos(1, 5_242_880_000), 6);
-        assert_eq!(ticks_for_nanos(0, 1), 0);
-    }
-
-    #[test]
-    fn saturates_past_the_range() {
-        // At 1 Hz, u64::MAX seconds are far more nanoseconds than a u64 holds.
-        assert_eq!(nanos_for_ticks(u64::MAX, 1), u64::MAX);
-        assert_eq!(nanos_for_ticks(u64::MAX, 1_000_000_000), u64::MAX);
-        // At 5.24 GHz, u64::MAX nanoseconds are more ticks than a u64 holds.
-        assert_eq!(ticks_for_nanos(u64::MAX, 5_242_880_000), u64::MAX);
-        assert_eq!(ticks_for_nanos(u64::MAX, 1_000_000_000), u64::MAX);
-    }
-
-    #[test]
-    fn the_wake_tick_is_the_first_that_reads_the_instant() {
-        for hz in RATES {
-            for nanos in samples() {
-                let ticks = ticks_for_nanos(nanos, hz);
-                if ticks == u64::MAX {
-                    continue; // saturated: never wakes, which is not early either
-                }
-                assert!(
-                    nanos_for_ticks(ticks, hz) >= nanos,
-                    "early: {nanos} ns at {hz} Hz"
-                );
-                if ticks > 0 {
-                    assert!(
-                        nanos_for_ticks(ticks - 1, hz) < nanos,
-                        "a tick late: {nanos} ns at {hz} Hz"
-                    );
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn readings_round_trip() {
-        for hz in RATES.into_iter().filter(|&hz| hz <= 1_000_000_000) {
-            for ticks in samples().map(|t| t >> 34) {
-                // A reading converts back to the tick it was read at.
-                assert_eq!(ticks_for_nanos(nanos_for_ticks(ticks, hz), hz), ticks);
-            }
-        }
     }
 }

@@ -1,0 +1,278 @@
+//! pacer-embassy on emulated hardware: QEMU's `microbit` (Cortex-M0, thumbv6m) and
+//! `mps2-an386` (Cortex-M4, thumbv7em).
+//!
+//! A radio may send at most 10 packets per second, bursts of up to 3, and three tasks share it
+//! through one `static` limiter whose quota is fixed at compile time (in flash; the limiter's
+//! RAM is its 8-byte arrival time):
+//! - `telemetry` has a reading every 20 ms, far more than the radio may send, and waits;
+//! - `alarms` raises an alarm every 130 ms and waits too;
+//! - `heartbeat` beats once a second, skipping a beat that would wait more than 250 ms;
+//! - `beacon` tries every 700 ms but gives up on a send still waiting after 40 ms: its
+//!   acquisition is dropped, which cancels the reservation (handing the slot back when it is
+//!   still the newest), the path of the limiter's compare-and-swap on the target.
+//!
+//! Every send is logged with the instant it went. After 6 s of emulated time the program
+//! checks the log against the conformance rule itself (integer arithmetic, every pair of
+//! sends), prints what it found through semihosting, and exits QEMU with status 0, or 1 on any
+//! violation. Its last line is
+//! `qemu cortex-m0: N sends, max in any 1 s window K (limit L), ok`.
+//!
+//! Run: `bash run.sh cortex-m0` or `bash run.sh cortex-m4` (README.md).
+#![no_std]
+#![no_main]
+
+mod check;
+mod sends;
+mod systick;
+
+use core::borrow::Borrow;
+use core::time::Duration;
+
+use core::fmt::Arguments;
+use cortex_m_semihosting::{debug, hprintln};
+use embassy_executor::Spawner;
+use embassy_time::{TimeoutError, Timer, with_timeout};
+use pacer_embassy::{Clock, Error, Quota, StaticLimiter, Uptime};
+use panic_semihosting as _;
+
+use check::{Rule, Verdict};
+
+/// The core this machine emulates, as the last line names it.
+#[cfg(machine = "microbit")]
+const CORE: &str = "cortex-m0";
+#[cfg(machine = "mps2-an386")]
+const CORE: &str = "cortex-m4";
+
+const COUNT: u32 = 10;
+const BURST: u32 = 3;
+/// How long the tasks send before the log is checked (at least 5 s of emulated time).
+const RUN: Duration = Duration::from_secs(6);
+
+/// At most 10 sends per second, bursts of up to 3: computed at compile time, kept in flash.
+static QUOTA: Quota = valid(match Quota::per_second(COUNT) {
+    Ok(quota) => quota.with_burst(BURST),
+    Err(error) => Err(error),
+});
+
+/// The radio's quota as a type: it lends [`QUOTA`], so the compiler knows the quota and the
+/// limiter keeps nothing of it in RAM.
+struct RadioQuota;
+
+impl Borrow<Quota> for RadioQuota {
+    fn borrow(&self) -> &Quota {
+        &QUOTA
+    }
+}
+
+type Radio = StaticLimiter<RadioQuota>;
+
+/// The radio's limiter, shared by `&'static` between the tasks.
+static RADIO: Radio = Radio::from_quota(RadioQuota, Uptime);
+
+// Per-destination limits (issue 12, item 4) go here, once pacer-core's keyed limiter exists:
+// a `static` keyed limiter with one quota per destination (a few destinations, each its own
+// limit), a task that sends to each through it, its sends logged per destination with
+// `sends::record`, and each destination's log checked by `check::check` against its own rule
+// in `main` below, alongside the radio's.
+
+#[embassy_executor::main]
+async fn main(spawner: Spawner) {
+    let core = cortex_m::Peripherals::take().expect("core peripherals taken once");
+    systick::start(core.SYST);
+    say(format_args!(
+        "qemu {CORE}: a radio of {COUNT} sends per second, bursts of {BURST}, shared by 4 tasks"
+    ));
+
+    spawner.spawn(telemetry(&RADIO).expect("telemetry spawns once"));
+    spawner.spawn(alarms(&RADIO).expect("alarms spawns once"));
+    spawner.spawn(heartbeat(&RADIO).expect("heartbeat spawns once"));
+    spawner.spawn(beacon(&RADIO).expect("beacon spawns once"));
+
+    Timer::after(embassy_time::Duration::from_micros(RUN.as_micros() as u64)).await;
+    let ok = report();
+    debug::exit(if ok {
+        debug::EXIT_SUCCESS
+    } else {
+        debug::EXIT_FAILURE
+    });
+}
+
+/// Task numbers, as logged with each send.
+const TELEMETRY: u8 = 0;
+const ALARMS: u8 = 1;
+const HEARTBEAT: u8 = 2;
+const BEACON: u8 = 3;
+const NAMES: [&str; 4] = ["telemetry", "alarms", "heartbeat", "beacon"];
+
+/// Beacons given up on: their acquisition was dropped while it waited.
+static GAVE_UP: critical_section::Mutex<core::cell::Cell<u32>> =
+    critical_section::Mutex::new(core::cell::Cell::new(0));
+
+/// A sensor reading every 20 ms, each sent as soon as the radio may.
+#[embassy_executor::task]
+async fn telemetry(radio: &'static Radio) {
+    loop {
+        Timer::after_millis(20).await;
+        // Waits (without blocking the executor) until a cell is free.
+        match radio.acquire().await {
+            Ok(()) => radio_send(radio, TELEMETRY),
+            Err(error) => fail("telemetry", error),
+        }
+    }
+}
+
+/// An alarm every 130 ms, each sent as soon as the radio may.
+#[embassy_executor::task]
+async fn alarms(radio: &'static Radio) {
+    loop {
+        Timer::after_millis(130).await;
+        match radio.acquire().await {
+            Ok(()) => radio_send(radio, ALARMS),
+            Err(error) => fail("alarms", error),
+        }
+    }
+}
+
+/// A heartbeat every second, dropped rather than sent late.
+#[embassy_executor::task]
+async fn heartbeat(radio: &'static Radio) {
+    loop {
+        Timer::after_secs(1).await;
+        match radio.acquire_within(1, Duration::from_millis(250)).await {
+            Ok(()) => radio_send(radio, HEARTBEAT),
+            // Would have waited too long: skip this beat; nothing was reserved.
+            Err(Error::WouldWait { .. }) => {}
+            Err(error) => fail("heartbeat", error),
+        }
+    }
+}
+
+/// A beacon every 700 ms, given up on if the radio has no slot for it within 40 ms.
+#[embassy_executor::task]
+async fn beacon(radio: &'static Radio) {
+    loop {
+        Timer::after_millis(700).await;
+        match with_timeout(embassy_time::Duration::from_millis(40), radio.acquire()).await {
+            Ok(Ok(())) => radio_send(radio, BEACON),
+            // Timed out: the acquisition was dropped, and its reservation cancelled.
+            Err(TimeoutError) => critical_section::with(|cs| {
+                let gave_up = GAVE_UP.borrow(cs);
+                gave_up.set(gave_up.get() + 1);
+            }),
+            Ok(Err(error)) => fail("beacon", error),
+        }
+    }
+}
+
+/// The radio driver, stubbed: logs the send with the instant it goes.
+fn radio_send(radio: &Radio, sender: u8) {
+    sends::record(radio.timer().now(), sender);
+}
+
+/// An acquisition failed where none may: report it and stop with a failure status.
+fn fail(task: &str, error: Error) -> ! {
+    say(format_args!("qemu {CORE}: {task}: {error}"));
+    debug::exit(debug::EXIT_FAILURE);
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+/// Checks the log and prints the verdict; true if every send conforms.
+fn report() -> bool {
+    let rule = Rule {
+        count: u64::from(QUOTA.count()),
+        period: QUOTA.period_nanos(),
+        burst: u64::from(QUOTA.burst()),
+    };
+    let limit = (rule.count + rule.burst - 1) as usize;
+    sends::with(|instants, senders, lost| {
+        let mut by_task = [0usize; 4];
+        for &sender in senders {
+            by_task[usize::from(sender)] += 1;
+        }
+        let last = instants.last().copied().unwrap_or(0);
+        say(format_args!(
+            "qemu {CORE}: {} sends in {} ms of emulated time ({} {}, {} {}, {} {}, {} {}; \
+             beacons given up {})",
+            instants.len(),
+            last / 1_000_000,
+            NAMES[0],
+            by_task[0],
+            NAMES[1],
+            by_task[1],
+            NAMES[2],
+            by_task[2],
+            NAMES[3],
+            by_task[3],
+            critical_section::with(|cs| GAVE_UP.borrow(cs).get()),
+        ));
+        if lost > 0 {
+            say(format_args!(
+                "qemu {CORE}: {lost} sends did not fit the log: FAILED"
+            ));
+            return false;
+        }
+        if senders.iter().any(|&s| s != TELEMETRY) && by_task.iter().filter(|&&n| n > 0).count() < 2
+        {
+            say(format_args!(
+                "qemu {CORE}: fewer than two tasks sent: FAILED"
+            ));
+            return false;
+        }
+        if last < RUN.as_nanos() as u64 * 5 / 6 {
+            say(format_args!(
+                "qemu {CORE}: the sends cover less than 5 s: FAILED"
+            ));
+            return false;
+        }
+        match check::check(instants, rule) {
+            Verdict::Conforms { busiest } if busiest <= limit => {
+                say(format_args!(
+                    "qemu {CORE}: {} sends, max in any 1 s window {busiest} (limit {limit}), ok",
+                    instants.len()
+                ));
+                true
+            }
+            Verdict::Conforms { busiest } => {
+                say(format_args!(
+                    "qemu {CORE}: {} sends, max in any 1 s window {busiest} (limit {limit}), \
+                     FAILED",
+                    instants.len()
+                ));
+                false
+            }
+            Verdict::TooClose { i, j } => {
+                say(format_args!(
+                    "qemu {CORE}: sends {i} (at {} ns) and {j} (at {} ns) are too close: \
+                     {} sends in {} ns break {COUNT} per second, burst {BURST}: FAILED",
+                    instants[i],
+                    instants[j],
+                    j - i + 1,
+                    instants[j] - instants[i]
+                ));
+                false
+            }
+            Verdict::OutOfOrder { i } => {
+                say(format_args!(
+                    "qemu {CORE}: send {i} went before send {}: FAILED",
+                    i - 1
+                ));
+                false
+            }
+        }
+    })
+}
+
+/// Prints one line through semihosting (QEMU's standard output).
+fn say(line: Arguments<'_>) {
+    hprintln!("{}", line);
+}
+
+/// The quota, or a compile error: in a `static` this runs at compile time.
+const fn valid(quota: Result<Quota, Error>) -> Quota {
+    match quota {
+        Ok(quota) => quota,
+        Err(_) => panic!("the radio's quota is invalid"),
+    }
+}
