@@ -84,8 +84,11 @@ pub use pacer_core::{
 /// One limit per key (a destination node, a channel), for up to `N` busy keys at once, on
 /// embassy-time: `limiter.acquire(&node).await` waits until a cell of that key's limit may
 /// go. `N` is a power of two; the table is a fixed [`KeyedGcra`] behind a `critical-section`
-/// lock, so it needs no allocation and no 64-bit atomics. A new key with no room is refused
-/// with [`Error::TableFull`] (or see [`WhenFull`]).
+/// lock, so it needs no allocation and no 64-bit atomics, and the timer is the zero-sized
+/// [`Uptime`], so the limiter can be a `static` built at compile time
+/// (`KeyedLimiter::from_parts(Locked::new(KeyedGcra::new(QUOTA)), Uptime)`). A new key with
+/// no room is refused with [`Error::TableFull`], which carries the instant a slot frees (or
+/// see [`WhenFull`]).
 ///
 /// ```
 /// use pacer_embassy::{KeyedLimiter, Quota};
@@ -103,8 +106,7 @@ pub use pacer_core::{
 /// # }
 /// ```
 #[cfg(feature = "critical-section")]
-pub type KeyedLimiter<K, const N: usize> =
-    pacer_core::KeyedPacer<Locked<KeyedGcra<K, N>>, EmbassyTimer>;
+pub type KeyedLimiter<K, const N: usize> = pacer_core::KeyedPacer<Locked<KeyedGcra<K, N>>, Uptime>;
 
 /// A rate limiter on embassy-time: `limiter.acquire().await` waits, without blocking the
 /// executor, until a cell may go.

@@ -72,8 +72,8 @@ impl<L, T: Timer + Default> KeyedPacer<L, T> {
 }
 
 impl<L, T: Timer> KeyedPacer<L, T> {
-    /// `limiter` on `timer`.
-    pub fn from_parts(limiter: L, timer: T) -> Self {
+    /// `limiter` on `timer`; `const`, so a keyed limiter can be a `static` in firmware.
+    pub const fn from_parts(limiter: L, timer: T) -> Self {
         KeyedPacer { limiter, timer }
     }
 

@@ -11,11 +11,17 @@
 //!   acquisition is dropped, which cancels the reservation (handing the slot back when it is
 //!   still the newest), the path of the limiter's compare-and-swap on the target.
 //!
+//! Beside the radio, a `mesh` task relays to three neighbouring nodes on a second link, each
+//! destination limited to 4 sends per second (bursts of 2) by one keyed limiter, a `static`
+//! fixed table of room for 2 destinations (`KeyedLimiter<u8, 2>`): three destinations in two
+//! slots, so the table is often full, a destination waits for the instant a slot frees
+//! (`Error::TableFull`), and idle destinations are forgotten on the target.
+//!
 //! Every send is logged with the instant it went. After 6 s of emulated time the program
 //! checks the log against the conformance rule itself (integer arithmetic, every pair of
-//! sends), prints what it found through semihosting, and exits QEMU with status 0, or 1 on any
-//! violation. Its last line is
-//! `qemu cortex-m0: N sends, max in any 1 s window K (limit L), ok`.
+//! sends; the radio's sends under its quota, each destination's under its own), prints what
+//! it found through semihosting, and exits QEMU with status 0, or 1 on any violation. Its last
+//! line is `qemu cortex-m0: N sends, max in any 1 s window K (limit L), ok`.
 //!
 //! Run: `bash run.sh cortex-m0` or `bash run.sh cortex-m4` (README.md).
 #![no_std]
@@ -32,7 +38,7 @@ use core::fmt::Arguments;
 use cortex_m_semihosting::{debug, hprintln};
 use embassy_executor::Spawner;
 use embassy_time::{TimeoutError, Timer, with_timeout};
-use pacer_embassy::{Clock, Error, Quota, StaticLimiter, Uptime};
+use pacer_embassy::{Clock, Error, KeyedGcra, Locked, Quota, StaticLimiter, Timer as _, Uptime};
 use panic_semihosting as _;
 
 use check::{Rule, Verdict};
@@ -69,11 +75,23 @@ type Radio = StaticLimiter<RadioQuota>;
 /// The radio's limiter, shared by `&'static` between the tasks.
 static RADIO: Radio = Radio::from_quota(RadioQuota, Uptime);
 
-// Per-destination limits (issue 12, item 4) go here, once pacer-core's keyed limiter exists:
-// a `static` keyed limiter with one quota per destination (a few destinations, each its own
-// limit), a task that sends to each through it, its sends logged per destination with
-// `sends::record`, and each destination's log checked by `check::check` against its own rule
-// in `main` below, alongside the radio's.
+/// Each destination of the mesh link: at most 4 sends per second, bursts of 2.
+const NODE_COUNT: u32 = 4;
+const NODE_BURST: u32 = 2;
+static NODE_QUOTA: Quota = valid(match Quota::per_second(NODE_COUNT) {
+    Ok(quota) => quota.with_burst(NODE_BURST),
+    Err(error) => Err(error),
+});
+
+/// One limit per destination, in a fixed table with room for 2 destinations at once.
+type Nodes = pacer_embassy::KeyedLimiter<u8, 2>;
+
+/// The mesh link's per-destination limiter, built at compile time.
+static NODES: Nodes = Nodes::from_parts(Locked::new(KeyedGcra::new(NODE_QUOTA)), Uptime);
+
+/// The mesh's destinations, as logged (senders `MESH + node`).
+const DESTINATIONS: [u8; 3] = [1, 2, 3];
+const MESH: u8 = 10;
 
 #[embassy_executor::main]
 async fn main(spawner: Spawner) {
@@ -87,6 +105,7 @@ async fn main(spawner: Spawner) {
     spawner.spawn(alarms(&RADIO).expect("alarms spawns once"));
     spawner.spawn(heartbeat(&RADIO).expect("heartbeat spawns once"));
     spawner.spawn(beacon(&RADIO).expect("beacon spawns once"));
+    spawner.spawn(mesh(&NODES).expect("mesh spawns once"));
 
     Timer::after(embassy_time::Duration::from_micros(RUN.as_micros() as u64)).await;
     let ok = report();
@@ -164,6 +183,34 @@ async fn beacon(radio: &'static Radio) {
     }
 }
 
+/// Relays to each destination in turn every 40 ms (about 8 per second to each, more than
+/// its limit), waiting for that destination's cell; when the table has no room for it, waits
+/// for the instant a slot frees and asks again.
+#[embassy_executor::task]
+async fn mesh(nodes: &'static Nodes) {
+    for node in DESTINATIONS.iter().cycle() {
+        Timer::after_millis(40).await;
+        loop {
+            match nodes.acquire(node).await {
+                Ok(()) => break,
+                Err(Error::TableFull { at }) => {
+                    critical_section::with(|cs| {
+                        let full = TABLE_FULL.borrow(cs);
+                        full.set(full.get() + 1);
+                    });
+                    nodes.timer().sleep_until(at).await;
+                }
+                Err(error) => fail("mesh", error),
+            }
+        }
+        sends::record(nodes.timer().now(), MESH + node);
+    }
+}
+
+/// New destinations the mesh's table had no room for at first.
+static TABLE_FULL: critical_section::Mutex<core::cell::Cell<u32>> =
+    critical_section::Mutex::new(core::cell::Cell::new(0));
+
 /// The radio driver, stubbed: logs the send with the instant it goes.
 fn radio_send(radio: &Radio, sender: u8) {
     sends::record(radio.timer().now(), sender);
@@ -186,7 +233,20 @@ fn report() -> bool {
         burst: u64::from(QUOTA.burst()),
     };
     let limit = (rule.count + rule.burst - 1) as usize;
-    sends::with(|instants, senders, lost| {
+    let mesh_ok = report_mesh();
+    sends::with(|all_instants, all_senders, lost| {
+        // The radio's sends; the mesh's are checked per destination by `report_mesh`.
+        let mut instants = [0u64; sends::CAPACITY];
+        let mut senders = [0u8; sends::CAPACITY];
+        let mut len = 0;
+        for (&at, &sender) in all_instants.iter().zip(all_senders) {
+            if sender < MESH {
+                instants[len] = at;
+                senders[len] = sender;
+                len += 1;
+            }
+        }
+        let (instants, senders) = (&instants[..len], &senders[..len]);
         let mut by_task = [0usize; 4];
         for &sender in senders {
             by_task[usize::from(sender)] += 1;
@@ -226,6 +286,9 @@ fn report() -> bool {
             ));
             return false;
         }
+        if !mesh_ok {
+            return false;
+        }
         match check::check(instants, rule) {
             Verdict::Conforms { busiest } if busiest <= limit => {
                 say(format_args!(
@@ -262,6 +325,52 @@ fn report() -> bool {
             }
         }
     })
+}
+
+/// Checks each mesh destination's sends against its own limit and prints a line for each;
+/// true if every one conforms.
+fn report_mesh() -> bool {
+    let rule = Rule {
+        count: u64::from(NODE_QUOTA.count()),
+        period: NODE_QUOTA.period_nanos(),
+        burst: u64::from(NODE_QUOTA.burst()),
+    };
+    let limit = (rule.count + rule.burst - 1) as usize;
+    let full = critical_section::with(|cs| TABLE_FULL.borrow(cs).get());
+    let mut ok = true;
+    for node in DESTINATIONS {
+        let mut instants = [0u64; sends::CAPACITY];
+        let mut len = 0;
+        sends::with(|all, senders, _| {
+            for (&at, &sender) in all.iter().zip(senders) {
+                if sender == MESH + node {
+                    instants[len] = at;
+                    len += 1;
+                }
+            }
+        });
+        let instants = &instants[..len];
+        // Conforms, within the window bound, and enough sends to say so (6 s at 4 per second).
+        let busiest = match check::check(instants, rule) {
+            Verdict::Conforms { busiest } => Some(busiest),
+            _ => None,
+        };
+        let verdict = busiest.is_some_and(|b| b <= limit) && len >= 5;
+        let busiest = busiest.unwrap_or(usize::MAX);
+        say(format_args!(
+            "qemu {CORE}: mesh node {node}: {len} sends, max in any 1 s window {busiest} \
+             (limit {limit}), {}",
+            if verdict { "ok" } else { "FAILED" }
+        ));
+        ok &= verdict;
+    }
+    say(format_args!(
+        "qemu {CORE}: mesh: {} destinations in a table of 2 ({} bytes of RAM); a destination \
+         waited for a slot {full} times",
+        DESTINATIONS.len(),
+        core::mem::size_of::<Nodes>()
+    ));
+    ok
 }
 
 /// Prints one line through semihosting (QEMU's standard output).

@@ -5,8 +5,9 @@ use core::cell::RefCell;
 
 use critical_section::Mutex;
 
-/// Room for every send of a run: 10 per second with a burst of 3 over 6 s is at most 62.
-pub const CAPACITY: usize = 128;
+/// Room for every send of a run: the radio's 10 per second with a burst of 3 over 6 s is at
+/// most 62, and the mesh's three destinations at 4 per second with bursts of 2, at most 78.
+pub const CAPACITY: usize = 192;
 
 /// The sends so far, in the order they went.
 pub struct Sends {
