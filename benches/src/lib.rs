@@ -353,3 +353,20 @@ mod tests {
         assert!(cpu_time() > before);
     }
 }
+
+/// The examples of the library crates' READMEs, compiled and run as doctests of this crate,
+/// which depends on those crates (pacer-async-std and pacer-embassy are not among its
+/// dependencies; their READMEs repeat examples their own crate docs test).
+#[cfg(doctest)]
+mod readme_examples {
+    #[doc = include_str!("../../core/README.md")]
+    struct Core;
+    #[doc = include_str!("../../adapters/tokio/README.md")]
+    struct Tokio;
+    #[doc = include_str!("../../adapters/smol/README.md")]
+    struct Smol;
+    #[doc = include_str!("../../adapters/futures-timer/README.md")]
+    struct FuturesTimer;
+    #[doc = include_str!("../../adapters/redis/README.md")]
+    struct Redis;
+}
