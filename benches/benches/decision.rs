@@ -18,6 +18,13 @@
 //! thread's wall time divided by `iters`, the cost of one decision as a contending thread
 //! sees it).
 //!
+//! What "out of line" leaves inside each step depends on the compiler's inlining of the
+//! limiter's own code. In this binary governor's step calls its `measure_and_replace` and its
+//! clock's `now` (82 instructions per refusal, by callgrind); in a small program that calls
+//! `check()` from one place both are inlined (41), which makes governor cheaper than it reads
+//! here. BENCHMARKS.md ("Decision cost") gives both counts; compare instruction counts as well
+//! as these times when a ratio is close.
+//!
 //! Run: `cargo bench -p pacer-benches --bench decision`.
 
 #![allow(missing_docs)]

@@ -1,5 +1,6 @@
 //! Shared helpers of the benchmark programs: a counting global allocator, process CPU time, a
-//! poll-counting future wrapper, and the analysis of a pass schedule against the ideal one.
+//! poll-counting future wrapper, the analysis of a pass schedule against the ideal one, and
+//! the most passes in any window of a given length (what a server counting arrivals sees).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
@@ -200,6 +201,31 @@ pub fn analyse_burst(
     }
 }
 
+/// The most instants of `sorted` (nanoseconds, ascending) that lie in any one half-open window
+/// `[t, t + cells / rate)`, with the window's length in seconds: the window in which a quota of
+/// `rate` per second at burst 1 allows at most `cells` cells. `cells = rate` is a window of one
+/// second; `cells = 10` a window of ten intervals.
+///
+/// The length is compared exactly (`(p_j - p_i) · rate < cells · 10^9`, in `u128`), so a
+/// window whose length is not a whole number of nanoseconds is not rounded either way. The
+/// busiest window can always be taken to start at an instant of the list, which is where the
+/// two-pointer scan starts each one.
+pub fn most_in_window(sorted: &[u64], cells: u64, rate: u64) -> usize {
+    debug_assert!(sorted.is_sorted(), "most_in_window wants sorted instants");
+    let length = u128::from(cells) * 1_000_000_000;
+    let rate = u128::from(rate);
+    let mut most = 0;
+    let mut end = 0;
+    for (start, &first) in sorted.iter().enumerate() {
+        end = end.max(start);
+        while end < sorted.len() && u128::from(sorted[end] - first) * rate < length {
+            end += 1;
+        }
+        most = most.max(end - start);
+    }
+    most
+}
+
 /// The rate (per second) of the least-squares line through `(i, passes[i])`, nanoseconds.
 fn fitted_rate(passes: &[u64]) -> f64 {
     let n = passes.len();
@@ -275,6 +301,28 @@ mod tests {
     }
 
     #[test]
+    fn most_in_window_counts_the_busiest_half_open_window() {
+        // 1,000/s: a window of one second is [t, t + 1 s), ten intervals [t, t + 10 ms).
+        let even: Vec<u64> = (0..3_000).map(|i| i * 1_000_000).collect();
+        assert_eq!(most_in_window(&even, 1_000, 1_000), 1_000);
+        assert_eq!(most_in_window(&even, 10, 1_000), 10);
+        // One pass 1 ns early of its slot: two passes now lie 1 ms - 1 ns apart, and the
+        // window that starts at the earlier one takes in one more.
+        let mut bunched = even.clone();
+        bunched[1_000] -= 1;
+        assert_eq!(most_in_window(&bunched, 1_000, 1_000), 1_001);
+        assert_eq!(most_in_window(&bunched, 10, 1_000), 11);
+        // Late passes that keep their spacing change nothing.
+        let late: Vec<u64> = even.iter().map(|p| p + 700_000).collect();
+        assert_eq!(most_in_window(&late, 1_000, 1_000), 1_000);
+        // Three per second: a window of ten intervals is 3⅓ s long, not rounded to whole ns.
+        let third = [0, 3_333_333_333, 3_333_333_334];
+        assert_eq!(most_in_window(&third, 10, 3), 2);
+        assert_eq!(most_in_window(&[], 10, 3), 0);
+        assert_eq!(most_in_window(&[5, 5, 5], 1, 1_000_000_000), 3);
+    }
+
+    #[test]
     fn counted_counts_polls() {
         let polls = AtomicU64::new(0);
         let mut yielded = false;
@@ -304,4 +352,21 @@ mod tests {
         }
         assert!(cpu_time() > before);
     }
+}
+
+/// The examples of the library crates' READMEs, compiled and run as doctests of this crate,
+/// which depends on those crates (pacer-async-std and pacer-embassy are not among its
+/// dependencies; their READMEs repeat examples their own crate docs test).
+#[cfg(doctest)]
+mod readme_examples {
+    #[doc = include_str!("../../core/README.md")]
+    struct Core;
+    #[doc = include_str!("../../adapters/tokio/README.md")]
+    struct Tokio;
+    #[doc = include_str!("../../adapters/smol/README.md")]
+    struct Smol;
+    #[doc = include_str!("../../adapters/futures-timer/README.md")]
+    struct FuturesTimer;
+    #[doc = include_str!("../../adapters/redis/README.md")]
+    struct Redis;
 }

@@ -49,6 +49,37 @@ fn herd_runs_a_tiny_case() {
         let row = out.lines().find(|line| line.contains(name)).unwrap();
         assert!(row.ends_with("| +0.00 |"), "{row}");
     }
+    // The observed traffic of every row. The 20 passes at 2,000/s span about 10 ms, so one
+    // window of one period (1 s) holds all of them; a window of ten intervals (5 ms) holds
+    // at least one and no more than that.
+    let period = column(&out, "most in 1 period");
+    let ten = column(&out, "most in 10 intervals");
+    for row in out
+        .lines()
+        .filter(|line| line.starts_with("| current-thread |"))
+    {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let count = |i: usize| -> usize {
+            cells[i]
+                .parse()
+                .unwrap_or_else(|_| panic!("column {i} is not a count: {row}"))
+        };
+        assert_eq!(count(period), 20, "{row}");
+        assert!((1..=20).contains(&count(ten)), "{row}");
+    }
+}
+
+/// The index, in a row split at `|`, of the herd table's column named `name`.
+fn column(out: &str, name: &str) -> usize {
+    let header = out
+        .lines()
+        .find(|line| line.starts_with("| runtime |"))
+        .unwrap_or_else(|| panic!("no table:\n{out}"));
+    header
+        .split('|')
+        .map(str::trim)
+        .position(|cell| cell == name)
+        .unwrap_or_else(|| panic!("no column {name:?} in {header}"))
 }
 
 #[test]
@@ -67,6 +98,15 @@ fn herd_pools_the_cpu_of_repeated_runs() {
         out.contains("  pacer current-thread N=20 R=2000: median ") && out.contains(" of 2\n"),
         "{out}"
     );
+    // Every limiter's observed traffic over both runs: one period holds all 20 passes.
+    assert!(
+        out.contains("the most passes in any window of one period and of ten intervals"),
+        "{out}"
+    );
+    for name in ["pacer", "leaky-bucket"] {
+        let prefix = format!("  {name} current-thread N=20 R=2000: one period 20, ten intervals ");
+        assert!(out.contains(&prefix), "no {prefix:?}:\n{out}");
+    }
 }
 
 #[test]

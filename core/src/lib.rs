@@ -9,6 +9,11 @@
 //! is never faster than the quota, and no slower than rounding each instant up to a whole
 //! nanosecond.
 //!
+//! What every limiter promises, stated so that it can be checked (the conformance rule, FIFO,
+//! weights, cancel, reconfiguration, clocks that step backwards, precision, and what holds for
+//! reserved instants against the completions a server observes), is `docs/contract.md` in
+//! pacer's repository.
+//!
 //! | type | what it enforces | state |
 //! |---|---|---|
 //! | [`Gcra`] | a rate and a burst ([`Quota`]) | one arrival time |

@@ -11,7 +11,10 @@
 //! process CPU time (getrusage user + sys, all threads) over the same interval; polls
 //! of the task futures per acquisition (a counting wrapper around each task body); passes
 //! earlier than the ideal schedule first + i / R (minus 1 µs); the median and worst lateness
-//! against that schedule; and heap allocations per acquisition,
+//! against that schedule; the observed traffic: the most passes in any half-open window of one
+//! period (1 s, in which the quota allows R) and in any window of ten intervals (10 / R s, in
+//! which it allows 10), counted on the recorded pass instants, which is what a server counting
+//! arrivals would see; and heap allocations per acquisition,
 //! total and beyond those of a baseline task that only sleeps once on tokio's timer
 //! (`sleep_until` its ideal instant), counted by a counting global allocator.
 //!
@@ -29,7 +32,8 @@
 //!
 //! With `--runs K` each combination runs K times, round-robin over the limiters; each row is
 //! the run with the median CPU time, and the last lines give, over all K runs, pacer's CPU
-//! against each peer's and pacer's achieved rate (median, farthest, runs within 0.1%).
+//! against each peer's, pacer's achieved rate (median, farthest, runs within 0.1%), and every
+//! limiter's most passes in one period and in ten intervals (fewest to most).
 
 use std::fmt::Write as _;
 use std::num::NonZeroU32;
@@ -37,7 +41,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use pacer_benches::{CountingAlloc, Schedule, analyse_from, counted, cpu_time};
+use pacer_benches::{CountingAlloc, Schedule, analyse_from, counted, cpu_time, most_in_window};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc::new();
@@ -287,6 +291,10 @@ struct Outcome {
     polls: u64,
     allocations: u64,
     schedule: Schedule,
+    /// The most passes in any window of one period (1 s), where the quota allows `rate`.
+    most_in_period: usize,
+    /// The most passes in any window of ten intervals (10 / `rate` s), where it allows 10.
+    most_in_ten: usize,
 }
 
 fn run(flavor: Flavor, kind: Kind, n: usize, rate: u32, timeout: Duration) -> Outcome {
@@ -353,6 +361,10 @@ fn run(flavor: Flavor, kind: Kind, n: usize, rate: u32, timeout: Duration) -> Ou
             Duration::from_micros(1),
             origin,
         );
+        // `analyse_from` sorted the passes.
+        let rate64 = u64::from(rate);
+        let most_in_period = most_in_window(&passes, rate64, rate64);
+        let most_in_ten = most_in_window(&passes, 10, rate64);
         Outcome {
             kind,
             n,
@@ -364,6 +376,8 @@ fn run(flavor: Flavor, kind: Kind, n: usize, rate: u32, timeout: Duration) -> Ou
             polls: shared.polls.load(Ordering::Relaxed),
             allocations,
             schedule,
+            most_in_period,
+            most_in_ten,
         }
     });
     runtime.shutdown_timeout(Duration::from_secs(1));
@@ -395,7 +409,8 @@ usage: herd [--quick] [--case N:R]... [--limiter NAME]...
   --timeout    cut a run after SECS seconds (default 60)
   --runs       run each combination K times, round-robin over the limiters, and report the
                run with the median CPU time (default 1); with K > 1 the last lines compare
-               pacer's CPU with each peer's over all K runs
+               pacer's CPU with each peer's over all K runs, give pacer's rate over them,
+               and every limiter's most passes in one period and in ten intervals
   --precise-slack US
                pacer-precise's timer slack in microseconds (default 1000, the timer's
                own default; 0 wakes each waiter at its own instant; see
@@ -521,10 +536,10 @@ fn main() {
     let mut table = String::new();
     table.push_str(
         "| runtime | N | R/s | limiter | result | wall s | ideal s | achieved /s | vs target | \
-         fitted vs target | CPU s | polls/acq | early | median late ms | worst late ms | allocs/acq | \
-         allocs/acq beyond baseline |\n",
+         fitted vs target | CPU s | polls/acq | early | median late ms | worst late ms | \
+         most in 1 period | most in 10 intervals | allocs/acq | allocs/acq beyond baseline |\n",
     );
-    table.push_str(&"|---".repeat(17));
+    table.push_str(&"|---".repeat(19));
     table.push_str("|\n");
     let mut all: Vec<(Flavor, Outcome)> = Vec::new();
     let mut series: Vec<Series> = Vec::new();
@@ -555,13 +570,7 @@ fn main() {
                 }
             }
             for (&kind, mut runs) in kinds.iter().zip(by_kind) {
-                let cpu = runs.iter().map(|r| r.cpu).collect();
-                let rate_errors = runs
-                    .iter()
-                    .filter(|r| !r.cut)
-                    .map(|r| percent_off(r.schedule.achieved, rate))
-                    .collect();
-                series.push(Series::new(flavor, kind, n, rate, cpu, rate_errors));
+                series.push(Series::new(flavor, kind, n, rate, &runs));
                 runs.sort_by_key(|r| r.cpu);
                 let out = runs.swap_remove(runs.len() / 2);
                 let per = |x: u64| x as f64 / out.passed.max(1) as f64;
@@ -581,7 +590,7 @@ fn main() {
                 let _ = writeln!(
                     table,
                     "| {} | {n} | {rate} | {} | {result} | {} | {ideal_wall:.3} | {:.1} | {:+.3}% | {:+.3}% | \
-                     {} | {:.2} | {} | {:.3} | {:.3} | {:.2} | {beyond} |",
+                     {} | {:.2} | {} | {:.3} | {:.3} | {} | {} | {:.2} | {beyond} |",
                     flavor.name(),
                     kind.name(),
                     secs(out.wall),
@@ -593,6 +602,8 @@ fn main() {
                     s.early,
                     s.median_late.as_secs_f64() * 1e3,
                     s.worst_late.as_secs_f64() * 1e3,
+                    out.most_in_period,
+                    out.most_in_ten,
                     per(out.allocations),
                 );
                 all.push((flavor, out));
@@ -610,6 +621,11 @@ fn main() {
             }
         }
     }
+    println!(
+        "\nmost in 1 period / most in 10 intervals: the most passes in any half-open window of \
+         1 s / of ten intervals (10/R s), where a quota of R per second at burst 1 allows R / 10 \
+         (leaky-bucket, whose burst is R/1000 above 1,000/s, allows more)."
+    );
     println!("\n{table}");
     ratios(&all);
     if o.runs > 1 {
@@ -622,7 +638,7 @@ fn percent_off(per_second: f64, target: u32) -> f64 {
     (per_second / f64::from(target) - 1.0) * 100.0
 }
 
-/// The CPU time and the rate of every run of one limiter in one case.
+/// The CPU time, the rate and the observed traffic of every run of one limiter in one case.
 struct Series {
     flavor: Flavor,
     kind: Kind,
@@ -633,19 +649,25 @@ struct Series {
     /// The achieved rate, first pass to last, against the target in percent, of each run that
     /// was not cut; sorted.
     rate_errors: Vec<f64>,
+    /// The fewest and the most of [`Outcome::most_in_period`] over the runs that were not cut.
+    period_range: Option<(usize, usize)>,
+    /// The same for [`Outcome::most_in_ten`].
+    ten_range: Option<(usize, usize)>,
 }
 
 impl Series {
-    fn new(
-        flavor: Flavor,
-        kind: Kind,
-        n: usize,
-        rate: u32,
-        mut cpu: Vec<Duration>,
-        mut rate_errors: Vec<f64>,
-    ) -> Series {
+    fn new(flavor: Flavor, kind: Kind, n: usize, rate: u32, runs: &[Outcome]) -> Series {
+        let mut cpu: Vec<Duration> = runs.iter().map(|r| r.cpu).collect();
         cpu.sort();
+        let whole = || runs.iter().filter(|r| !r.cut);
+        let mut rate_errors: Vec<f64> = whole()
+            .map(|r| percent_off(r.schedule.achieved, rate))
+            .collect();
         rate_errors.sort_by(f64::total_cmp);
+        let range = |most: fn(&Outcome) -> usize| {
+            let min = whole().map(most).min()?;
+            Some((min, whole().map(most).max()?))
+        };
         Series {
             flavor,
             kind,
@@ -653,6 +675,8 @@ impl Series {
             rate,
             cpu,
             rate_errors,
+            period_range: range(|r| r.most_in_period),
+            ten_range: range(|r| r.most_in_ten),
         }
     }
 
@@ -676,7 +700,8 @@ impl Series {
 
 /// With `--runs K`: pacer's CPU against each peer's over all K runs of a case, as the ratio of
 /// the medians and the share of (pacer run, peer run) pairs in which pacer used less; then
-/// pacer's achieved rate over the K runs.
+/// pacer's achieved rate over the K runs; then every limiter's observed traffic over the K
+/// runs.
 fn pooled(all: &[Series], runs: usize) {
     println!(
         "\nover all {runs} runs of each (medians of CPU time, and the share of run pairs in which \
@@ -730,6 +755,26 @@ fn pooled(all: &[Series], runs: usize) {
             mine.flavor.name(),
             mine.n,
             mine.rate,
+        );
+    }
+    println!(
+        "\nover all {runs} runs of each, the most passes in any window of one period and of ten \
+         intervals (fewest to most over the runs; the quota allows R and 10):"
+    );
+    for series in all {
+        let span = |range: Option<(usize, usize)>| match range {
+            Some((lo, hi)) if lo == hi => lo.to_string(),
+            Some((lo, hi)) => format!("{lo} to {hi}"),
+            None => "every run was cut".into(),
+        };
+        println!(
+            "  {} {} N={} R={}: one period {}, ten intervals {}",
+            series.kind.name(),
+            series.flavor.name(),
+            series.n,
+            series.rate,
+            span(series.period_range),
+            span(series.ten_range),
         );
     }
 }

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Packaging: every library crate packages, and builds from its own packaged files alone
+# (cargo package's verification unpacks each .crate and builds it, with the workspace's other
+# crates taken from their packages, not from their directories). Each package carries the
+# README its manifest names.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# --allow-dirty: the gate checks what a checkout holds, committed or not.
+cargo package --workspace --allow-dirty \
+    --exclude pacer-examples --exclude pacer-tests --exclude pacer-benches
+
+packages="${CARGO_TARGET_DIR:-target}/package"
+status=0
+for crate in "$packages"/*.crate; do
+    name=$(basename "$crate" .crate)
+    readme=$(tar -xzf "$crate" -O "$name/Cargo.toml" | sed -n 's/^readme = "\(.*\)"$/\1/p')
+    if [[ -z "$readme" ]]; then
+        echo "$name: no readme in its packaged manifest" >&2
+        status=1
+    elif ! tar -tzf "$crate" "$name/$readme" >/dev/null 2>&1; then
+        echo "$name: its manifest names $readme, which the package does not hold" >&2
+        status=1
+    fi
+done
+exit "$status"
