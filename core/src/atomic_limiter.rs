@@ -12,7 +12,7 @@ use core::borrow::Borrow;
 use core::time::Duration;
 
 use crate::atomic::Word;
-use crate::gcra::{advance, earliest_at, peek, remaining};
+use crate::gcra::{advance, due_units, earliest_at, peek, remaining};
 use crate::reservation::deadline;
 use crate::{Error, Quota, RateLimiter, Reservation, Snapshot};
 
@@ -125,10 +125,19 @@ impl<Q: Borrow<Quota>> RateLimiter for AtomicLimiter<Q> {
         let last = deadline(now, max_wait);
         let mut before = self.tat.load();
         loop {
-            let at = earliest_at(quota, before, now, cells)?;
-            if at > last {
-                return Err(Error::WouldWait { at });
+            // Decide on a cheap comparison; the exact instant is computed only where it is
+            // needed (the refusal's payload, or an admission later than now).
+            let due = due_units(quota, before, cells)?;
+            if !quota.units_at_or_before(due, last) {
+                return Err(Error::WouldWait {
+                    at: earliest_at(quota, before, now, cells)?,
+                });
             }
+            let at = if quota.units_at_or_before(due, now) {
+                now
+            } else {
+                earliest_at(quota, before, now, cells)?
+            };
             let after = advance(quota, before, at, cells)?;
             match self.tat.compare_exchange(before, after) {
                 Ok(_) => return Ok(Reservation::new(at, cells, AtomicToken { before, after })),

@@ -41,13 +41,19 @@ use crate::{Error, Quota, Reservation, Scheduler, Snapshot};
 /// `n` must be between 1 and the burst.
 #[inline]
 pub(crate) fn earliest_at(quota: &Quota, tat: u64, now: u64, n: u32) -> Result<u64, Error> {
+    // Its nanosecond instant rounded up is at most `now` exactly when the cells may go now.
+    let due = due_units(quota, tat, n)?;
+    Ok(quota.units_to_nanos_ceil(due)?.max(now))
+}
+
+/// The unit instant at which `n` cells are due under `quota` with arrival time `tat`:
+/// `TAT + (n - burst) · T`, or 0 ("long ago") when that is before the origin.
+#[inline]
+pub(crate) fn due_units(quota: &Quota, tat: u64, n: u32) -> Result<u64, Error> {
     let ahead = tat
         .checked_add(quota.cells_units(n))
         .ok_or(Error::InstantOverflow)?;
-    // TAT + (n - burst) · T, or "long ago" when that is before the origin. Its nanosecond
-    // instant rounded up is at most `now` exactly when the cells may go now.
-    let due = ahead.saturating_sub(quota.burst_units());
-    Ok(quota.units_to_nanos_ceil(due)?.max(now))
+    Ok(ahead.saturating_sub(quota.burst_units()))
 }
 
 /// What `reserve` would answer for `n` cells, without recording them: [`earliest_at`], or

@@ -166,7 +166,7 @@ impl Quota {
             return Err(Error::QuotaOverflow);
         }
         let d = count as u128 * cell;
-        let fast = !whole && d <= U64_MAX;
+        let fast = !whole && d < 1 << 63;
         let (to_nanos, to_units) = if fast {
             // period < D < 2 · period, so both quotients are below 2^64.
             let p = period as u128;
@@ -337,10 +337,11 @@ impl Quota {
     /// most `u`, since `period < D`.
     #[inline]
     fn units_to_nanos_ceil_fast(&self, u: u64) -> u64 {
-        let d = self.units_per_period();
-        let x = u128::from(u) * u128::from(self.period);
+        let d = self.units_per_period_fast();
         let mut q = ((u128::from(u) * u128::from(self.to_nanos)) >> 64) as u64;
-        let mut r = x - u128::from(q) * d;
+        // The exact remainder `u · period - q · D` lies in [0, 2 · D), below 2^64 since
+        // D < 2^63: computed modulo 2^64, it is exact.
+        let mut r = u.wrapping_mul(self.period).wrapping_sub(q.wrapping_mul(d));
         if r >= d {
             q += 1;
             r -= d;
@@ -356,14 +357,45 @@ impl Quota {
     /// floor or one less; the exact remainder settles it.
     #[inline]
     fn arrival_units_fast(&self, at: u64) -> Result<u64, Error> {
-        let y = u128::from(at - 1);
-        let p = u128::from(self.period);
-        let x = y * self.units_per_period();
-        let mut q = y + ((y * u128::from(self.to_units)) >> 64);
-        if x - q * p >= p {
-            q += 1;
+        let y = at - 1;
+        let p = self.period;
+        let estimate = ((u128::from(y) * u128::from(self.to_units)) >> 64) as u64;
+        // The estimate is at most the floor, so if it does not fit, neither does the result.
+        let q = y.checked_add(estimate).ok_or(Error::InstantOverflow)?;
+        // The exact remainder `y · D - q · period` lies in [0, 2 · period), below 2^64 since
+        // period < D < 2^63: computed modulo 2^64, it is exact.
+        let r = y
+            .wrapping_mul(self.units_per_period_fast())
+            .wrapping_sub(q.wrapping_mul(p));
+        q.checked_add(1 + u64::from(r >= p))
+            .ok_or(Error::InstantOverflow)
+    }
+
+    /// Whether unit instant `u`, rounded up to nanoseconds, is at or before `ns`:
+    /// `units_to_nanos_ceil(u) <= ns`, decided where it can be by the reciprocal's estimate
+    /// alone (the floor of `u · period / D` or one less), exactly otherwise.
+    #[inline]
+    pub(crate) fn units_at_or_before(&self, u: u64, ns: u64) -> bool {
+        if self.whole {
+            return u <= ns;
         }
-        u64::try_from(q + 1).map_err(|_| Error::InstantOverflow)
+        if self.fast {
+            let estimate = ((u128::from(u) * u128::from(self.to_nanos)) >> 64) as u64;
+            if estimate > ns {
+                return false;
+            }
+            if estimate.saturating_add(2) <= ns {
+                return true;
+            }
+            return self.units_to_nanos_ceil_fast(u) <= ns;
+        }
+        self.units_to_nanos_ceil(u).is_ok_and(|at| at <= ns)
+    }
+
+    /// `D = count · m` as a `u64`, for a `fast` quota (where `D < 2^63`).
+    #[inline]
+    fn units_per_period_fast(&self) -> u64 {
+        u64::from(self.count).wrapping_mul(self.cell)
     }
 
     /// `n > burst`: such an acquisition can never be satisfied.
@@ -560,11 +592,40 @@ mod tests {
     }
 
     #[test]
+    fn units_at_or_before_agrees_with_the_exact_conversion() {
+        let quotas = [
+            Quota::per_second(3).unwrap(),
+            Quota::per_second(999_983).unwrap(),
+            Quota::per_second(1_000).unwrap(),
+            Quota::new(3, Duration::from_nanos((1 << 63) - 1)).unwrap(),
+            Quota::new(5, Duration::from_nanos(u64::MAX - 1)).unwrap(),
+        ];
+        for q in quotas {
+            for u in values() {
+                let Ok(at) = q.units_to_nanos_ceil(u) else {
+                    assert!(!q.units_at_or_before(u, u64::MAX), "{q}: units {u}");
+                    continue;
+                };
+                let around = [0, 1, 2, 3]
+                    .map(|d| at.saturating_sub(d))
+                    .into_iter()
+                    .chain([1, 2, 3].map(|d| at.saturating_add(d)));
+                for ns in around {
+                    assert_eq!(q.units_at_or_before(u, ns), at <= ns, "{q}: units {u} by {ns}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn whole_and_huge_quotas_take_the_other_paths() {
         assert!(!Quota::per_second(1_000).unwrap().fast);
         assert!(Quota::per_second(1_000).unwrap().whole);
         // D = count · m above 2^64: the 128-bit division stays.
         let huge = Quota::new(5, Duration::from_nanos(u64::MAX - 1)).unwrap();
         assert!(!huge.whole && !huge.fast);
+        // D = 3 · 2^62, between 2^63 and 2^64: remainders by D would not fit in 64 bits.
+        let big = Quota::new(3, Duration::from_nanos((1 << 63) - 1)).unwrap();
+        assert!(!big.whole && !big.fast);
     }
 }
