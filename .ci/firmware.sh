@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # pacer on microcontrollers, measured and run (issue 12):
 #   1. the firmware example builds for a Cortex-M4F (thumbv7em) and a Cortex-M0 (thumbv6m), and
-#      on both it keeps the embedded budgets of design.md: the acquisition's code (its poll, its
-#      drop, and every function that only they call) within 2 KiB on thumbv7em and 3 KiB on
+#      on both it keeps the embedded budgets of docs/contract.md: the acquisition's code (its
+#      poll, its drop, and every function that only they call) within 2 KiB on thumbv7em and 3 KiB on
 #      thumbv6m, at most 32 bytes of RAM for the limiter, and no global lock table;
 #   2. the QEMU program runs on an emulated Cortex-M0 (microbit) and Cortex-M4 (mps2-an386),
 #      checks its own sends against the conformance rule, and exits non-zero on a violation.

@@ -611,7 +611,11 @@ mod tests {
                     .into_iter()
                     .chain([1, 2, 3].map(|d| at.saturating_add(d)));
                 for ns in around {
-                    assert_eq!(q.units_at_or_before(u, ns), at <= ns, "{q}: units {u} by {ns}");
+                    assert_eq!(
+                        q.units_at_or_before(u, ns),
+                        at <= ns,
+                        "{q}: units {u} by {ns}"
+                    );
                 }
             }
         }

@@ -1,4 +1,4 @@
-//! Worked examples of the cancel rules of design.md, for every scheduler: the newest
+//! Worked examples of the cancel rules of docs/contract.md, for every scheduler: the newest
 //! reservation cancelled before its instant restores the state exactly (and cancelling from
 //! the newest backwards restores each in turn); one with later reservations behind it returns
 //! nothing and its slot stays empty; at or after its instant, or after a reconfiguration, or

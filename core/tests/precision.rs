@@ -1,4 +1,4 @@
-//! Precision (design.md): reserving cells one by one, back to back from idle at instant 0,
+//! Precision (docs/contract.md): reserving cells one by one, back to back from idle at instant 0,
 //! gives cell `k` exactly `ceil(max(0, k + 1 - burst) · period / count)` (the exact instant
 //! rounded up, so never early and never a whole nanosecond late), for quotas from 1 per day to
 //! 10^9 per second, with `Gcra`, `AtomicLimiter`, `Limits` with one quota and `Locked<Gcra>`;

@@ -1,4 +1,4 @@
-//! Worked examples of reconfiguration (design.md, "reconfigure"): the three GCRA cases (idle,
+//! Worked examples of reconfiguration (docs/contract.md, "Reconfiguration"): the three GCRA cases (idle,
 //! no backlog, backlog) with their exact instants, Go's `SetLimit` pitfall, a sliding window
 //! applying the new count and period to its log, and `Limits` changing one limit while
 //! another one holds the schedule back.

@@ -1,4 +1,4 @@
-//! The conformance checks: an independent statement of the rules of design.md, in its own
+//! The conformance checks: an independent statement of the rules of docs/contract.md, in its own
 //! integer arithmetic (not the schedulers'), so a bug in pacer's arithmetic cannot hide itself.
 
 use pacer_core::Quota;

@@ -51,7 +51,7 @@
 //! The engine is GCRA, one quota per key; sliding windows and several limits at once
 //! ([`pacer_core::SlidingWindow`], [`pacer_core::Limits`]) are not on Redis yet.
 //!
-//! The contract is pacer's (`design.md`): for a quota of `count` per `period` with burst
+//! The contract is pacer's (`docs/contract.md` in pacer's repository): for a quota of `count` per `period` with burst
 //! `b`, the instants Redis hands out satisfy the conformance rule among all clients;
 //! reservations are FIFO in the order Redis ran them; a weight above the burst is refused
 //! at once; a bounded wait is refused without recording anything; cancelling the newest

@@ -70,8 +70,8 @@
 //!
 //! Where a millisecond is too coarse, the `precise` feature (Linux and Android) adds
 //! `PreciseTimer`: a `timerfd` in tokio's own reactor with nanosecond deadlines. A lone waiter
-//! ends within microseconds of its instant, so a loop at 1,000 per second keeps the rate at
-//! burst 1; waiters within 1 ms of each other share one wake-up of the runtime, at the last of
+//! ends within microseconds of its instant, so a loop at 1,000 per second comes close to its
+//! rate at burst 1 (994 per second measured, against 924 on tokio's timer); waiters within 1 ms of each other share one wake-up of the runtime, at the last of
 //! their instants, so a herd keeps its rate exactly at about the CPU cost of tokio's timer. It
 //! reads the real clock, not tokio's paused one. Name the limiter `PreciseLimiter`.
 #![forbid(unsafe_code)]

@@ -1,4 +1,4 @@
-//! The conformance oracle of design.md, in its own integer arithmetic (u128), independent of
+//! The conformance oracle of docs/contract.md, in its own integer arithmetic (u128), independent of
 //! pacer-core's internals: it reads a quota only through its public getters.
 
 use pacer_core::Quota;
@@ -214,7 +214,7 @@ pub fn assert_window(p: &[u64], count: usize, period: u64, what: &str) {
 ///
 /// `cells` are `(instant, weight, epoch)` of the admitted acquisitions (any order), where
 /// `epoch` indexes `rules` (the quota in force when the acquisition was made). Checks what
-/// design.md promises: each epoch conforms to its own rule; the cells of every two adjacent
+/// docs/contract.md promises: each epoch conforms to its own rule; the cells of every two adjacent
 /// epochs (the two sides of one change) conform to the more generous combination of their
 /// rules; and the whole schedule conforms to the most generous combination of all rules.
 #[track_caller]

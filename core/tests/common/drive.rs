@@ -1,5 +1,5 @@
 //! Random operation sequences, and a driver that runs them against any scheduler and checks
-//! the behaviour contract of design.md after every step.
+//! the behaviour contract of docs/contract.md after every step.
 //!
 //! The driver keeps its own record: every acquisition that succeeded, in reservation order,
 //! with the quota epoch it was made in and whether a cancel returned `true` for it. From that

@@ -1,4 +1,4 @@
-//! The conformance rule of design.md, checked on the sends themselves, in integer arithmetic.
+//! The conformance rule of docs/contract.md, checked on the sends themselves, in integer arithmetic.
 
 /// A GCRA quota as plain integers: `count` cells per `period` nanoseconds, `burst` at once.
 #[derive(Clone, Copy)]

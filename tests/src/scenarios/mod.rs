@@ -5,7 +5,7 @@
 //! is moved only while every task is idle, so each scenario sees one schedule, whatever the
 //! executor's threads do.
 //!
-//! The oracle for every scenario is pacer's design contract (design.md): completion
+//! The oracle for every scenario is pacer's design contract (docs/contract.md): completion
 //! instants obey the conformance rule, waiters complete in reservation order, none completes
 //! before its reserved instant (and each completes at the first clock reading at or after it),
 //! a cancelled newest waiter hands its cells back, and each acquisition future is polled at most
