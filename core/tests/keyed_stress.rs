@@ -12,26 +12,10 @@ use std::sync::Barrier;
 use std::time::Duration;
 
 use common::check::{self, Rule};
+use common::rng::Rng;
 use pacer_core::{
     Clock, Error, KeyedRateLimiter, KeyedToken, ManualClock, Quota, Reservation, ShardedKeyedGcra,
 };
-
-/// splitmix64: a tiny deterministic generator per thread.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// What one thread saw: `(key, instant, cells, cancelled)` per admitted acquisition, and how
 /// many new keys were refused for lack of room.

@@ -8,3 +8,4 @@
 pub mod check;
 pub mod drive;
 pub mod keyed;
+pub mod rng;
