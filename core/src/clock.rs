@@ -4,7 +4,7 @@
 use core::time::Duration;
 
 #[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
-use crate::atomic::Word;
+use crate::shared::atomic::Word;
 
 /// A source of instants: nanoseconds since an origin the clock chooses.
 ///

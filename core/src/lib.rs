@@ -72,71 +72,50 @@ extern crate alloc;
 extern crate std;
 
 mod clock;
-mod duty_cycle;
 mod error;
-mod gcra;
-#[cfg(feature = "keyed")]
-mod keyed;
-mod limits;
 mod quota;
-mod rate_limiter;
 mod reservation;
-mod scheduler;
-mod window;
-
-#[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
-mod atomic;
-#[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
-mod atomic_limiter;
-#[cfg(any(feature = "std", feature = "critical-section"))]
-mod locked;
 
 #[cfg(feature = "async")]
-mod acquire;
-#[cfg(all(feature = "std", target_has_atomic = "64"))]
-mod gate;
-#[cfg(all(feature = "std", target_has_atomic = "64"))]
-mod manual_timer;
-#[cfg(feature = "async")]
-mod pacer;
-#[cfg(feature = "async")]
-mod throttle;
-#[cfg(feature = "async")]
-mod timer;
+mod future;
+mod schedule;
+mod shared;
 
 pub use clock::Clock;
 #[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
 pub use clock::ManualClock;
-pub use duty_cycle::{DutyCycle, DutyCycleToken};
 pub use error::Error;
-pub use gcra::{Gcra, GcraToken};
-#[cfg(feature = "keyed")]
-pub use keyed::{KeyedGcra, KeyedRateLimiter, KeyedToken, PerKey, WhenFull};
-pub use limits::{Limits, LimitsToken};
 pub use quota::Quota;
-pub use rate_limiter::RateLimiter;
 pub use reservation::{Reservation, Snapshot};
-pub use scheduler::Scheduler;
-pub use window::{SlidingWindow, WindowToken};
+pub use schedule::duty_cycle::{DutyCycle, DutyCycleToken};
+pub use schedule::gcra::{Gcra, GcraToken};
+#[cfg(feature = "keyed")]
+pub use schedule::keyed::{KeyedGcra, KeyedToken, WhenFull};
+pub use schedule::limits::{Limits, LimitsToken};
+pub use schedule::scheduler::Scheduler;
+pub use schedule::window::{SlidingWindow, WindowToken};
+#[cfg(feature = "keyed")]
+pub use shared::keyed_rate_limiter::{KeyedRateLimiter, PerKey};
+pub use shared::rate_limiter::RateLimiter;
 
 #[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
-pub use atomic_limiter::{AtomicLimiter, AtomicToken};
+pub use shared::atomic_limiter::{AtomicLimiter, AtomicToken};
 #[cfg(any(feature = "std", feature = "critical-section"))]
-pub use locked::Locked;
+pub use shared::locked::Locked;
 
 #[cfg(feature = "async")]
-pub use acquire::Acquire;
+pub use future::acquire::Acquire;
 #[cfg(all(feature = "std", target_has_atomic = "64"))]
-pub use gate::{Gate, GatePermit};
+pub use future::gate::{Gate, GatePermit};
 #[cfg(all(feature = "async", feature = "keyed"))]
-pub use keyed::KeyedPacer;
-#[cfg(feature = "std")]
-pub use keyed::ShardedKeyedGcra;
+pub use future::keyed_pacer::KeyedPacer;
 #[cfg(all(feature = "std", target_has_atomic = "64"))]
-pub use manual_timer::{ManualSleep, ManualTimer};
+pub use future::manual_timer::{ManualSleep, ManualTimer};
 #[cfg(feature = "async")]
-pub use pacer::Pacer;
+pub use future::pacer::Pacer;
 #[cfg(feature = "async")]
-pub use throttle::Throttle;
+pub use future::throttle::Throttle;
 #[cfg(feature = "async")]
-pub use timer::Timer;
+pub use future::timer::Timer;
+#[cfg(feature = "std")]
+pub use schedule::keyed::ShardedKeyedGcra;

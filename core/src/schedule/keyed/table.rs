@@ -20,8 +20,8 @@ use core::time::Duration;
 use super::entries::{Entries, Slot};
 use super::order::{self, Item, Items};
 use super::when_full::WhenFull;
-use crate::gcra::{advance, earliest_at, peek, remaining};
 use crate::reservation::deadline;
+use crate::schedule::gcra::{advance, earliest_at, peek, remaining};
 use crate::{Error, Quota, Reservation, Snapshot};
 
 /// The cancel token of a keyed reservation.

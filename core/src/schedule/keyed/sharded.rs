@@ -11,11 +11,11 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use hashbrown::DefaultHashBuilder;
 
-use super::keyed_rate_limiter::KeyedRateLimiter;
 use super::order::Item;
 use super::std_entries::Inline;
 use super::table::{KeyedToken, Table};
 use super::when_full::WhenFull;
+use crate::KeyedRateLimiter;
 use crate::{Error, Quota, Reservation, Snapshot};
 
 /// The fewest keys a default shard holds: below this, fewer shards.

@@ -24,24 +24,18 @@
 
 mod entries;
 mod fixed;
-mod keyed_rate_limiter;
 mod order;
-mod table;
+pub(crate) mod table;
 mod when_full;
 
-#[cfg(feature = "async")]
-mod pacer;
 #[cfg(feature = "std")]
 mod sharded;
 #[cfg(feature = "std")]
 mod std_entries;
 
 pub use fixed::KeyedGcra;
-pub use keyed_rate_limiter::{KeyedRateLimiter, PerKey};
 pub use table::KeyedToken;
 pub use when_full::WhenFull;
 
-#[cfg(feature = "async")]
-pub use pacer::KeyedPacer;
 #[cfg(feature = "std")]
 pub use sharded::ShardedKeyedGcra;

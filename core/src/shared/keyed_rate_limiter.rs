@@ -154,7 +154,7 @@ mod locked {
     use core::time::Duration;
 
     use super::KeyedRateLimiter;
-    use crate::keyed::table::KeyedToken;
+    use crate::schedule::keyed::table::KeyedToken;
     use crate::{Error, KeyedGcra, Locked, Reservation, Snapshot};
 
     /// A [`KeyedGcra`] shared behind its lock: each decision holds the lock for a lookup and a

@@ -11,9 +11,9 @@
 use core::borrow::Borrow;
 use core::time::Duration;
 
-use crate::atomic::Word;
-use crate::gcra::{advance, due_units, earliest_at, peek, remaining};
 use crate::reservation::deadline;
+use crate::schedule::gcra::{advance, due_units, earliest_at, peek, remaining};
+use crate::shared::atomic::Word;
 use crate::{Error, Quota, RateLimiter, Reservation, Snapshot};
 
 /// The cancel token of an [`AtomicLimiter`] reservation.

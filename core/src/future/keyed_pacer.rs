@@ -2,8 +2,8 @@
 
 use core::time::Duration;
 
-use super::keyed_rate_limiter::{KeyedRateLimiter, PerKey};
 use crate::{Acquire, Error, Snapshot, Timer};
+use crate::{KeyedRateLimiter, PerKey};
 
 /// A [`KeyedRateLimiter`] paired with a [`Timer`]: `acquire(&key).await` waits, without
 /// blocking the executor, until a cell of that key's limit may go.
@@ -38,33 +38,33 @@ pub struct KeyedPacer<L, T> {
 }
 
 #[cfg(feature = "std")]
-impl<K: core::hash::Hash + Eq, T: Timer + Default> KeyedPacer<super::ShardedKeyedGcra<K>, T> {
-    /// A [`ShardedKeyedGcra`](super::ShardedKeyedGcra) for `quota` per key, with room for at
+impl<K: core::hash::Hash + Eq, T: Timer + Default> KeyedPacer<crate::ShardedKeyedGcra<K>, T> {
+    /// A [`ShardedKeyedGcra`](crate::ShardedKeyedGcra) for `quota` per key, with room for at
     /// least `capacity` keys, on a new default timer of the runtime.
     ///
     /// Fails with [`Error::ZeroCapacity`] for a capacity of zero.
     pub fn new(quota: crate::Quota, capacity: usize) -> Result<Self, Error> {
-        let limiter = super::ShardedKeyedGcra::new(quota, capacity)?;
+        let limiter = crate::ShardedKeyedGcra::new(quota, capacity)?;
         Ok(KeyedPacer::from_parts(limiter, T::default()))
     }
 }
 
 #[cfg(any(feature = "std", feature = "critical-section"))]
-impl<K, const N: usize, T> KeyedPacer<crate::Locked<super::KeyedGcra<K, N>>, T>
+impl<K, const N: usize, T> KeyedPacer<crate::Locked<crate::KeyedGcra<K, N>>, T>
 where
     K: core::hash::Hash + Eq + Clone,
     T: Timer + Default,
 {
-    /// A [`KeyedGcra`](super::KeyedGcra) for `quota` per key, with room for `N` keys, behind a
+    /// A [`KeyedGcra`](crate::KeyedGcra) for `quota` per key, with room for `N` keys, behind a
     /// [`Locked`](crate::Locked), on a new default timer of the runtime.
     pub fn new(quota: crate::Quota) -> Self {
-        let limiter = crate::Locked::new(super::KeyedGcra::new(quota));
+        let limiter = crate::Locked::new(crate::KeyedGcra::new(quota));
         KeyedPacer::from_parts(limiter, T::default())
     }
 }
 
 impl<L, T: Timer + Default> KeyedPacer<L, T> {
-    /// Any keyed limiter (for example a [`ShardedKeyedGcra`](super::ShardedKeyedGcra) with a
+    /// Any keyed limiter (for example a [`ShardedKeyedGcra`](crate::ShardedKeyedGcra) with a
     /// chosen [`WhenFull`](crate::WhenFull) policy) on a new default timer of the runtime.
     pub fn with_limiter(limiter: L) -> Self {
         KeyedPacer::from_parts(limiter, T::default())

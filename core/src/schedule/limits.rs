@@ -9,8 +9,8 @@
 
 use core::time::Duration;
 
-use crate::gcra::{advance, carry_over, earliest_at, remaining};
 use crate::reservation::deadline;
+use crate::schedule::gcra::{advance, carry_over, earliest_at, remaining};
 use crate::{Error, Quota, Reservation, Scheduler, Snapshot};
 
 /// The cancel token of a [`Limits`] reservation: every limit's state before it.
