@@ -38,7 +38,7 @@ start() { # port, then settings
 
 start 6392
 REDIS_URL="redis://127.0.0.1:6392/" timeout 120 \
-    cargo run --release -p pacer-examples --example redis_keyed
+    cargo run --release -p pacer-examples-redis --example redis_keyed
 
 for port in 6393 6394 6395; do
     start "$port" --cluster-enabled yes --cluster-config-file nodes.conf \
@@ -55,4 +55,4 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 REDIS_CLUSTER="redis://127.0.0.1:6393/,redis://127.0.0.1:6394/,redis://127.0.0.1:6395/" \
-    timeout 120 cargo run --release -p pacer-examples --example redis_cluster
+    timeout 120 cargo run --release -p pacer-examples-redis --example redis_cluster
