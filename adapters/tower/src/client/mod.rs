@@ -1,0 +1,1 @@
+//! The client layer: acquire before each call, listen to the answer.

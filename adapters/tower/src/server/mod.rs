@@ -1,0 +1,1 @@
+//! The server layer: limit requests by key, class and route.
