@@ -15,12 +15,15 @@ use crate::polls::CountPolls;
 
 type Paused = Pacer<Pausable<AtomicLimiter>, ManualTimer>;
 
+/// What each waiter saw: (tag, clock reading when it finished, polls).
+type Finished = Arc<Mutex<Vec<(usize, u64, usize)>>>;
+
 /// Spawns a waiter that records (tag, reading when it finished, polls) once it has its cell.
 fn waiter<R: Rt>(
     rt: &R,
     pacer: &Arc<Paused>,
     tag: usize,
-    finished: &Arc<Mutex<Vec<(usize, u64, usize)>>>,
+    finished: &Finished,
 ) -> R::Handle {
     let (pacer, finished) = (pacer.clone(), finished.clone());
     rt.spawn(async move {
@@ -41,7 +44,7 @@ pub fn pause_moves_every_waiter<R: Rt>(rt: &R) {
         Pausable::new(AtomicLimiter::new(quota)),
         timer.clone(),
     ));
-    let finished = Arc::default();
+    let finished = Finished::default();
     for tag in 0..10 {
         rt.detach(waiter(rt, &pacer, tag, &finished));
         rt.settle();
