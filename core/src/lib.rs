@@ -73,6 +73,7 @@ extern crate std;
 
 mod clock;
 mod error;
+mod feedback;
 mod quota;
 mod reservation;
 
@@ -85,6 +86,7 @@ pub use clock::Clock;
 #[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
 pub use clock::ManualClock;
 pub use error::Error;
+pub use feedback::{Feedback, FeedbackError, Policy};
 pub use quota::Quota;
 pub use reservation::{Reservation, Snapshot};
 pub use schedule::duty_cycle::{DutyCycle, DutyCycleToken};
