@@ -630,7 +630,7 @@ fn value() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(ProptestConfig::with_cases(1000))]
 
     /// No bytes panic, and a response with a bad header applies nothing: the answer is an
     /// error, and a pause, when given, is within the maximum.

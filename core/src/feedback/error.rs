@@ -100,8 +100,10 @@ pub enum FeedbackError {
     /// An adaptation controller was given a floor faster than its ceiling.
     FloorAboveCeiling,
     /// An adaptation controller's ceiling is outside what it can represent exactly: more than
-    /// 4,294,967 cells per period, or a period longer than 213 days.
+    /// 4,294,967 cells per period, or a period longer than 53 days.
     CeilingOutOfRange,
+    /// An adaptation controller was given a backoff outside 1 to 99 percent.
+    BackoffOutOfRange,
 }
 
 impl fmt::Display for FeedbackError {
@@ -144,8 +146,11 @@ impl fmt::Display for FeedbackError {
                 f.write_str("adaptation floor is faster than its ceiling")
             }
             FeedbackError::CeilingOutOfRange => f.write_str(
-                "adaptation ceiling must be at most 4,294,967 cells per period of at most 213 days",
+                "adaptation ceiling must be at most 4,294,967 cells per period of at most 53 days",
             ),
+            FeedbackError::BackoffOutOfRange => {
+                f.write_str("adaptation backoff must keep 1 to 99 percent of the rate")
+            }
         }
     }
 }

@@ -13,5 +13,6 @@ pub(crate) mod keyed_pacer;
 #[cfg(all(feature = "std", target_has_atomic = "64"))]
 pub(crate) mod manual_timer;
 pub(crate) mod pacer;
+pub(crate) mod reconfigure;
 pub(crate) mod throttle;
 pub(crate) mod timer;

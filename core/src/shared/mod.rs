@@ -12,3 +12,4 @@ pub(crate) mod keyed_rate_limiter;
 #[cfg(any(feature = "std", feature = "critical-section"))]
 pub(crate) mod locked;
 pub(crate) mod rate_limiter;
+pub(crate) mod reconfigure;
