@@ -494,3 +494,23 @@ fn pacer_set_quota_uses_the_timers_clock() {
     pacer.set_quota(Quota::per_second(20).unwrap()).unwrap();
     assert_eq!(pacer.delay(1).unwrap(), Duration::from_millis(25));
 }
+
+/// The example of docs/feedback.md, as written there.
+#[test]
+fn docs_example() -> Result<(), Box<dyn std::error::Error>> {
+    let mut adaptive = Adaptive::new(Quota::per_second(1)?, Quota::per_second(100)?)?
+        .on_decision(|d: &Decision| eprintln!("pacer: {d}"));
+    let pacer = Pacer::from_parts(Locked::new(Gcra::new(adaptive.quota())), ManualTimer::new());
+
+    // For every response: its status, its headers, and the wall-clock time in Unix seconds.
+    let now_unix = 1_800_000_000;
+    match Feedback::read(429, [("Retry-After", "2")], now_unix) {
+        Ok(feedback) => {
+            adaptive.on_feedback(pacer.limiter(), pacer.timer().now(), &feedback)?;
+            // feedback.pause (2 s here) is the wait every queued caller should take.
+        }
+        Err(bad) => eprintln!("ignored bad rate-limit feedback: {bad}"),
+    }
+    assert_eq!(pacer.quota(), Quota::per_second(50)?);
+    Ok(())
+}

@@ -111,6 +111,18 @@ impl Adaptive {
     /// [`FeedbackError::CeilingOutOfRange`] if the ceiling counts more than 4,294,967 cells per
     /// period or has a period over 53 days (say 1,000 per millisecond rather than 10^6 per
     /// second). A floor is kept to a thousandth of a cell per ceiling period, rounded up.
+    ///
+    /// ```
+    /// use pacer_core::{Adaptive, FeedbackError, Quota};
+    ///
+    /// let adaptive = Adaptive::new(Quota::per_minute(6)?, Quota::per_second(100)?)?;
+    /// assert_eq!(adaptive.quota(), Quota::per_second(100)?); // starts at the ceiling
+    /// assert_eq!(
+    ///     Adaptive::new(Quota::per_second(200)?, Quota::per_second(100)?).unwrap_err(),
+    ///     FeedbackError::FloorAboveCeiling
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(floor: Quota, ceiling: Quota) -> Result<Adaptive, FeedbackError> {
         let period = ceiling.period_nanos();
         if ceiling.count() > u32::MAX / MILLI as u32
@@ -206,6 +218,24 @@ impl<F: FnMut(&Decision)> Adaptive<F> {
     /// The server refused a request for load (a 429 or a 503), or asked for a pause, at `now`:
     /// multiplies the rate down (not below the floor), unless within the hold of the last
     /// decrease. Returns the decision, if the quota changed.
+    ///
+    /// ```
+    /// use pacer_core::{Adaptive, Gcra, Locked, Quota, Reconfigure};
+    ///
+    /// let mut adaptive = Adaptive::new(Quota::per_second(10)?, Quota::per_second(100)?)?.with_backoff(70)?;
+    /// let limiter = Locked::new(Gcra::new(adaptive.quota()));
+    /// let second = 1_000_000_000;
+    /// assert!(adaptive.on_throttled(&limiter, second)?.is_some());
+    /// assert_eq!(limiter.quota(), Quota::per_second(70)?);
+    /// assert!(adaptive.on_throttled(&limiter, second + 1)?.is_none()); // within the hold
+    /// adaptive.on_throttled(&limiter, 2 * second)?;
+    /// assert_eq!(limiter.quota(), Quota::per_second(49)?);
+    /// for k in 3..10 {
+    ///     adaptive.on_throttled(&limiter, k * second)?;
+    /// }
+    /// assert_eq!(limiter.quota(), Quota::per_second(10)?); // never below the floor
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn on_throttled<L: Reconfigure + ?Sized>(
         &mut self,
         limiter: &L,
@@ -224,6 +254,19 @@ impl<F: FnMut(&Decision)> Adaptive<F> {
     /// A call succeeded at `now`: once a whole ceiling period has passed since the last change
     /// or throttle, raises the rate one step (not above the cap). Returns the decision, if the
     /// quota changed.
+    ///
+    /// ```
+    /// use pacer_core::{Adaptive, Gcra, Locked, Quota, Reconfigure};
+    ///
+    /// let mut adaptive = Adaptive::new(Quota::per_second(1)?, Quota::per_second(100)?)?.with_step(10);
+    /// let limiter = Locked::new(Gcra::new(adaptive.quota()));
+    /// adaptive.on_throttled(&limiter, 0)?; // 50 per second
+    /// adaptive.on_success(&limiter, 500_000_000)?; // half a period: too soon
+    /// assert_eq!(limiter.quota(), Quota::per_second(50)?);
+    /// adaptive.on_success(&limiter, 1_000_000_000)?;
+    /// assert_eq!(limiter.quota(), Quota::per_second(60)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn on_success<L: Reconfigure + ?Sized>(
         &mut self,
         limiter: &L,
@@ -245,6 +288,20 @@ impl<F: FnMut(&Decision)> Adaptive<F> {
     /// last (a policy restated unchanged leaves the rate to the other rules). A policy without
     /// a window states no rate and changes nothing. Returns the decision, if the quota
     /// changed.
+    ///
+    /// ```
+    /// use pacer_core::{Adaptive, Gcra, Locked, Policy, Quota, Reconfigure};
+    /// use core::time::Duration;
+    ///
+    /// let mut adaptive = Adaptive::new(Quota::per_hour(1)?, Quota::per_second(1000)?)?
+    ///     .with_lateness(Duration::from_millis(10));
+    /// let limiter = Locked::new(Gcra::new(adaptive.quota()));
+    /// // 100 per second is served at 100 per 1.01 s: 99.009 per second.
+    /// let policy = Policy { quota: 100, window: Some(Duration::from_secs(1)) };
+    /// adaptive.adopt(&limiter, 0, policy)?;
+    /// assert_eq!(limiter.quota(), Quota::new(99_009, Duration::from_secs(1000))?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn adopt<L: Reconfigure + ?Sized>(
         &mut self,
         limiter: &L,
