@@ -394,6 +394,28 @@ fn a_burst_of_429s_from_requests_in_flight_lowers_once() {
 }
 
 #[test]
+fn a_pause_asked_on_a_success_counts_as_throttled() {
+    // Nothing remains for 3 s, said on a 200: the same as a refusal.
+    let ceiling = Quota::per_second(100).unwrap();
+    let mut a = Adaptive::new(Quota::per_second(1).unwrap(), ceiling).unwrap();
+    let limiter = Locked::new(Gcra::new(a.quota()));
+    let exhausted = Feedback::read(200, [("RateLimit", "p;r=0;t=3")], 0).unwrap();
+    assert!(!exhausted.throttled);
+    let d = a.on_feedback(&limiter, SEC, &exhausted).unwrap().unwrap();
+    assert_eq!(
+        (d.reason, d.new),
+        (Reason::Throttled, Quota::per_second(50).unwrap())
+    );
+    // Any other response is a success: the server took the pace.
+    let fine = Feedback::read(500, [("RateLimit", "p;r=9;t=3")], 0).unwrap();
+    let d = a.on_feedback(&limiter, 2 * SEC, &fine).unwrap().unwrap();
+    assert_eq!(
+        (d.reason, d.new),
+        (Reason::Succeeded, Quota::per_second(55).unwrap())
+    );
+}
+
+#[test]
 fn recovery_is_one_step_per_period_of_successes() {
     let ceiling = Quota::per_second(100).unwrap();
     let mut a = Adaptive::new(Quota::per_second(1).unwrap(), ceiling).unwrap();

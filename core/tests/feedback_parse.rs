@@ -288,6 +288,9 @@ fn ietf_fields_in_the_forms_servers_send() {
         secs(9),
         "the longest reset among the least remaining"
     );
+    // Whitespace around a value (which HTTP trims) is no error.
+    let f = read(200, &[("RateLimit", "\t p;r=3 \t")]).unwrap();
+    assert_eq!(f.remaining, Some(3));
     // An empty field line is an empty list.
     assert_eq!(
         read(200, &[("RateLimit", "")]).unwrap(),

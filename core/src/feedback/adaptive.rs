@@ -331,7 +331,8 @@ impl<F: FnMut(&Decision)> Adaptive<F> {
     }
 
     /// Everything one response says, at `now`: adopts its stated policy (if it has a window),
-    /// then counts it as throttled (429, 503 or a pause asked for) or as a success. Returns the
+    /// then counts it as throttled (429, 503 or a pause asked for) or else as a success (any
+    /// other status, errors included, means the server took the pace). Returns the
     /// last decision, if the quota changed (the observer sees every one).
     pub fn on_feedback<L: Reconfigure + ?Sized>(
         &mut self,

@@ -15,7 +15,7 @@
 use core::time::Duration;
 
 use super::structured::{Bare, List, Member, Params, unescaped};
-use super::{Feedback, FeedbackError, Policy};
+use super::{Feedback, FeedbackError, Policy, number};
 
 pub(crate) const POLICY: &str = "ratelimit-policy";
 pub(crate) const RATELIMIT: &str = "ratelimit";
@@ -186,11 +186,13 @@ pub(crate) fn ratelimit_line(
 
 /// The members of a List field value, once its whole syntax is checked: a field that does
 /// not parse is refused as a whole (RFC 8941 fails the field), before any member's meaning is
-/// looked at.
+/// looked at. An offset in the error counts from the first byte that is not whitespace.
 fn members<'a>(
     value: &'a [u8],
     field: &'static str,
 ) -> Result<impl Iterator<Item = Member<'a>>, FeedbackError> {
+    // HTTP trims optional whitespace around a field value; so do we, for callers that kept it.
+    let value = number::trim_ows(value);
     if let Some(Err(at)) = List::new(value).find(Result::is_err) {
         return Err(FeedbackError::BadSyntax { field, at });
     }
