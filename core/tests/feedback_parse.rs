@@ -620,6 +620,7 @@ fn near_miss() -> impl Strategy<Value = Vec<u8>> {
         Just(&b"1.5"[..]),
         Just(&b"Sun, 06 Nov 1994 08:49:37 GMT"[..]),
         Just(&b"Fri Jan 15 08:01:30 2027"[..]),
+        Just(&b"Friday, 15-Jan-27 08:01:30 GMT"[..]),
         Just(&b"\\"[..]),
         Just(&b"("[..]),
         Just(&b")"[..]),
@@ -633,7 +634,7 @@ fn value() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1000))]
+    #![proptest_config(ProptestConfig::with_cases(600))]
 
     /// No bytes panic, and a response with a bad header applies nothing: the answer is an
     /// error, and a pause, when given, is within the maximum.
@@ -661,6 +662,31 @@ proptest! {
         now in any::<u64>(),
     ) {
         let _ = Feedback::read(429, headers.iter().map(|(n, v)| (n, v)), now);
+    }
+
+    /// An RFC 850 date's two-digit year is placed from the clock's year, whatever the clock:
+    /// no overflow, no loop that grows with the clock, and a clock from 1977 to 2076 places
+    /// `27` in 2027.
+    #[test]
+    fn rfc850_dates_with_any_clock(now in prop_oneof![0u64..5_000_000_000, any::<u64>()]) {
+        let got = Feedback::retry_after("Friday, 15-Jan-27 08:01:30 GMT", now, Duration::MAX);
+        let at = 1_800_000_090; // 2027-01-15T08:01:30Z
+        if now < 220_924_800 {
+            // Before 1977, 2027 is more than 50 years ahead: "27" is 1927, and 15 January
+            // 1927 was a Saturday.
+            prop_assert_eq!(got, Err(FeedbackError::BadDate { field: "retry-after" }));
+        } else if now <= at {
+            prop_assert_eq!(got, Ok(Duration::from_secs(at - now)));
+        } else if now < 3_376_684_800 {
+            // Until 2076, "27" is 2027, in the past.
+            prop_assert_eq!(got, Err(FeedbackError::InPast { field: "retry-after" }));
+        } else if now < 6_532_358_400 {
+            // From 2077 to 2176 it is 2127, and 15 January 2127 is a Wednesday.
+            prop_assert_eq!(got, Err(FeedbackError::BadDate { field: "retry-after" }));
+        } else if let Ok(wait) = got {
+            // Later, a year ending in 27 at most 50 years ahead.
+            prop_assert!(wait.as_secs() < 51 * 366 * 86_400, "{:?}", wait);
+        }
     }
 
     /// Every delay-seconds value within the maximum is read exactly, whatever whitespace

@@ -26,7 +26,8 @@ const MONTHS: [&[u8]; 12] = [
 
 /// Seconds since the Unix epoch of an HTTP-date, or `None` if `value` is not one. `now_unix`
 /// is needed only to place an rfc850-date's two-digit year. Dates before 1970 are `Some` of a
-/// negative number.
+/// negative number; a date beyond `i64` seconds (which only a two-digit year placed by a clock
+/// billions of years ahead could give) is `None`.
 pub(crate) fn parse(value: &[u8], now_unix: u64) -> Option<i64> {
     let comma = value.iter().position(|&b| b == b',');
     let (weekday, date) = match comma {
@@ -42,7 +43,8 @@ pub(crate) fn parse(value: &[u8], now_unix: u64) -> Option<i64> {
     if (days + 3).rem_euclid(7) != weekday as i64 {
         return None;
     }
-    Some(days * 86_400 + date.seconds)
+    // Only a two-digit year placed by an absurd clock comes near i64's range.
+    days.checked_mul(86_400)?.checked_add(date.seconds)
 }
 
 /// A calendar date and the seconds into it.
@@ -85,11 +87,14 @@ fn rfc850(s: &[u8], now_unix: u64) -> Option<Date> {
     let month = month(&s[4..7])?;
     let yy = i64::from(digits(&s[8..10])?);
     // RFC 9110: a two-digit year that appears to be more than 50 years in the future is the
-    // most recent past year with the same last two digits.
+    // most recent past year with the same last two digits. So it is the year with those digits
+    // from 49 years ago to 50 years ahead.
     let this_year = civil_year(now_unix);
     let mut year = this_year - this_year.rem_euclid(100) + yy;
     if year > this_year + 50 {
         year -= 100;
+    } else if year < this_year - 49 {
+        year += 100;
     }
     date(year, month, day, &s[11..19])
 }
@@ -169,9 +174,13 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 
 /// The Gregorian year in which `unix` seconds fall.
 fn civil_year(unix: u64) -> i64 {
-    // Start from a year that cannot be late, and step forward while the next one has begun.
+    // Estimate by the mean Gregorian year (146,097 days per 400 years), off by a year at
+    // most, then correct it: a constant number of steps, whatever `unix`.
     let days = (unix / 86_400) as i64;
-    let mut year = 1970 + days / 366;
+    let mut year = 1970 + days * 400 / 146_097;
+    while days_from_civil(year, 1, 1) > days {
+        year -= 1;
+    }
     while days_from_civil(year + 1, 1, 1) <= days {
         year += 1;
     }
@@ -216,6 +225,11 @@ mod tests {
             parse(b"Sunday, 01-Jan-78 00:00:00 GMT", now),
             Some(days_from_civil(1978, 1, 1) * 86_400)
         );
+        // In 1990, 27 is 2027 (37 years ahead), not 1927.
+        assert_eq!(
+            parse(b"Friday, 01-Jan-27 00:00:00 GMT", 631_152_000),
+            Some(days_from_civil(2027, 1, 1) * 86_400)
+        );
     }
 
     #[test]
@@ -226,6 +240,15 @@ mod tests {
         assert_eq!(civil_year(0), 1970);
         assert_eq!(civil_year(951_868_800), 2000); // 2000-03-01
         assert_eq!(civil_year(946_684_799), 1999); // 1999-12-31T23:59:59
+        assert_eq!(civil_year(946_684_800), 2000);
+        assert_eq!(civil_year(4_102_444_800), 2100); // 2100-01-01
+        // The far future, at once: about 584.5 billion years.
+        assert!(civil_year(u64::MAX) > 584_000_000_000);
+        for day in (0..200_000u64).step_by(97) {
+            let year = civil_year(day * 86_400);
+            assert!(days_from_civil(year, 1, 1) <= day as i64);
+            assert!(days_from_civil(year + 1, 1, 1) > day as i64);
+        }
     }
 
     #[test]
