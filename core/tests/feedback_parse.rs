@@ -516,6 +516,27 @@ fn legacy_reset_epoch_or_delta_rule() {
     );
 }
 
+/// The largest reset there is: an epoch instant at the end of `u64` seconds, with a fraction
+/// (rounded up to the next second in the error).
+#[test]
+fn the_longest_representable_reset_is_refused_as_too_long() {
+    let f = read(
+        200,
+        &[
+            ("X-RateLimit-Remaining", "0"),
+            ("X-RateLimit-Reset", "18446744073709551615.5"),
+        ],
+    );
+    assert_eq!(
+        f,
+        Err(FeedbackError::TooLong {
+            field: "x-ratelimit-reset",
+            seconds: u64::MAX - NOW + 1,
+            max: Feedback::DEFAULT_MAX_PAUSE
+        })
+    );
+}
+
 #[test]
 fn legacy_refusals() {
     for (value, err) in [
@@ -617,6 +638,8 @@ fn near_miss() -> impl Strategy<Value = Vec<u8>> {
         Just(&b"-"[..]),
         Just(&b"0"[..]),
         Just(&b"999999999999999"[..]),
+        Just(&b"18446744073709551615"[..]),
+        Just(&b".5"[..]),
         Just(&b"1.5"[..]),
         Just(&b"Sun, 06 Nov 1994 08:49:37 GMT"[..]),
         Just(&b"Fri Jan 15 08:01:30 2027"[..]),

@@ -148,7 +148,9 @@ impl Feedback {
             if wait > max_pause {
                 return Err(FeedbackError::TooLong {
                     field,
-                    seconds: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+                    seconds: wait
+                        .as_secs()
+                        .saturating_add(u64::from(wait.subsec_nanos() > 0)),
                     max: max_pause,
                 });
             }
