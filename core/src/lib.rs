@@ -105,6 +105,12 @@ pub use shared::reconfigure::Reconfigure;
 pub use shared::atomic_limiter::{AtomicLimiter, AtomicToken};
 #[cfg(any(feature = "std", feature = "critical-section"))]
 pub use shared::locked::Locked;
+#[cfg(any(
+    feature = "portable-atomic",
+    feature = "critical-section",
+    target_has_atomic = "64"
+))]
+pub use shared::pausable::{Pausable, Pause, PausedToken};
 
 #[cfg(feature = "async")]
 pub use future::acquire::Acquire;
