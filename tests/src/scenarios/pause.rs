@@ -19,12 +19,7 @@ type Paused = Pacer<Pausable<AtomicLimiter>, ManualTimer>;
 type Finished = Arc<Mutex<Vec<(usize, u64, usize)>>>;
 
 /// Spawns a waiter that records (tag, reading when it finished, polls) once it has its cell.
-fn waiter<R: Rt>(
-    rt: &R,
-    pacer: &Arc<Paused>,
-    tag: usize,
-    finished: &Finished,
-) -> R::Handle {
+fn waiter<R: Rt>(rt: &R, pacer: &Arc<Paused>, tag: usize, finished: &Finished) -> R::Handle {
     let (pacer, finished) = (pacer.clone(), finished.clone());
     rt.spawn(async move {
         let polls = Arc::new(AtomicUsize::new(0));
