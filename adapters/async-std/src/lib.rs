@@ -165,15 +165,17 @@
 pub use pacer_core;
 pub use pacer_core::{
     Acquire, AtomicLimiter, DutyCycle, Error, GatePermit, Gcra, KeyedGcra, KeyedPacer, Limits,
-    Locked, ManualClock, ManualSleep, ManualTimer, Pacer, PerKey, Quota, Reservation, Run,
-    ShardedKeyedGcra, SlidingWindow, Snapshot, Throttle, WhenFull,
+    Locked, ManualClock, ManualSleep, ManualTimer, Pacer, Pausable, PerKey, Quota, Reservation,
+    Run, ShardedKeyedGcra, SlidingWindow, Snapshot, Throttle, WhenFull,
 };
 
 /// The traits behind the types: bring them into scope with `use pacer_async_std::traits::*;` to read
 /// a timer's clock ([`now`](traits::Clock::now)), to write code generic over a limiter
 /// (`L: RateLimiter`) or a timer (`T: Timer`), or to drive a pure scheduler by hand.
 pub mod traits {
-    pub use pacer_core::{Clock, KeyedRateLimiter, PacerRef, RateLimiter, Scheduler, Timer};
+    pub use pacer_core::{
+        Clock, KeyedRateLimiter, PacerRef, Pause, RateLimiter, Reconfigure, Scheduler, Timer,
+    };
 }
 
 /// A rate limiter on async-std's clock: `limiter.acquire().await` waits, without blocking the
@@ -182,7 +184,8 @@ pub mod traits {
 /// `Limiter` is a type alias, a name for [`Pacer`] on [`AsyncStdTimer`]: compiler errors and
 /// rustdoc show the full type (`Pacer<…, AsyncStdTimer>`), and its methods are [`Pacer`]'s.
 ///
-/// `L` is the shared limiter: lock-free [`AtomicLimiter`] by default (one [`Quota`]), or any
+/// `L` is the shared limiter: lock-free [`AtomicLimiter`] in a [`Pausable`] by default (one
+/// [`Quota`]; [`pause_for`](pacer_core::Pacer::pause_for) holds every waiter back), or any
 /// [`RateLimiter`](traits::RateLimiter) such as [`Locked`]`<`[`Limits<K>`](Limits)`>`. Every method takes `&self`;
 /// share it by reference or in an `Arc`.
 ///
@@ -202,7 +205,7 @@ pub mod traits {
 /// })
 /// # }
 /// ```
-pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, AsyncStdTimer>;
+pub type Limiter<L = Pausable<AtomicLimiter>> = pacer_core::Pacer<L, AsyncStdTimer>;
 
 /// A [`Limiter`] behind a cap on how many are in flight: "at most 50 per second and at most 10
 /// at once", the job of most API clients.
@@ -226,7 +229,7 @@ pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, AsyncStdTimer>;
 /// })
 /// # }
 /// ```
-pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, AsyncStdTimer>;
+pub type Gate<L = Pausable<AtomicLimiter>> = pacer_core::Gate<L, AsyncStdTimer>;
 
 /// One limit per key (a user, an address, a host), for up to a fixed number of busy keys:
 /// `limiter.acquire(&key).await` waits until a cell of that key's limit may go.
@@ -252,7 +255,7 @@ pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, AsyncStdTimer>;
 /// })
 /// # }
 /// ```
-pub type KeyedLimiter<K> = pacer_core::KeyedPacer<ShardedKeyedGcra<K>, AsyncStdTimer>;
+pub type KeyedLimiter<K> = pacer_core::KeyedPacer<Pausable<ShardedKeyedGcra<K>>, AsyncStdTimer>;
 
 /// async-std's clock and timer, as pacer needs them: a [`Clock`](traits::Clock) reading nanoseconds since an
 /// origin (a [`std::time::Instant`]), and a [`Timer`](traits::Timer) whose sleeps are

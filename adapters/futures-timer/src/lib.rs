@@ -116,15 +116,17 @@ use pacer_core::{Clock, Timer};
 pub use pacer_core;
 pub use pacer_core::{
     Acquire, AtomicLimiter, DutyCycle, Error, GatePermit, Gcra, KeyedGcra, KeyedPacer, Limits,
-    Locked, ManualClock, ManualSleep, ManualTimer, Pacer, PerKey, Quota, Reservation, Run,
-    ShardedKeyedGcra, SlidingWindow, Snapshot, Throttle, WhenFull,
+    Locked, ManualClock, ManualSleep, ManualTimer, Pacer, Pausable, PerKey, Quota, Reservation,
+    Run, ShardedKeyedGcra, SlidingWindow, Snapshot, Throttle, WhenFull,
 };
 
 /// The traits behind the types: bring them into scope with `use pacer_futures_timer::traits::*;` to read
 /// a timer's clock ([`now`](traits::Clock::now)), to write code generic over a limiter
 /// (`L: RateLimiter`) or a timer (`T: Timer`), or to drive a pure scheduler by hand.
 pub mod traits {
-    pub use pacer_core::{Clock, KeyedRateLimiter, PacerRef, RateLimiter, Scheduler, Timer};
+    pub use pacer_core::{
+        Clock, KeyedRateLimiter, PacerRef, Pause, RateLimiter, Reconfigure, Scheduler, Timer,
+    };
 }
 
 /// A rate limiter on futures-timer: `limiter.acquire().await` waits until a cell may go.
@@ -132,17 +134,19 @@ pub mod traits {
 /// `Limiter` is a type alias, a name for [`Pacer`] on [`FuturesTimer`]: compiler errors and
 /// rustdoc show the full type (`Pacer<…, FuturesTimer>`), and its methods are [`Pacer`]'s.
 ///
-/// `L` is the shared limiter: the lock-free [`AtomicLimiter`] for one quota (the default), or
+/// `L` is the shared limiter: the lock-free [`AtomicLimiter`] for one quota, in a [`Pausable`]
+/// so that [`pause_for`](pacer_core::Pacer::pause_for) holds every waiter back when a server
+/// says so (the default), or
 /// [`Locked`] around a [`Gcra`], a [`SlidingWindow`] or [`Limits`] (several quotas at once),
 /// made with [`with_limiter`](pacer_core::Pacer::with_limiter).
-pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, FuturesTimer>;
+pub type Limiter<L = Pausable<AtomicLimiter>> = pacer_core::Pacer<L, FuturesTimer>;
 
 /// A rate and a cap on how many are in flight ("100 per second, at most 20 at once"), on
 /// futures-timer.
 ///
 /// `Gate` is a type alias, a name for [`pacer_core::Gate`] on [`FuturesTimer`]: compiler errors
 /// and rustdoc show the full type (`Gate<…, FuturesTimer>`), and its methods are documented there.
-pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, FuturesTimer>;
+pub type Gate<L = Pausable<AtomicLimiter>> = pacer_core::Gate<L, FuturesTimer>;
 
 /// One limit per key (a user, an address, a host), for up to a fixed number of busy keys:
 /// `limiter.acquire(&key).await` waits until a cell of that key's limit may go.
@@ -168,7 +172,7 @@ pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, FuturesTimer>;
 /// })
 /// # }
 /// ```
-pub type KeyedLimiter<K> = pacer_core::KeyedPacer<ShardedKeyedGcra<K>, FuturesTimer>;
+pub type KeyedLimiter<K> = pacer_core::KeyedPacer<Pausable<ShardedKeyedGcra<K>>, FuturesTimer>;
 
 /// [`std::time::Instant`] and [`futures_timer::Delay`] as a pacer [`Timer`].
 ///

@@ -302,3 +302,9 @@ fn keyed_acquisitions_per_key() {
     let pool = Pool(RefCell::default(), RefCell::default());
     pacer_tests::scenarios::keyed_acquisitions(&pool);
 }
+
+#[test]
+fn a_pause_moves_every_waiter() {
+    let pool = Pool(RefCell::default(), RefCell::default());
+    pacer_tests::scenarios::pause_moves_every_waiter(&pool);
+}

@@ -125,15 +125,17 @@ use pacer_core::{Clock, Timer};
 pub use pacer_core;
 pub use pacer_core::{
     Acquire, AtomicLimiter, DutyCycle, Error, GatePermit, Gcra, KeyedGcra, KeyedPacer, Limits,
-    Locked, ManualClock, ManualSleep, ManualTimer, Pacer, PerKey, Quota, Reservation, Run,
-    ShardedKeyedGcra, SlidingWindow, Snapshot, Throttle, WhenFull,
+    Locked, ManualClock, ManualSleep, ManualTimer, Pacer, Pausable, PerKey, Quota, Reservation,
+    Run, ShardedKeyedGcra, SlidingWindow, Snapshot, Throttle, WhenFull,
 };
 
 /// The traits behind the types: bring them into scope with `use pacer_smol::traits::*;` to read
 /// a timer's clock ([`now`](traits::Clock::now)), to write code generic over a limiter
 /// (`L: RateLimiter`) or a timer (`T: Timer`), or to drive a pure scheduler by hand.
 pub mod traits {
-    pub use pacer_core::{Clock, KeyedRateLimiter, PacerRef, RateLimiter, Scheduler, Timer};
+    pub use pacer_core::{
+        Clock, KeyedRateLimiter, PacerRef, Pause, RateLimiter, Reconfigure, Scheduler, Timer,
+    };
 }
 
 /// A rate limiter on smol's clock: `limiter.acquire().await` waits, without blocking the
@@ -142,7 +144,8 @@ pub mod traits {
 /// `Limiter` is a type alias, a name for [`Pacer`] on [`SmolTimer`]: compiler errors and
 /// rustdoc show the full type (`Pacer<…, SmolTimer>`), and its methods are [`Pacer`]'s.
 ///
-/// `L` is the shared limiter: lock-free [`AtomicLimiter`] by default (one [`Quota`]), or any
+/// `L` is the shared limiter: lock-free [`AtomicLimiter`] in a [`Pausable`] by default (one
+/// [`Quota`]; [`pause_for`](pacer_core::Pacer::pause_for) holds every waiter back), or any
 /// [`RateLimiter`](traits::RateLimiter) such as [`Locked`]`<`[`Limits<K>`](Limits)`>`. Every method takes `&self`;
 /// share it by reference or in an `Arc`.
 ///
@@ -162,7 +165,7 @@ pub mod traits {
 /// })
 /// # }
 /// ```
-pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, SmolTimer>;
+pub type Limiter<L = Pausable<AtomicLimiter>> = pacer_core::Pacer<L, SmolTimer>;
 
 /// A [`Limiter`] behind a cap on how many are in flight: "at most 50 per second and at most 10
 /// at once", the job of most API clients.
@@ -186,7 +189,7 @@ pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, SmolTimer>;
 /// })
 /// # }
 /// ```
-pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, SmolTimer>;
+pub type Gate<L = Pausable<AtomicLimiter>> = pacer_core::Gate<L, SmolTimer>;
 
 /// One limit per key (a user, an address, a host), for up to a fixed number of busy keys, on
 /// smol's clock: `limiter.acquire(&key).await` waits until a cell of that key's limit may go.
@@ -212,7 +215,7 @@ pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, SmolTimer>;
 /// })
 /// # }
 /// ```
-pub type KeyedLimiter<K> = pacer_core::KeyedPacer<ShardedKeyedGcra<K>, SmolTimer>;
+pub type KeyedLimiter<K> = pacer_core::KeyedPacer<Pausable<ShardedKeyedGcra<K>>, SmolTimer>;
 
 /// smol's clock and timer, as pacer needs them: a [`Clock`] reading nanoseconds since an
 /// origin (a [`std::time::Instant`]), and a [`Timer`] whose sleeps are [`async_io::Timer`]s,

@@ -136,15 +136,17 @@ pub use precise::{PreciseSleep, PreciseTimer};
 pub use pacer_core;
 pub use pacer_core::{
     Acquire, AtomicLimiter, DutyCycle, Error, GatePermit, Gcra, KeyedGcra, KeyedPacer, Limits,
-    Locked, ManualClock, ManualSleep, ManualTimer, Pacer, PerKey, Quota, Reservation, Run,
-    ShardedKeyedGcra, SlidingWindow, Snapshot, Throttle, WhenFull,
+    Locked, ManualClock, ManualSleep, ManualTimer, Pacer, Pausable, PerKey, Quota, Reservation,
+    Run, ShardedKeyedGcra, SlidingWindow, Snapshot, Throttle, WhenFull,
 };
 
 /// The traits behind the types: bring them into scope with `use pacer_tokio::traits::*;` to read
 /// a timer's clock ([`now`](traits::Clock::now)), to write code generic over a limiter
 /// (`L: RateLimiter`) or a timer (`T: Timer`), or to drive a pure scheduler by hand.
 pub mod traits {
-    pub use pacer_core::{Clock, KeyedRateLimiter, PacerRef, RateLimiter, Scheduler, Timer};
+    pub use pacer_core::{
+        Clock, KeyedRateLimiter, PacerRef, Pause, RateLimiter, Reconfigure, Scheduler, Timer,
+    };
 }
 
 /// A rate limiter on tokio's timer: `limiter.acquire().await` waits until a cell may go.
@@ -152,17 +154,19 @@ pub mod traits {
 /// `Limiter` is a type alias, a name for [`Pacer`] on [`TokioTimer`]: compiler errors and
 /// rustdoc show the full type (`Pacer<…, TokioTimer>`), and its methods are [`Pacer`]'s.
 ///
-/// `L` is the shared limiter: the lock-free [`AtomicLimiter`] for one quota (the default), or
+/// `L` is the shared limiter: the lock-free [`AtomicLimiter`] for one quota, in a [`Pausable`]
+/// so that [`pause_for`](pacer_core::Pacer::pause_for) holds every waiter back when a server
+/// says so (the default), or
 /// [`Locked`] around a [`Gcra`], a [`SlidingWindow`] or [`Limits`] (several quotas at once),
 /// made with [`with_limiter`](pacer_core::Pacer::with_limiter).
-pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, TokioTimer>;
+pub type Limiter<L = Pausable<AtomicLimiter>> = pacer_core::Pacer<L, TokioTimer>;
 
 /// A rate and a cap on how many are in flight ("100 per second, at most 20 at once"), on
 /// tokio's timer.
 ///
 /// `Gate` is a type alias, a name for [`pacer_core::Gate`] on [`TokioTimer`]: compiler errors
 /// and rustdoc show the full type (`Gate<…, TokioTimer>`), and its methods are documented there.
-pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, TokioTimer>;
+pub type Gate<L = Pausable<AtomicLimiter>> = pacer_core::Gate<L, TokioTimer>;
 
 /// One limit per key (a client, an API key, a destination host), for up to a fixed number of
 /// busy keys, on tokio's timer: `limiter.acquire(&key).await` waits until a cell of that
@@ -196,18 +200,18 @@ pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, TokioTimer>;
 /// # Ok(())
 /// # }
 /// ```
-pub type KeyedLimiter<K> = pacer_core::KeyedPacer<ShardedKeyedGcra<K>, TokioTimer>;
+pub type KeyedLimiter<K> = pacer_core::KeyedPacer<Pausable<ShardedKeyedGcra<K>>, TokioTimer>;
 
 /// A rate limiter on a [`PreciseTimer`]: waits never end early and keep the rate exactly.
 /// Make it with [`PreciseTimer::limiter`] (or [`from_parts`](pacer_core::Pacer::from_parts))
 /// on a timer made inside the runtime.
 #[cfg(all(feature = "precise", any(target_os = "linux", target_os = "android")))]
-pub type PreciseLimiter<L = AtomicLimiter> = pacer_core::Pacer<L, PreciseTimer>;
+pub type PreciseLimiter<L = Pausable<AtomicLimiter>> = pacer_core::Pacer<L, PreciseTimer>;
 
 /// A rate and a cap on how many are in flight, on a [`PreciseTimer`]; made with
 /// [`PreciseTimer::gate`].
 #[cfg(all(feature = "precise", any(target_os = "linux", target_os = "android")))]
-pub type PreciseGate<L = AtomicLimiter> = pacer_core::Gate<L, PreciseTimer>;
+pub type PreciseGate<L = Pausable<AtomicLimiter>> = pacer_core::Gate<L, PreciseTimer>;
 
 /// tokio's clock and sleep as a pacer [`Timer`].
 ///
