@@ -154,6 +154,7 @@
 
 mod ask;
 mod connection;
+mod durable;
 mod engine;
 mod error;
 mod gate;
@@ -163,6 +164,7 @@ mod limiter;
 mod reservation;
 mod runtime;
 mod script;
+mod sentinel;
 mod wait;
 
 #[cfg(test)]
