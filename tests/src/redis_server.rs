@@ -115,7 +115,32 @@ impl RedisServer {
         all.extend_from_slice(settings);
         let replica = RedisServer::start_with(&all)?;
         replica.wait_until_replicating(Duration::from_secs(10));
+        master.wait_for_replica_ack();
         Some(replica)
+    }
+
+    /// Writes a key of its own and waits until a replica acknowledged it (`WAIT 1`, 10 s at
+    /// most; panics after), then deletes it: from here this master's writes reach its
+    /// replicas and they acknowledge them.
+    fn wait_for_replica_ack(&self) {
+        let key = "pacer-tests:replica-ready";
+        let mut conn = self.connection();
+        let () = redis::cmd("SET")
+            .arg(key)
+            .arg(1)
+            .query(&mut conn)
+            .expect("SET");
+        let acknowledged: u64 = redis::cmd("WAIT")
+            .arg(1)
+            .arg(10_000)
+            .query(&mut conn)
+            .expect("WAIT");
+        assert!(
+            acknowledged >= 1,
+            "no replica of port {} acknowledged a write within 10 s",
+            self.port
+        );
+        let _: u64 = redis::cmd("DEL").arg(key).query(&mut conn).expect("DEL");
     }
 
     /// Makes this server a replica of `master` (`REPLICAOF`), as Sentinel does to a master it
@@ -129,6 +154,19 @@ impl RedisServer {
             .map(|_: redis::Value| ())
             .expect("REPLICAOF");
         self.wait_until_replicating(Duration::from_secs(10));
+    }
+
+    /// Closes this master's links to its replicas (`CLIENT KILL TYPE replica`): what they
+    /// had not received stays only here until they reconnect, which a paused replica cannot.
+    /// With a replica [`pause`](RedisServer::pause)d first, this makes a replica that lags
+    /// by exactly the writes the master takes from here until it is killed.
+    pub fn cut_replicas(&self) {
+        let _: redis::Value = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("TYPE")
+            .arg("replica")
+            .query(&mut self.connection())
+            .expect("CLIENT KILL TYPE replica");
     }
 
     /// The server's role by its own `INFO replication`: `master` or `slave`.
