@@ -131,6 +131,9 @@ impl Connection {
     /// [`Error::Unavailable`] until it has promoted a replica; then they go on, without a
     /// restart. A connection attempt and a reply each time out after 1 s.
     ///
+    /// The Sentinels' URLs may carry their own credentials; the master is reached with
+    /// redis-rs's defaults for the address Sentinel gives (database 0, no password, no TLS).
+    ///
     /// What a failover can cost a limit, and how [`wait_for_replicas`](Connection::wait_for_replicas)
     /// bounds it, is in the crate's docs ([Failover](crate#failover)).
     ///
@@ -177,15 +180,16 @@ impl Connection {
     /// is the one promoted, a failover hands out none of them again. Sentinel promotes the
     /// replica with the most replicated data, by what it last heard from each (up to a
     /// second old), so wait for every replica that can be promoted (or run one) for that to
-    /// hold whatever the timing. A Redis Cluster replica takes over only with data as
-    /// recent as it can find among its master's replicas, likewise.
+    /// hold whatever the timing. A Redis Cluster's replicas rank themselves by replication
+    /// offset likewise. On a cluster, a call redirected with `ASK` (its slot in migration)
+    /// fails with [`Error::Unavailable`] instead of being followed.
     ///
     /// Its price: one acknowledgement from a replica per call, and, because a `WAIT` holds
     /// the connection until it returns, calls on one connection wait for each other's
     /// acknowledgements (figures in `docs/redis-failover.md` of pacer's repository).
     ///
     /// `timeout` is rounded up to whole milliseconds (`WAIT` takes milliseconds; at least 1,
-    /// since `WAIT ... 0` would wait forever).
+    /// since `WAIT ... 0` would wait forever). `replicas` of 0 waits for nothing.
     pub fn wait_for_replicas(mut self, replicas: u32, timeout: Duration) -> Connection {
         self.replica_wait = Some(ReplicaWait::new(replicas, timeout));
         self
