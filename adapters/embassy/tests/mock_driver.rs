@@ -403,7 +403,7 @@ fn throttle_spaces_a_stream() {
     let (l, s) = (limiter.clone(), seen.clone());
     pool.spawner()
         .spawn_local(async move {
-            let throttle: pacer_embassy::Throttle<'_, _> =
+            let throttle: pacer_embassy::Throttle<_, &pacer_embassy::Limiter> =
                 l.throttle(futures_util::stream::iter(0..10u32));
             let mut paced = pin!(throttle);
             while let Some(item) = paced.next().await {

@@ -13,7 +13,8 @@ use futures::StreamExt;
 use futures::executor::LocalPool;
 use futures::task::LocalSpawnExt;
 use pacer_core::{ManualTimer, Pacer};
-use pacer_futures_timer::{AtomicLimiter, Clock, Error, Quota, Timer};
+use pacer_futures_timer::traits::{Clock, Timer};
+use pacer_futures_timer::{AtomicLimiter, Error, Quota};
 use pacer_tests::race::{Race, Record};
 use pacer_tests::{assert_conforms, count_polls};
 

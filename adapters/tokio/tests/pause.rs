@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use pacer_tests::CountPolls;
 use pacer_tests::assert_conforms;
-use pacer_tokio::{Clock, Error, KeyedLimiter, Limiter, Quota};
+use pacer_tokio::traits::Clock;
+use pacer_tokio::{Error, KeyedLimiter, Limiter, Quota};
 
 const MS: u64 = 1_000_000;
 
