@@ -73,6 +73,7 @@ extern crate std;
 
 mod clock;
 mod error;
+mod feedback;
 mod quota;
 mod reservation;
 
@@ -85,6 +86,7 @@ pub use clock::Clock;
 #[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
 pub use clock::ManualClock;
 pub use error::Error;
+pub use feedback::{Adaptive, Decision, Feedback, FeedbackError, Policy, Reason};
 pub use quota::Quota;
 pub use reservation::{Reservation, Snapshot};
 pub use schedule::duty_cycle::{DutyCycle, DutyCycleToken};
@@ -97,11 +99,18 @@ pub use schedule::window::{SlidingWindow, WindowToken};
 #[cfg(feature = "keyed")]
 pub use shared::keyed_rate_limiter::{KeyedRateLimiter, PerKey};
 pub use shared::rate_limiter::RateLimiter;
+pub use shared::reconfigure::Reconfigure;
 
 #[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
 pub use shared::atomic_limiter::{AtomicLimiter, AtomicToken};
 #[cfg(any(feature = "std", feature = "critical-section"))]
 pub use shared::locked::Locked;
+#[cfg(any(
+    feature = "portable-atomic",
+    feature = "critical-section",
+    target_has_atomic = "64"
+))]
+pub use shared::pausable::{Pausable, Pause, PausedToken};
 
 #[cfg(feature = "async")]
 pub use future::acquire::Acquire;
@@ -114,8 +123,10 @@ pub use future::manual_timer::{ManualSleep, ManualTimer};
 #[cfg(feature = "async")]
 pub use future::pacer::Pacer;
 #[cfg(feature = "async")]
-pub use future::throttle::Throttle;
+pub use future::throttle::{PacerRef, Throttle};
 #[cfg(feature = "async")]
 pub use future::timer::Timer;
+#[cfg(all(feature = "std", target_has_atomic = "64"))]
+pub use future::virtual_time::Run;
 #[cfg(feature = "std")]
 pub use schedule::keyed::ShardedKeyedGcra;
