@@ -137,8 +137,8 @@ impl Connection {
     /// What a failover can cost a limit, and how [`wait_for_replicas`](Connection::wait_for_replicas)
     /// bounds it, is in the crate's docs ([Failover](crate#failover)).
     ///
-    /// Fails with [`Error::Unavailable`] if no Sentinel answers or the master it names
-    /// cannot be reached now.
+    /// Fails with [`Error::Unavailable`] if no Sentinel answers, none knows `master_name`,
+    /// the master it names cannot be reached now, or `sentinels` is empty.
     ///
     /// ```no_run
     /// use pacer_redis::{Connection, KeyedLimiter, Quota, TokioTimer};

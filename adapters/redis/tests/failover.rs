@@ -521,6 +521,21 @@ fn a_cluster_master_killed_is_replaced_by_its_replica_and_the_client_follows() {
 }
 
 #[tokio::test]
+async fn no_sentinel_is_a_clear_error() {
+    match Connection::connect_sentinel([], MASTER_NAME).await {
+        Err(error @ Error::Unavailable(_)) => {
+            assert!(
+                error
+                    .to_string()
+                    .contains("At least one sentinel is required"),
+                "{error}"
+            )
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn in_durable_mode_a_master_without_replicas_admits_nothing() {
     let Some(server) = RedisServer::start() else {
         return;
