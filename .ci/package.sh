@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 # --allow-dirty: the gate checks what a checkout holds, committed or not.
 cargo package --workspace --allow-dirty \
-    --exclude pacer-examples --exclude pacer-examples-runtimes --exclude pacer-examples-redis --exclude pacer-examples-http --exclude pacer-tests --exclude pacer-benches
+    --exclude pacer-examples --exclude pacer-examples-runtimes --exclude pacer-examples-redis --exclude pacer-examples-http --exclude pacer-tests --exclude pacer-adapter-exports --exclude pacer-benches
 
 packages="${CARGO_TARGET_DIR:-target}/package"
 status=0

@@ -50,6 +50,10 @@ pub enum Error {
     },
     /// The cells could go only at `at`, later than the caller agreed to wait. Nothing was
     /// recorded.
+    ///
+    /// `at` is in the limiter's own terms; a pacer's `retry_after(&error)` gives the wait from
+    /// now as a `Duration` (and `retry_after_secs` in whole seconds, rounded up, for an HTTP
+    /// `Retry-After` header), and each adapter's timer's `instant(at)` the runtime's instant.
     WouldWait {
         /// The earliest permitted instant, in nanoseconds since the limiter's origin.
         at: u64,

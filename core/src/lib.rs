@@ -48,7 +48,8 @@
 //! clock and sleep, supplied by an adapter crate): `pacer.acquire().await` reserves on its
 //! first poll and sleeps exactly once, until its instant. [`Throttle`] paces a stream, and with
 //! `std`, [`Gate`] adds a cap on how many are in flight, [`Gate::gather`] runs many futures
-//! through one, and [`ManualTimer`] drives it all in tests without real time.
+//! through one, and [`ManualTimer`] drives it all in tests on virtual time
+//! ([`ManualTimer::block_on`] moves its clock to the next wake whenever the future is idle).
 //!
 //! # Features
 //! - `async`: [`Timer`], [`Pacer`], [`Acquire`], [`Throttle`] (adds `pin-project-lite` and

@@ -101,9 +101,63 @@
 //! not supported.)
 //!
 //! # Testing without real time
-//! async-std has no paused clock. Code generic over the timer (`Pacer<L, T: Timer>`) can be
-//! tested on [`ManualTimer`], whose sleeps complete when the test advances its clock, on
-//! async-std's own executor: see [`ManualTimer`] and this crate's tests.
+//! async-std has no paused clock; pacer's is [`ManualTimer`]. Code written over
+//! [`Pacer`]`<L, T>` runs in tests on a `ManualTimer`, and
+//! `async_std::task::block_on(timer.run(future))` (or [`ManualTimer::block_on`]) moves its
+//! clock to the next wake whenever the future is idle, like tokio's paused time. See
+//! [`ManualTimer::run`] and this crate's tests.
+//!
+//! # One crate
+//!
+//! Everything a user of async-std names comes from this crate: the runtime's types ([`Limiter`],
+//! [`Gate`], [`KeyedLimiter`], [`AsyncStdTimer`]), pacer's ([`Pacer`], [`KeyedPacer`], [`Quota`],
+//! [`Error`], [`Reservation`], [`Throttle`], the schedulers and shared limiters), the test
+//! timer ([`ManualTimer`], with [`Run`] for virtual time), and [`pacer_core`] itself. The
+//! traits, to read a clock or to write code generic over a limiter or a timer, are in
+//! [`traits`] (`use pacer_async_std::traits::*;`).
+//!
+//! # A throttled stream that outlives its scope
+//!
+//! `limiter.throttle(stream)` borrows the limiter. To return a throttled stream from a
+//! function, or to spawn it, give it a share of the limiter:
+//! [`Throttle::new`]`(Arc::clone(&limiter), stream)` is `'static`.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use async_std::prelude::*;
+//! use async_std::stream;
+//! use pacer_async_std::{Limiter, Quota, Throttle};
+//!
+//! fn paced(limiter: &Arc<Limiter>, ids: Vec<u32>) -> impl Stream<Item = u32> + Send + 'static {
+//!     Throttle::new(Arc::clone(limiter), stream::from_iter(ids))
+//! }
+//!
+//! # fn main() -> Result<(), pacer_async_std::Error> {
+//! async_std::task::block_on(async {
+//!     let limiter = Arc::new(Limiter::new(Quota::per_second(1_000)?));
+//!     let stream = paced(&limiter, vec![1, 2, 3]);
+//!     let task = async_std::task::spawn(async move {
+//!         let mut stream = std::pin::pin!(stream);
+//!         let mut ids = Vec::new();
+//!         while let Some(id) = stream.next().await {
+//!             ids.push(id);
+//!         }
+//!         ids
+//!     });
+//!     assert_eq!(task.await, [1, 2, 3]);
+//!     Ok(())
+//! })
+//! # }
+//! ```
+//!
+//! # Refusals and `Retry-After`
+//!
+//! A bounded wait that would be too long fails at once with [`Error::WouldWait`], whose
+//! instant is in the limiter's nanoseconds. [`retry_after`](Pacer::retry_after) turns it into
+//! the wait from now (exact to the nanosecond, never short), and
+//! [`retry_after_secs`](Pacer::retry_after_secs) into whole seconds rounded up, for an HTTP
+//! `Retry-After` header (never 0 for a positive wait); [`AsyncStdTimer::instant`] gives the
+//! runtime's own instant. A keyed limiter has the same two methods.
 #![forbid(unsafe_code)]
 
 /// The core crate, for what is not re-exported here (the schedulers' cancel tokens, the
@@ -127,8 +181,11 @@ pub mod traits {
 /// A rate limiter on async-std's clock: `limiter.acquire().await` waits, without blocking the
 /// executor, until a cell may go.
 ///
-/// `L` is the shared limiter: lock-free [`AtomicLimiter`] in a [`Pausable`] by default (one [`Quota`];
-/// [`pause_for`](pacer_core::Pacer::pause_for) holds every waiter back), or any
+/// `Limiter` is a type alias, a name for [`Pacer`] on [`AsyncStdTimer`]: compiler errors and
+/// rustdoc show the full type (`Pacer<…, AsyncStdTimer>`), and its methods are [`Pacer`]'s.
+///
+/// `L` is the shared limiter: lock-free [`AtomicLimiter`] in a [`Pausable`] by default (one
+/// [`Quota`]; [`pause_for`](pacer_core::Pacer::pause_for) holds every waiter back), or any
 /// [`RateLimiter`](traits::RateLimiter) such as [`Locked`]`<`[`Limits<K>`](Limits)`>`. Every method takes `&self`;
 /// share it by reference or in an `Arc`.
 ///
@@ -153,6 +210,9 @@ pub type Limiter<L = Pausable<AtomicLimiter>> = pacer_core::Pacer<L, AsyncStdTim
 /// A [`Limiter`] behind a cap on how many are in flight: "at most 50 per second and at most 10
 /// at once", the job of most API clients.
 ///
+/// `Gate` is a type alias, a name for [`pacer_core::Gate`] on [`AsyncStdTimer`]: compiler errors
+/// and rustdoc show the full type (`Gate<…, AsyncStdTimer>`), and its methods are documented there.
+///
 /// [`acquire`](pacer_core::Gate::acquire) waits for a concurrency slot, then for the rate,
 /// and returns a [`GatePermit`] that holds the slot until dropped.
 ///
@@ -173,6 +233,10 @@ pub type Gate<L = Pausable<AtomicLimiter>> = pacer_core::Gate<L, AsyncStdTimer>;
 
 /// One limit per key (a user, an address, a host), for up to a fixed number of busy keys:
 /// `limiter.acquire(&key).await` waits until a cell of that key's limit may go.
+///
+/// `KeyedLimiter` is a type alias, a name for [`KeyedPacer`] on [`AsyncStdTimer`] over a
+/// [`ShardedKeyedGcra`]: compiler errors and rustdoc show the full type
+/// (`KeyedPacer<ShardedKeyedGcra<K>, AsyncStdTimer>`), and its methods are [`KeyedPacer`]'s.
 ///
 /// Idle keys are forgotten by the limiter itself, so memory stays what
 /// [`new`](pacer_core::KeyedPacer::new) allocated; a new key with no room is refused with

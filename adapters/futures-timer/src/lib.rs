@@ -55,9 +55,51 @@
 //!
 //! ## Testing
 //!
-//! futures-timer has no simulated time. Write throttled code generic over the [`Timer`] (or
-//! over the limiter type) and test it on [`pacer_core::ManualTimer`], whose sleeps complete
-//! when the test advances its clock, on any executor and in microseconds of real time.
+//! futures-timer has no simulated time; pacer's is [`ManualTimer`]. Write throttled code over
+//! [`Pacer`]`<L, T>` and test it on a `ManualTimer`: [`ManualTimer::block_on`] (or
+//! `timer.run(future)` on any executor) moves its clock to the next wake whenever the future
+//! is idle, so a test of minutes of pacing takes microseconds and every instant is exact.
+//!
+//! ## One crate
+//!
+//! Everything a user of futures-timer names comes from this crate: the runtime's types ([`Limiter`],
+//! [`Gate`], [`KeyedLimiter`], [`FuturesTimer`]), pacer's ([`Pacer`], [`KeyedPacer`], [`Quota`],
+//! [`Error`], [`Reservation`], [`Throttle`], the schedulers and shared limiters), the test
+//! timer ([`ManualTimer`], with [`Run`] for virtual time), and [`pacer_core`] itself. The
+//! traits, to read a clock or to write code generic over a limiter or a timer, are in
+//! [`traits`] (`use pacer_futures_timer::traits::*;`).
+//!
+//! ## A throttled stream that outlives its scope
+//!
+//! `limiter.throttle(stream)` borrows the limiter. To return a throttled stream from a
+//! function, or to spawn it, give it a share of the limiter:
+//! [`Throttle::new`]`(Arc::clone(&limiter), stream)` is `'static`.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use futures::{Stream, StreamExt};
+//! use pacer_futures_timer::{Limiter, Quota, Throttle};
+//!
+//! fn paced(limiter: &Arc<Limiter>, ids: Vec<u32>) -> impl Stream<Item = u32> + Send + 'static {
+//!     Throttle::new(Arc::clone(limiter), futures::stream::iter(ids))
+//! }
+//!
+//! # fn main() -> Result<(), pacer_futures_timer::Error> {
+//! let limiter = Arc::new(Limiter::new(Quota::per_second(1_000)?));
+//! let ids: Vec<u32> = futures::executor::block_on(paced(&limiter, vec![1, 2, 3]).collect());
+//! assert_eq!(ids, [1, 2, 3]);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Refusals and `Retry-After`
+//!
+//! A bounded wait that would be too long fails at once with [`Error::WouldWait`], whose
+//! instant is in the limiter's nanoseconds. [`retry_after`](Pacer::retry_after) turns it into
+//! the wait from now (exact to the nanosecond, never short), and
+//! [`retry_after_secs`](Pacer::retry_after_secs) into whole seconds rounded up, for an HTTP
+//! `Retry-After` header (never 0 for a positive wait); [`FuturesTimer::instant`] gives the
+//! runtime's own instant. A keyed limiter has the same two methods.
 #![forbid(unsafe_code)]
 
 use core::future::Future;
@@ -89,6 +131,9 @@ pub mod traits {
 
 /// A rate limiter on futures-timer: `limiter.acquire().await` waits until a cell may go.
 ///
+/// `Limiter` is a type alias, a name for [`Pacer`] on [`FuturesTimer`]: compiler errors and
+/// rustdoc show the full type (`Pacer<…, FuturesTimer>`), and its methods are [`Pacer`]'s.
+///
 /// `L` is the shared limiter: the lock-free [`AtomicLimiter`] for one quota, in a [`Pausable`]
 /// so that [`pause_for`](pacer_core::Pacer::pause_for) holds every waiter back when a server
 /// says so (the default), or
@@ -98,10 +143,17 @@ pub type Limiter<L = Pausable<AtomicLimiter>> = pacer_core::Pacer<L, FuturesTime
 
 /// A rate and a cap on how many are in flight ("100 per second, at most 20 at once"), on
 /// futures-timer.
+///
+/// `Gate` is a type alias, a name for [`pacer_core::Gate`] on [`FuturesTimer`]: compiler errors
+/// and rustdoc show the full type (`Gate<…, FuturesTimer>`), and its methods are documented there.
 pub type Gate<L = Pausable<AtomicLimiter>> = pacer_core::Gate<L, FuturesTimer>;
 
 /// One limit per key (a user, an address, a host), for up to a fixed number of busy keys:
 /// `limiter.acquire(&key).await` waits until a cell of that key's limit may go.
+///
+/// `KeyedLimiter` is a type alias, a name for [`KeyedPacer`] on [`FuturesTimer`] over a
+/// [`ShardedKeyedGcra`]: compiler errors and rustdoc show the full type
+/// (`KeyedPacer<ShardedKeyedGcra<K>, FuturesTimer>`), and its methods are [`KeyedPacer`]'s.
 ///
 /// Idle keys are forgotten by the limiter itself, so memory stays what
 /// [`new`](pacer_core::KeyedPacer::new) allocated; a new key with no room is refused with
@@ -145,6 +197,13 @@ impl FuturesTimer {
     /// The instant this timer counts from.
     pub fn origin(&self) -> Instant {
         self.origin
+    }
+
+    /// The [`Instant`] of pacer instant `at` (for example the instant of an
+    /// [`Error::WouldWait`]): the origin plus `at` nanoseconds, or `None` if the platform's
+    /// `Instant` cannot represent it.
+    pub fn instant(&self, at: u64) -> Option<Instant> {
+        self.origin.checked_add(Duration::from_nanos(at))
     }
 }
 

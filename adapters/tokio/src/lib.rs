@@ -57,7 +57,9 @@
 //!
 //! [`TokioTimer`] reads [`tokio::time::Instant`], so throttled code runs under tokio's paused
 //! time (`#[tokio::test(start_paused = true)]`, with tokio's `test-util` feature): a test of a
-//! minute of pacing takes microseconds, and every instant is exact.
+//! minute of pacing takes microseconds, and every instant is exact. Code written over
+//! [`Pacer`]`<L, T>` also runs on a [`ManualTimer`], on any executor:
+//! [`ManualTimer::block_on`] moves its clock to the next wake whenever the future is idle.
 //!
 //! ## Timer resolution
 //!
@@ -74,6 +76,48 @@
 //! rate at burst 1 (994 per second measured, against 924 on tokio's timer); waiters within 1 ms of each other share one wake-up of the runtime, at the last of
 //! their instants, so a herd keeps its rate exactly at about the CPU cost of tokio's timer. It
 //! reads the real clock, not tokio's paused one. Name the limiter `PreciseLimiter`.
+//!
+//! ## One crate
+//!
+//! Everything a user of tokio names comes from this crate: the runtime's types ([`Limiter`],
+//! [`Gate`], [`KeyedLimiter`], [`TokioTimer`]), pacer's ([`Pacer`], [`KeyedPacer`], [`Quota`],
+//! [`Error`], [`Reservation`], [`Throttle`], the schedulers and shared limiters), the test
+//! timer ([`ManualTimer`], with [`Run`] for virtual time), and [`pacer_core`] itself. The
+//! traits, to read a clock or to write code generic over a limiter or a timer, are in
+//! [`traits`] (`use pacer_tokio::traits::*;`).
+//!
+//! ## A throttled stream that outlives its scope
+//!
+//! `limiter.throttle(stream)` borrows the limiter. To return a throttled stream from a
+//! function, or to spawn it, give it a share of the limiter:
+//! [`Throttle::new`]`(Arc::clone(&limiter), stream)` is `'static`.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use futures_util::{Stream, StreamExt};
+//! use pacer_tokio::{Limiter, Quota, Throttle};
+//!
+//! fn paced(limiter: &Arc<Limiter>, ids: Vec<u32>) -> impl Stream<Item = u32> + Send + 'static {
+//!     Throttle::new(Arc::clone(limiter), futures_util::stream::iter(ids))
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), pacer_tokio::Error> {
+//! let limiter = Arc::new(Limiter::new(Quota::per_second(1_000)?));
+//! let task = tokio::spawn(paced(&limiter, vec![1, 2, 3]).collect::<Vec<u32>>());
+//! assert_eq!(task.await.expect("the task ran"), [1, 2, 3]);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Refusals and `Retry-After`
+//!
+//! A bounded wait that would be too long fails at once with [`Error::WouldWait`], whose
+//! instant is in the limiter's nanoseconds. [`retry_after`](Pacer::retry_after) turns it into
+//! the wait from now (exact to the nanosecond, never short), and
+//! [`retry_after_secs`](Pacer::retry_after_secs) into whole seconds rounded up, for an HTTP
+//! `Retry-After` header (never 0 for a positive wait); [`TokioTimer::instant`] gives the
+//! runtime's own instant. A keyed limiter has the same two methods.
 #![forbid(unsafe_code)]
 
 use core::time::Duration;
@@ -107,6 +151,9 @@ pub mod traits {
 
 /// A rate limiter on tokio's timer: `limiter.acquire().await` waits until a cell may go.
 ///
+/// `Limiter` is a type alias, a name for [`Pacer`] on [`TokioTimer`]: compiler errors and
+/// rustdoc show the full type (`Pacer<…, TokioTimer>`), and its methods are [`Pacer`]'s.
+///
 /// `L` is the shared limiter: the lock-free [`AtomicLimiter`] for one quota, in a [`Pausable`]
 /// so that [`pause_for`](pacer_core::Pacer::pause_for) holds every waiter back when a server
 /// says so (the default), or
@@ -116,11 +163,18 @@ pub type Limiter<L = Pausable<AtomicLimiter>> = pacer_core::Pacer<L, TokioTimer>
 
 /// A rate and a cap on how many are in flight ("100 per second, at most 20 at once"), on
 /// tokio's timer.
+///
+/// `Gate` is a type alias, a name for [`pacer_core::Gate`] on [`TokioTimer`]: compiler errors
+/// and rustdoc show the full type (`Gate<…, TokioTimer>`), and its methods are documented there.
 pub type Gate<L = Pausable<AtomicLimiter>> = pacer_core::Gate<L, TokioTimer>;
 
 /// One limit per key (a client, an API key, a destination host), for up to a fixed number of
 /// busy keys, on tokio's timer: `limiter.acquire(&key).await` waits until a cell of that
 /// key's limit may go.
+///
+/// `KeyedLimiter` is a type alias, a name for [`KeyedPacer`] on [`TokioTimer`] over a
+/// [`ShardedKeyedGcra`]: compiler errors and rustdoc show the full type
+/// (`KeyedPacer<ShardedKeyedGcra<K>, TokioTimer>`), and its methods are [`KeyedPacer`]'s.
 ///
 /// Idle keys are forgotten by the limiter itself, so memory stays what
 /// [`new`](pacer_core::KeyedPacer::new) allocated, however many distinct keys pass; a new key

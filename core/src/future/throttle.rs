@@ -61,7 +61,8 @@ pin_project! {
     ///
     /// An item is taken from the inner stream first and then paced, so a slow source is never
     /// delayed further. Each item reserves its instant when it arrives and sleeps once, on the
-    /// pacer's timer, until it, exactly as an [`acquire`](Pacer::acquire) would. Several
+    /// pacer's timer, until it, exactly as an [`acquire`](Pacer::acquire) would (a pause of a
+    /// [`Pausable`](crate::Pausable) limiter moves it later, and it sleeps again). Several
     /// throttles (and plain acquisitions) may draw on one `Pacer`: together they keep its
     /// quota. Dropping a throttle while an item waits cancels that item's reservation (its
     /// cell comes back only if no later reservation stands behind it). If the limiter refuses
@@ -182,22 +183,35 @@ impl<S: Stream, P: PacerRef> Stream for Throttle<S, P> {
             }
         }
         loop {
-            let at = match this.reservation {
-                Some(reservation) => reservation.at(),
-                None => return Poll::Ready(this.item.take()),
+            let Some(reservation) = this.reservation.as_ref() else {
+                return Poll::Ready(this.item.take());
             };
             let Some(sleep) = this.sleep.as_mut().as_pin_mut() else {
                 return Poll::Ready(this.item.take());
             };
             ready!(sleep.poll(cx));
-            if pacer.timer().now() >= at {
+            let now = pacer.timer().now();
+            match pacer.limiter().pending(reservation, now) {
                 // The cell is spent: forgetting the reservation cancels nothing.
-                *this.reservation = None;
-                this.sleep.set(None);
-                return Poll::Ready(this.item.take());
+                Ok(None) => {
+                    *this.reservation = None;
+                    this.sleep.set(None);
+                    return Poll::Ready(this.item.take());
+                }
+                // A pause moved the instant, or the timer fired early by this clock: sleep
+                // again rather than go early.
+                Ok(Some(at)) => this.sleep.set(Some(pacer.timer().sleep_until(at))),
+                // The limiter refuses the moved instant (past its range): hand the
+                // reservation back and end rather than pass the item unpaced.
+                Err(_) => {
+                    if let Some(reservation) = this.reservation.take() {
+                        pacer.limiter().cancel(reservation, now);
+                    }
+                    this.sleep.set(None);
+                    *this.item = None;
+                    return Poll::Ready(None);
+                }
             }
-            // The timer fired early by this clock: sleep again rather than go early.
-            this.sleep.set(Some(pacer.timer().sleep_until(at)));
         }
     }
 

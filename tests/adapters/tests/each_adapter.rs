@@ -9,12 +9,13 @@ macro_rules! uses_only {
             use std::time::Duration;
 
             use $adapter::traits::{
-                Clock, KeyedRateLimiter, PacerRef, RateLimiter, Scheduler, Timer,
+                Clock, KeyedRateLimiter, PacerRef, Pause, RateLimiter, Reconfigure, Scheduler,
+                Timer,
             };
             use $adapter::{
                 Acquire, AtomicLimiter, DutyCycle, Error, Gate, GatePermit, Gcra, KeyedGcra,
                 KeyedLimiter, KeyedPacer, Limiter, Limits, Locked, ManualClock, ManualSleep,
-                ManualTimer, Pacer, PerKey, Quota, Reservation, Run, ShardedKeyedGcra,
+                ManualTimer, Pacer, Pausable, PerKey, Quota, Reservation, Run, ShardedKeyedGcra,
                 SlidingWindow, Snapshot, Throttle, WhenFull, pacer_core, $timer,
             };
 
@@ -49,7 +50,7 @@ macro_rules! uses_only {
             fn runtime_types_are_named_by_the_adapter() {
                 let limiter = Limiter::new(quota());
                 let _: &$timer = limiter.timer();
-                let _: &AtomicLimiter = limiter.limiter().inner();
+                let _: &Pausable<AtomicLimiter> = limiter.limiter();
                 assert_eq!(limiter.pause_for(std::time::Duration::ZERO), Ok(false));
                 assert!(limiter.try_acquire(1).is_ok());
                 let gate = Gate::new(quota(), 2).expect("a valid gate");
@@ -123,6 +124,31 @@ macro_rules! uses_only {
                 assert_eq!(timer.now(), 36_000_000_000);
                 assert_eq!(gate.available(), 0);
                 drop(permit);
+            }
+
+            #[test]
+            fn a_pause_moves_a_throttled_stream_on_virtual_time() {
+                use futures_util::StreamExt;
+                let timer = ManualTimer::new();
+                let limiter = Pausable::new(AtomicLimiter::new(quota()));
+                let pacer = Pacer::from_parts(limiter, timer.clone());
+                let passed_at = timer.block_on(async {
+                    let mut paced =
+                        std::pin::pin!(pacer.throttle(futures_util::stream::iter(0..3)));
+                    let mut passed_at = Vec::new();
+                    while paced.next().await.is_some() {
+                        passed_at.push(timer.now());
+                        if passed_at.len() == 1 {
+                            // The server said "slow down" after the first item.
+                            assert_eq!(pacer.pause_for(Duration::from_millis(500)), Ok(true));
+                        }
+                    }
+                    passed_at
+                });
+                assert_eq!(passed_at, [0, 600_000_000, 700_000_000]);
+                assert_eq!(Pause::paused_until(pacer.limiter(), timer.now()), None);
+                let adjustable = Locked::new(Gcra::new(quota()));
+                assert_eq!(Reconfigure::quota(&adjustable), quota());
             }
 
             /// A function that returns a throttled stream holding its share of the limiter.
