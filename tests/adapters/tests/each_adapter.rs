@@ -51,6 +51,7 @@ macro_rules! uses_only {
                 let limiter = Limiter::new(quota());
                 let _: &$timer = limiter.timer();
                 let _: &Pausable<AtomicLimiter> = limiter.limiter();
+                assert_eq!(limiter.pause_for(std::time::Duration::ZERO), Ok(false));
                 assert!(limiter.try_acquire(1).is_ok());
                 let gate = Gate::new(quota(), 2).expect("a valid gate");
                 assert_eq!(gate.available(), 2);
