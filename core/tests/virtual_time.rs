@@ -123,3 +123,38 @@ fn dropping_a_waiting_owned_stream_cancels_its_reservation() {
     // The newest reservation came back: the next cell is 100 ms after the first, not 200.
     assert_eq!(limiter.delay(1), Ok(Duration::from_millis(100)));
 }
+
+#[test]
+fn block_on_waits_for_a_wake_from_another_thread_without_moving_time() {
+    // Nothing sleeps on the timer, so time cannot move the future: the run parks until the
+    // other thread wakes it, and the clock stays where it was.
+    type Slot = std::sync::Mutex<(bool, Option<std::task::Waker>)>;
+    let timer = ManualTimer::new();
+    let slot: Arc<Slot> = Arc::default();
+    let waker_thread = {
+        let slot = Arc::clone(&slot);
+        std::thread::spawn(move || {
+            loop {
+                let mut slot = slot.lock().expect("not poisoned");
+                if let Some(waker) = slot.1.take() {
+                    slot.0 = true;
+                    drop(slot);
+                    waker.wake();
+                    return;
+                }
+                drop(slot);
+                std::thread::yield_now();
+            }
+        })
+    };
+    timer.block_on(std::future::poll_fn(|cx| {
+        let mut slot = slot.lock().expect("not poisoned");
+        if slot.0 {
+            return std::task::Poll::Ready(());
+        }
+        slot.1 = Some(cx.waker().clone());
+        std::task::Poll::Pending
+    }));
+    waker_thread.join().expect("the waking thread ran");
+    assert_eq!(timer.now(), 0);
+}

@@ -181,9 +181,15 @@ impl Wake for Wakes {
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.woken.store(true, Ordering::Release);
-        let outer = self.outer.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(waker) = outer.as_ref() {
-            waker.wake_by_ref();
+        // Wake outside the lock, so an executor whose wake runs code that wakes this run
+        // again cannot find the lock held.
+        let outer = self
+            .outer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(waker) = outer {
+            waker.wake();
         }
     }
 }
