@@ -111,7 +111,8 @@
 //!
 //! Everything a user of async-std names comes from this crate: the runtime's types ([`Limiter`],
 //! [`Gate`], [`KeyedLimiter`], [`AsyncStdTimer`]), pacer's ([`Pacer`], [`KeyedPacer`], [`Quota`],
-//! [`Error`], [`Reservation`], [`Throttle`], the schedulers and shared limiters), the test
+//! [`Error`], [`Reservation`], [`Throttle`], the schedulers and shared limiters, and what
+//! reads a server's answers: [`Feedback`], [`Adaptive`]), the test
 //! timer ([`ManualTimer`], with [`Run`] for virtual time), and [`pacer_core`] itself. The
 //! traits, to read a clock or to write code generic over a limiter or a timer, are in
 //! [`traits`] (`use pacer_async_std::traits::*;`).
@@ -164,9 +165,10 @@
 /// no_std building blocks, ...).
 pub use pacer_core;
 pub use pacer_core::{
-    Acquire, AtomicLimiter, DutyCycle, Error, GatePermit, Gcra, KeyedGcra, KeyedPacer, Limits,
-    Locked, ManualClock, ManualSleep, ManualTimer, Pacer, Pausable, PerKey, Quota, Reservation,
-    Run, ShardedKeyedGcra, SlidingWindow, Snapshot, Throttle, WhenFull,
+    Acquire, Adaptive, AtomicLimiter, Decision, DutyCycle, Error, Feedback, FeedbackError,
+    GatePermit, Gcra, KeyedGcra, KeyedPacer, Limits, Locked, ManualClock, ManualSleep, ManualTimer,
+    Pacer, Pausable, PerKey, Policy, Quota, Reason, Reservation, Run, ShardedKeyedGcra,
+    SlidingWindow, Snapshot, Throttle, WhenFull,
 };
 
 /// The traits behind the types: bring them into scope with `use pacer_async_std::traits::*;` to read

@@ -13,10 +13,11 @@ macro_rules! uses_only {
                 Timer,
             };
             use $adapter::{
-                Acquire, AtomicLimiter, DutyCycle, Error, Gate, GatePermit, Gcra, KeyedGcra,
-                KeyedLimiter, KeyedPacer, Limiter, Limits, Locked, ManualClock, ManualSleep,
-                ManualTimer, Pacer, Pausable, PerKey, Quota, Reservation, Run, ShardedKeyedGcra,
-                SlidingWindow, Snapshot, Throttle, WhenFull, pacer_core, $timer,
+                Acquire, Adaptive, AtomicLimiter, Decision, DutyCycle, Error, Feedback,
+                FeedbackError, Gate, GatePermit, Gcra, KeyedGcra, KeyedLimiter, KeyedPacer,
+                Limiter, Limits, Locked, ManualClock, ManualSleep, ManualTimer, Pacer, Pausable,
+                PerKey, Policy, Quota, Reason, Reservation, Run, ShardedKeyedGcra, SlidingWindow,
+                Snapshot, Throttle, WhenFull, pacer_core, $timer,
             };
 
             /// Application code, generic over the limiter and the timer.
@@ -149,6 +150,21 @@ macro_rules! uses_only {
                 assert_eq!(Pause::paused_until(pacer.limiter(), timer.now()), None);
                 let adjustable = Locked::new(Gcra::new(quota()));
                 assert_eq!(Reconfigure::quota(&adjustable), quota());
+            }
+
+            #[test]
+            fn server_feedback_is_named_by_the_adapter() {
+                let slow_down: Feedback =
+                    Feedback::read(429, [("Retry-After", "2")], 0).expect("a valid header");
+                let _: Option<Policy> = slow_down.policy;
+                let absurd: Result<Feedback, FeedbackError> = Feedback::read_within(
+                    503,
+                    [("Retry-After", "600")],
+                    0,
+                    Duration::from_secs(60),
+                );
+                assert!(absurd.is_err());
+                let _: Option<(Adaptive, Decision, Reason)> = None;
             }
 
             /// A function that returns a throttled stream holding its share of the limiter.
