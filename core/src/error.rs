@@ -69,6 +69,14 @@ pub enum Error {
         /// origin.
         at: u64,
     },
+    /// A pause would end at `until`, further away than the `max` nanoseconds the limiter
+    /// accepts; nothing was changed. See [`Pausable`](crate::Pausable).
+    PauseTooLong {
+        /// The end asked for, in nanoseconds since the limiter's origin.
+        until: u64,
+        /// The longest pause accepted, in nanoseconds.
+        max: u64,
+    },
 }
 
 impl Error {
@@ -115,6 +123,10 @@ impl fmt::Display for Error {
             Error::TableFull { at } => write!(
                 f,
                 "keyed limiter is full of busy keys; a slot frees at instant {at} ns"
+            ),
+            Error::PauseTooLong { until, max } => write!(
+                f,
+                "pause until instant {until} ns refused: longer than the maximum of {max} ns"
             ),
         }
     }

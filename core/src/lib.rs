@@ -102,6 +102,12 @@ pub use shared::rate_limiter::RateLimiter;
 pub use shared::atomic_limiter::{AtomicLimiter, AtomicToken};
 #[cfg(any(feature = "std", feature = "critical-section"))]
 pub use shared::locked::Locked;
+#[cfg(any(
+    feature = "portable-atomic",
+    feature = "critical-section",
+    target_has_atomic = "64"
+))]
+pub use shared::pausable::{Pausable, Pause, PausedToken};
 
 #[cfg(feature = "async")]
 pub use future::acquire::Acquire;

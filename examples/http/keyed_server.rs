@@ -116,8 +116,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!(
         "{} clients held by the limiter, which has room for {}",
-        limiter.limiter().len(),
-        limiter.limiter().capacity()
+        limiter.limiter().inner().len(),
+        limiter.limiter().inner().capacity()
     );
     Ok(())
 }

@@ -111,14 +111,15 @@
 pub use pacer_core;
 pub use pacer_core::{
     Acquire, AtomicLimiter, Clock, Error, GatePermit, Gcra, KeyedRateLimiter, Limits, Locked,
-    ManualTimer, Quota, RateLimiter, Scheduler, ShardedKeyedGcra, SlidingWindow, Snapshot, Timer,
-    WhenFull,
+    ManualTimer, Pausable, Pause, Quota, RateLimiter, Scheduler, ShardedKeyedGcra, SlidingWindow,
+    Snapshot, Timer, WhenFull,
 };
 
 /// A rate limiter on async-std's clock: `limiter.acquire().await` waits, without blocking the
 /// executor, until a cell may go.
 ///
-/// `L` is the shared limiter: lock-free [`AtomicLimiter`] by default (one [`Quota`]), or any
+/// `L` is the shared limiter: lock-free [`AtomicLimiter`] in a [`Pausable`] by default (one
+/// [`Quota`]; [`pause_for`](pacer_core::Pacer::pause_for) holds every waiter back), or any
 /// [`RateLimiter`] such as [`Locked`]`<`[`Limits<K>`](Limits)`>`. Every method takes `&self`;
 /// share it by reference or in an `Arc`.
 ///
@@ -138,7 +139,7 @@ pub use pacer_core::{
 /// })
 /// # }
 /// ```
-pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, AsyncStdTimer>;
+pub type Limiter<L = Pausable<AtomicLimiter>> = pacer_core::Pacer<L, AsyncStdTimer>;
 
 /// A [`Limiter`] behind a cap on how many are in flight: "at most 50 per second and at most 10
 /// at once", the job of most API clients.
@@ -159,7 +160,7 @@ pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, AsyncStdTimer>;
 /// })
 /// # }
 /// ```
-pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, AsyncStdTimer>;
+pub type Gate<L = Pausable<AtomicLimiter>> = pacer_core::Gate<L, AsyncStdTimer>;
 
 /// One limit per key (a user, an address, a host), for up to a fixed number of busy keys:
 /// `limiter.acquire(&key).await` waits until a cell of that key's limit may go.
@@ -181,7 +182,7 @@ pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, AsyncStdTimer>;
 /// })
 /// # }
 /// ```
-pub type KeyedLimiter<K> = pacer_core::KeyedPacer<ShardedKeyedGcra<K>, AsyncStdTimer>;
+pub type KeyedLimiter<K> = pacer_core::KeyedPacer<Pausable<ShardedKeyedGcra<K>>, AsyncStdTimer>;
 
 /// A stream that passes on another's items no faster than a [`Limiter`] allows, one cell each;
 /// made by [`Limiter::throttle`](pacer_core::Pacer::throttle).
@@ -204,7 +205,8 @@ pub type KeyedLimiter<K> = pacer_core::KeyedPacer<ShardedKeyedGcra<K>, AsyncStdT
 /// })
 /// # }
 /// ```
-pub type Throttle<'a, S, L = AtomicLimiter> = pacer_core::Throttle<'a, S, L, AsyncStdTimer>;
+pub type Throttle<'a, S, L = Pausable<AtomicLimiter>> =
+    pacer_core::Throttle<'a, S, L, AsyncStdTimer>;
 
 /// async-std's clock and timer, as pacer needs them: a [`Clock`] reading nanoseconds since an
 /// origin (a [`std::time::Instant`]), and a [`Timer`] whose sleeps are

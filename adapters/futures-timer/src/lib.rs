@@ -70,19 +70,22 @@ use futures_timer::Delay;
 
 pub use pacer_core::{
     Acquire, AtomicLimiter, Clock, Error, GatePermit, Gcra, KeyedRateLimiter, Limits, Locked,
-    Quota, RateLimiter, Scheduler, ShardedKeyedGcra, SlidingWindow, Snapshot, Timer, WhenFull,
+    Pausable, Pause, Quota, RateLimiter, Scheduler, ShardedKeyedGcra, SlidingWindow, Snapshot,
+    Timer, WhenFull,
 };
 
 /// A rate limiter on futures-timer: `limiter.acquire().await` waits until a cell may go.
 ///
-/// `L` is the shared limiter: the lock-free [`AtomicLimiter`] for one quota (the default), or
+/// `L` is the shared limiter: the lock-free [`AtomicLimiter`] for one quota, in a [`Pausable`]
+/// so that [`pause_for`](pacer_core::Pacer::pause_for) holds every waiter back when a server
+/// says so (the default), or
 /// [`Locked`] around a [`Gcra`], a [`SlidingWindow`] or [`Limits`] (several quotas at once),
 /// made with [`with_limiter`](pacer_core::Pacer::with_limiter).
-pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, FuturesTimer>;
+pub type Limiter<L = Pausable<AtomicLimiter>> = pacer_core::Pacer<L, FuturesTimer>;
 
 /// A rate and a cap on how many are in flight ("100 per second, at most 20 at once"), on
 /// futures-timer.
-pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, FuturesTimer>;
+pub type Gate<L = Pausable<AtomicLimiter>> = pacer_core::Gate<L, FuturesTimer>;
 
 /// One limit per key (a user, an address, a host), for up to a fixed number of busy keys:
 /// `limiter.acquire(&key).await` waits until a cell of that key's limit may go.
@@ -104,10 +107,11 @@ pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, FuturesTimer>;
 /// })
 /// # }
 /// ```
-pub type KeyedLimiter<K> = pacer_core::KeyedPacer<ShardedKeyedGcra<K>, FuturesTimer>;
+pub type KeyedLimiter<K> = pacer_core::KeyedPacer<Pausable<ShardedKeyedGcra<K>>, FuturesTimer>;
 
 /// A stream paced by a [`Limiter`], made by [`throttle`](pacer_core::Pacer::throttle).
-pub type Throttle<'a, S, L = AtomicLimiter> = pacer_core::Throttle<'a, S, L, FuturesTimer>;
+pub type Throttle<'a, S, L = Pausable<AtomicLimiter>> =
+    pacer_core::Throttle<'a, S, L, FuturesTimer>;
 
 /// [`std::time::Instant`] and [`futures_timer::Delay`] as a pacer [`Timer`].
 ///

@@ -78,14 +78,15 @@ use std::time::{Duration, Instant};
 pub use pacer_core;
 pub use pacer_core::{
     Acquire, AtomicLimiter, Clock, Error, GatePermit, Gcra, KeyedRateLimiter, Limits, Locked,
-    ManualTimer, Quota, RateLimiter, Scheduler, ShardedKeyedGcra, SlidingWindow, Snapshot, Timer,
-    WhenFull,
+    ManualTimer, Pausable, Pause, Quota, RateLimiter, Scheduler, ShardedKeyedGcra, SlidingWindow,
+    Snapshot, Timer, WhenFull,
 };
 
 /// A rate limiter on smol's clock: `limiter.acquire().await` waits, without blocking the
 /// executor, until a cell may go.
 ///
-/// `L` is the shared limiter: lock-free [`AtomicLimiter`] by default (one [`Quota`]), or any
+/// `L` is the shared limiter: lock-free [`AtomicLimiter`] in a [`Pausable`] by default (one
+/// [`Quota`]; [`pause_for`](pacer_core::Pacer::pause_for) holds every waiter back), or any
 /// [`RateLimiter`] such as [`Locked`]`<`[`Limits<K>`](Limits)`>`. Every method takes `&self`;
 /// share it by reference or in an `Arc`.
 ///
@@ -105,7 +106,7 @@ pub use pacer_core::{
 /// })
 /// # }
 /// ```
-pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, SmolTimer>;
+pub type Limiter<L = Pausable<AtomicLimiter>> = pacer_core::Pacer<L, SmolTimer>;
 
 /// A [`Limiter`] behind a cap on how many are in flight: "at most 50 per second and at most 10
 /// at once", the job of most API clients.
@@ -126,7 +127,7 @@ pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, SmolTimer>;
 /// })
 /// # }
 /// ```
-pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, SmolTimer>;
+pub type Gate<L = Pausable<AtomicLimiter>> = pacer_core::Gate<L, SmolTimer>;
 
 /// One limit per key (a user, an address, a host), for up to a fixed number of busy keys, on
 /// smol's clock: `limiter.acquire(&key).await` waits until a cell of that key's limit may go.
@@ -148,7 +149,7 @@ pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, SmolTimer>;
 /// })
 /// # }
 /// ```
-pub type KeyedLimiter<K> = pacer_core::KeyedPacer<ShardedKeyedGcra<K>, SmolTimer>;
+pub type KeyedLimiter<K> = pacer_core::KeyedPacer<Pausable<ShardedKeyedGcra<K>>, SmolTimer>;
 
 /// A stream that passes on another's items no faster than a [`Limiter`] allows, one cell each;
 /// made by [`Limiter::throttle`](pacer_core::Pacer::throttle).
@@ -166,7 +167,7 @@ pub type KeyedLimiter<K> = pacer_core::KeyedPacer<ShardedKeyedGcra<K>, SmolTimer
 /// })
 /// # }
 /// ```
-pub type Throttle<'a, S, L = AtomicLimiter> = pacer_core::Throttle<'a, S, L, SmolTimer>;
+pub type Throttle<'a, S, L = Pausable<AtomicLimiter>> = pacer_core::Throttle<'a, S, L, SmolTimer>;
 
 /// smol's clock and timer, as pacer needs them: a [`Clock`] reading nanoseconds since an
 /// origin (a [`std::time::Instant`]), and a [`Timer`] whose sleeps are [`async_io::Timer`]s,

@@ -87,19 +87,22 @@ pub use precise::{PreciseSleep, PreciseTimer};
 
 pub use pacer_core::{
     Acquire, AtomicLimiter, Clock, Error, GatePermit, Gcra, KeyedRateLimiter, Limits, Locked,
-    Quota, RateLimiter, Scheduler, ShardedKeyedGcra, SlidingWindow, Snapshot, Timer, WhenFull,
+    Pausable, Pause, Quota, RateLimiter, Scheduler, ShardedKeyedGcra, SlidingWindow, Snapshot,
+    Timer, WhenFull,
 };
 
 /// A rate limiter on tokio's timer: `limiter.acquire().await` waits until a cell may go.
 ///
-/// `L` is the shared limiter: the lock-free [`AtomicLimiter`] for one quota (the default), or
+/// `L` is the shared limiter: the lock-free [`AtomicLimiter`] for one quota, in a [`Pausable`]
+/// so that [`pause_for`](pacer_core::Pacer::pause_for) holds every waiter back when a server
+/// says so (the default), or
 /// [`Locked`] around a [`Gcra`], a [`SlidingWindow`] or [`Limits`] (several quotas at once),
 /// made with [`with_limiter`](pacer_core::Pacer::with_limiter).
-pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, TokioTimer>;
+pub type Limiter<L = Pausable<AtomicLimiter>> = pacer_core::Pacer<L, TokioTimer>;
 
 /// A rate and a cap on how many are in flight ("100 per second, at most 20 at once"), on
 /// tokio's timer.
-pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, TokioTimer>;
+pub type Gate<L = Pausable<AtomicLimiter>> = pacer_core::Gate<L, TokioTimer>;
 
 /// One limit per key (a client, an API key, a destination host), for up to a fixed number of
 /// busy keys, on tokio's timer: `limiter.acquire(&key).await` waits until a cell of that
@@ -129,21 +132,21 @@ pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, TokioTimer>;
 /// # Ok(())
 /// # }
 /// ```
-pub type KeyedLimiter<K> = pacer_core::KeyedPacer<ShardedKeyedGcra<K>, TokioTimer>;
+pub type KeyedLimiter<K> = pacer_core::KeyedPacer<Pausable<ShardedKeyedGcra<K>>, TokioTimer>;
 
 /// A rate limiter on a [`PreciseTimer`]: waits never end early and keep the rate exactly.
 /// Make it with [`PreciseTimer::limiter`] (or [`from_parts`](pacer_core::Pacer::from_parts))
 /// on a timer made inside the runtime.
 #[cfg(all(feature = "precise", any(target_os = "linux", target_os = "android")))]
-pub type PreciseLimiter<L = AtomicLimiter> = pacer_core::Pacer<L, PreciseTimer>;
+pub type PreciseLimiter<L = Pausable<AtomicLimiter>> = pacer_core::Pacer<L, PreciseTimer>;
 
 /// A rate and a cap on how many are in flight, on a [`PreciseTimer`]; made with
 /// [`PreciseTimer::gate`].
 #[cfg(all(feature = "precise", any(target_os = "linux", target_os = "android")))]
-pub type PreciseGate<L = AtomicLimiter> = pacer_core::Gate<L, PreciseTimer>;
+pub type PreciseGate<L = Pausable<AtomicLimiter>> = pacer_core::Gate<L, PreciseTimer>;
 
 /// A stream paced by a [`Limiter`], made by [`throttle`](pacer_core::Pacer::throttle).
-pub type Throttle<'a, S, L = AtomicLimiter> = pacer_core::Throttle<'a, S, L, TokioTimer>;
+pub type Throttle<'a, S, L = Pausable<AtomicLimiter>> = pacer_core::Throttle<'a, S, L, TokioTimer>;
 
 /// tokio's clock and sleep as a pacer [`Timer`].
 ///

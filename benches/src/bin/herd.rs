@@ -208,9 +208,9 @@ impl Limiter {
                 // would: otherwise the queue's doubling adds about log2(N) allocations a run.
                 timer.reserve(n).expect("room for the waiters");
                 Limiter::Precise(pacer_tokio::PreciseLimiter::from_parts(
-                    pacer_tokio::AtomicLimiter::new(
+                    pacer_tokio::Pausable::new(pacer_tokio::AtomicLimiter::new(
                         pacer_tokio::Quota::per_second(rate).expect("quota"),
-                    ),
+                    )),
                     timer,
                 ))
             }
@@ -796,7 +796,7 @@ fn sizes() {
             true => "not measured (no I/O driver)".to_string(),
             false => {
                 let precise = pacer_tokio::PreciseLimiter::from_parts(
-                    pacer_tokio::AtomicLimiter::new(quota),
+                    pacer_tokio::Pausable::new(pacer_tokio::AtomicLimiter::new(quota)),
                     pacer_tokio::PreciseTimer::new().expect("a timerfd in this runtime"),
                 );
                 format!(

@@ -13,5 +13,11 @@ pub(crate) mod keyed_pacer;
 #[cfg(all(feature = "std", target_has_atomic = "64"))]
 pub(crate) mod manual_timer;
 pub(crate) mod pacer;
+#[cfg(any(
+    feature = "portable-atomic",
+    feature = "critical-section",
+    target_has_atomic = "64"
+))]
+pub(crate) mod pause;
 pub(crate) mod throttle;
 pub(crate) mod timer;
