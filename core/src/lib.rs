@@ -73,6 +73,7 @@ extern crate std;
 
 mod clock;
 mod error;
+mod feedback;
 mod quota;
 mod reservation;
 
@@ -85,6 +86,7 @@ pub use clock::Clock;
 #[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
 pub use clock::ManualClock;
 pub use error::Error;
+pub use feedback::{Adaptive, Decision, Feedback, FeedbackError, Policy, Reason};
 pub use quota::Quota;
 pub use reservation::{Reservation, Snapshot};
 pub use schedule::duty_cycle::{DutyCycle, DutyCycleToken};
@@ -97,6 +99,7 @@ pub use schedule::window::{SlidingWindow, WindowToken};
 #[cfg(feature = "keyed")]
 pub use shared::keyed_rate_limiter::{KeyedRateLimiter, PerKey};
 pub use shared::rate_limiter::RateLimiter;
+pub use shared::reconfigure::Reconfigure;
 
 #[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
 pub use shared::atomic_limiter::{AtomicLimiter, AtomicToken};

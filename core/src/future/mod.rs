@@ -19,5 +19,6 @@ pub(crate) mod pacer;
     target_has_atomic = "64"
 ))]
 pub(crate) mod pause;
+pub(crate) mod reconfigure;
 pub(crate) mod throttle;
 pub(crate) mod timer;

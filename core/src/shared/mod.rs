@@ -24,3 +24,4 @@ pub(crate) mod pausable;
 ))]
 pub(crate) mod pause_state;
 pub(crate) mod rate_limiter;
+pub(crate) mod reconfigure;
