@@ -123,8 +123,10 @@ pub use future::manual_timer::{ManualSleep, ManualTimer};
 #[cfg(feature = "async")]
 pub use future::pacer::Pacer;
 #[cfg(feature = "async")]
-pub use future::throttle::Throttle;
+pub use future::throttle::{PacerRef, Throttle};
 #[cfg(feature = "async")]
 pub use future::timer::Timer;
+#[cfg(all(feature = "std", target_has_atomic = "64"))]
+pub use future::virtual_time::Run;
 #[cfg(feature = "std")]
 pub use schedule::keyed::ShardedKeyedGcra;

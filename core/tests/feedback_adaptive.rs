@@ -529,7 +529,8 @@ fn docs_example() -> Result<(), Box<dyn std::error::Error>> {
     match Feedback::read(429, [("Retry-After", "2")], now_unix) {
         Ok(feedback) => {
             adaptive.on_feedback(pacer.limiter(), pacer.timer().now(), &feedback)?;
-            // feedback.pause (2 s here) is the wait every queued caller should take.
+            // feedback.pause (2 s here) is the wait every queued caller should take
+            // (`Pacer::pause_for` on a `Pausable` limiter).
         }
         Err(bad) => eprintln!("ignored bad rate-limit feedback: {bad}"),
     }

@@ -220,3 +220,20 @@ trait NowOrNever: Future + Sized {
 }
 
 impl<F: Future> NowOrNever for F {}
+
+#[test]
+fn a_quota_changed_during_a_pause_applies_where_the_limiter_resumes() {
+    use pacer_core::{Gcra, Locked};
+    let timer = ManualTimer::new();
+    let limiter = Pausable::new(Locked::new(Gcra::new(Quota::per_second(10).unwrap())));
+    let pacer = Pacer::from_parts(limiter, timer.clone());
+    pacer.try_acquire(1).unwrap(); // at 0; the next at 100 ms
+    timer.set(50 * MS);
+    pacer.pause_for(Duration::from_millis(1_000)).unwrap(); // to 1050 ms
+    pacer.set_quota(Quota::per_second(2).unwrap()).unwrap(); // 500 ms apart from now on
+    assert_eq!(pacer.quota(), Quota::per_second(2).unwrap());
+    // The limiter's clock stands at 50 ms, where half of the old interval is still owed; the
+    // change carries it over as half of the new one (250 ms), so the next cell goes at 300 ms
+    // of the limiter's time: 1300 ms of the caller's, 1250 ms from now.
+    assert_eq!(pacer.delay(1), Ok(Duration::from_millis(1_250)));
+}

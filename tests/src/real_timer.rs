@@ -87,7 +87,7 @@ pub fn limiter_gate_and_throttle<T: Timer + Default>(rt: &impl BlockOn) {
         assert_eq!(gate.available(), 1);
         drop(permit);
 
-        let paced: Throttle<'_, _, Pausable<AtomicLimiter>, T> =
+        let paced: Throttle<_, &Pacer<Pausable<AtomicLimiter>, T>> =
             limiter.throttle(futures::stream::iter([1, 2, 3]));
         let items: Vec<i32> = paced.collect().await;
         assert_eq!(items, [1, 2, 3]);

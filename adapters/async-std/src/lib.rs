@@ -33,10 +33,10 @@
 //! reservation back.
 //!
 //! # What is here
-//! - [`Limiter`]: a limiter on async-std's clock ([`Pacer`](pacer_core::Pacer) on
+//! - [`Limiter`]: a limiter on async-std's clock ([`Pacer`] on
 //!   [`AsyncStdTimer`]). [`Limiter::new`](pacer_core::Pacer::new) takes a [`Quota`] and
 //!   shares it lock-free ([`AtomicLimiter`]);
-//!   [`Limiter::with_limiter`](pacer_core::Pacer::with_limiter) takes any [`RateLimiter`],
+//!   [`Limiter::with_limiter`](pacer_core::Pacer::with_limiter) takes any [`RateLimiter`](traits::RateLimiter),
 //!   for example [`Locked`]`<`[`Limits<2>`](Limits)`>` for "10 per second and 1,000 per
 //!   hour" or [`Locked`]`<`[`SlidingWindow<N>`](SlidingWindow)`>`.
 //! - [`Gate`]: a rate and a cap on how many are in flight ("50 per second, at most 10 at
@@ -106,21 +106,30 @@
 //! async-std's own executor: see [`ManualTimer`] and this crate's tests.
 #![forbid(unsafe_code)]
 
-/// The core crate, for everything not re-exported here (the pure schedulers' cancel tokens,
-/// `ManualClock`, `Reservation`, ...).
+/// The core crate, for what is not re-exported here (the schedulers' cancel tokens, the
+/// no_std building blocks, ...).
 pub use pacer_core;
 pub use pacer_core::{
-    Acquire, AtomicLimiter, Clock, Error, GatePermit, Gcra, KeyedRateLimiter, Limits, Locked,
-    ManualTimer, Pausable, Pause, Quota, RateLimiter, Scheduler, ShardedKeyedGcra, SlidingWindow,
-    Snapshot, Timer, WhenFull,
+    Acquire, AtomicLimiter, DutyCycle, Error, GatePermit, Gcra, KeyedGcra, KeyedPacer, Limits,
+    Locked, ManualClock, ManualSleep, ManualTimer, Pacer, Pausable, PerKey, Quota, Reservation,
+    Run, ShardedKeyedGcra, SlidingWindow, Snapshot, Throttle, WhenFull,
 };
+
+/// The traits behind the types: bring them into scope with `use pacer_async_std::traits::*;` to read
+/// a timer's clock ([`now`](traits::Clock::now)), to write code generic over a limiter
+/// (`L: RateLimiter`) or a timer (`T: Timer`), or to drive a pure scheduler by hand.
+pub mod traits {
+    pub use pacer_core::{
+        Clock, KeyedRateLimiter, PacerRef, Pause, RateLimiter, Reconfigure, Scheduler, Timer,
+    };
+}
 
 /// A rate limiter on async-std's clock: `limiter.acquire().await` waits, without blocking the
 /// executor, until a cell may go.
 ///
-/// `L` is the shared limiter: lock-free [`AtomicLimiter`] in a [`Pausable`] by default (one
-/// [`Quota`]; [`pause_for`](pacer_core::Pacer::pause_for) holds every waiter back), or any
-/// [`RateLimiter`] such as [`Locked`]`<`[`Limits<K>`](Limits)`>`. Every method takes `&self`;
+/// `L` is the shared limiter: lock-free [`AtomicLimiter`] in a [`Pausable`] by default (one [`Quota`];
+/// [`pause_for`](pacer_core::Pacer::pause_for) holds every waiter back), or any
+/// [`RateLimiter`](traits::RateLimiter) such as [`Locked`]`<`[`Limits<K>`](Limits)`>`. Every method takes `&self`;
 /// share it by reference or in an `Arc`.
 ///
 /// ```
@@ -184,32 +193,8 @@ pub type Gate<L = Pausable<AtomicLimiter>> = pacer_core::Gate<L, AsyncStdTimer>;
 /// ```
 pub type KeyedLimiter<K> = pacer_core::KeyedPacer<Pausable<ShardedKeyedGcra<K>>, AsyncStdTimer>;
 
-/// A stream that passes on another's items no faster than a [`Limiter`] allows, one cell each;
-/// made by [`Limiter::throttle`](pacer_core::Pacer::throttle).
-///
-/// ```
-/// use async_std::prelude::*;
-/// use async_std::stream;
-/// use pacer_async_std::{Limiter, Quota};
-///
-/// # fn main() -> Result<(), pacer_async_std::Error> {
-/// async_std::task::block_on(async {
-///     let limiter = Limiter::new(Quota::per_second(1_000)?);
-///     let mut paced = std::pin::pin!(limiter.throttle(stream::from_iter([1, 2, 3])));
-///     let mut items = Vec::new();
-///     while let Some(item) = paced.next().await {
-///         items.push(item); // 1 ms apart
-///     }
-///     assert_eq!(items, [1, 2, 3]);
-///     Ok(())
-/// })
-/// # }
-/// ```
-pub type Throttle<'a, S, L = Pausable<AtomicLimiter>> =
-    pacer_core::Throttle<'a, S, L, AsyncStdTimer>;
-
-/// async-std's clock and timer, as pacer needs them: a [`Clock`] reading nanoseconds since an
-/// origin (a [`std::time::Instant`]), and a [`Timer`] whose sleeps are
+/// async-std's clock and timer, as pacer needs them: a [`Clock`](traits::Clock) reading nanoseconds since an
+/// origin (a [`std::time::Instant`]), and a [`Timer`](traits::Timer) whose sleeps are
 /// [`async_io::Timer`][async-io-timer]s, the timers async-std's own `task::sleep` uses
 /// underneath (see [How it waits](crate#how-it-waits)).
 ///
@@ -220,10 +205,11 @@ pub type Throttle<'a, S, L = Pausable<AtomicLimiter>> =
 /// limiter's instants count from there. Copies share the origin and so read the same instants.
 ///
 /// A sleep never completes early: `async_io::Timer` fires only once `Instant::now()` has
-/// reached its deadline, and [`now`](Clock::now) then reads at least the instant slept until.
+/// reached its deadline, and [`now`](traits::Clock::now) then reads at least the instant slept until.
 ///
 /// ```
-/// use pacer_async_std::{Clock, AsyncStdTimer, Timer};
+/// use pacer_async_std::AsyncStdTimer;
+/// use pacer_async_std::traits::{Clock, Timer};
 ///
 /// async_std::task::block_on(async {
 ///     let timer = AsyncStdTimer::new();

@@ -77,8 +77,8 @@ pub use pacer_core::AtomicLimiter;
 #[cfg(feature = "critical-section")]
 pub use pacer_core::Locked;
 pub use pacer_core::{
-    Acquire, Clock, DutyCycle, Error, Gcra, KeyedGcra, KeyedRateLimiter, Limits, Pacer, Quota,
-    RateLimiter, Reservation, Scheduler, SlidingWindow, Snapshot, Timer, WhenFull,
+    Acquire, Clock, DutyCycle, Error, Gcra, KeyedGcra, KeyedRateLimiter, Limits, Pacer, PacerRef,
+    Quota, RateLimiter, Reservation, Scheduler, SlidingWindow, Snapshot, Throttle, Timer, WhenFull,
 };
 pub use pacer_core::{Pausable, Pause};
 
@@ -184,17 +184,6 @@ pub type Limiter<L> = pacer_core::Pacer<L, EmbassyTimer>;
 /// ```
 #[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
 pub type StaticLimiter<Q = &'static Quota> = pacer_core::Pacer<AtomicLimiter<Q>, Uptime>;
-
-/// A stream that yields the items of `S` no faster than a [`Limiter`] allows, one cell each:
-/// made by [`Limiter::throttle`](pacer_core::Pacer::throttle).
-#[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
-pub type Throttle<'a, S, L = Pausable<AtomicLimiter>> =
-    pacer_core::Throttle<'a, S, L, EmbassyTimer>;
-
-/// A stream that yields the items of `S` no faster than a [`Limiter`] allows, one cell each:
-/// made by [`Limiter::throttle`](pacer_core::Pacer::throttle).
-#[cfg(not(any(feature = "portable-atomic", target_has_atomic = "64")))]
-pub type Throttle<'a, S, L> = pacer_core::Throttle<'a, S, L, EmbassyTimer>;
 
 /// The [`Clock`] and [`Timer`] of embassy-time: instants are nanoseconds since its origin, an
 /// [`embassy_time::Instant`] taken when it is made, and its sleeps are

@@ -67,12 +67,25 @@ use core::time::Duration;
 use std::time::Instant;
 
 use futures_timer::Delay;
+use pacer_core::{Clock, Timer};
 
+/// The core crate, for what is not re-exported here (the schedulers' cancel tokens, the
+/// no_std building blocks, ...).
+pub use pacer_core;
 pub use pacer_core::{
-    Acquire, AtomicLimiter, Clock, Error, GatePermit, Gcra, KeyedRateLimiter, Limits, Locked,
-    Pausable, Pause, Quota, RateLimiter, Scheduler, ShardedKeyedGcra, SlidingWindow, Snapshot,
-    Timer, WhenFull,
+    Acquire, AtomicLimiter, DutyCycle, Error, GatePermit, Gcra, KeyedGcra, KeyedPacer, Limits,
+    Locked, ManualClock, ManualSleep, ManualTimer, Pacer, Pausable, PerKey, Quota, Reservation,
+    Run, ShardedKeyedGcra, SlidingWindow, Snapshot, Throttle, WhenFull,
 };
+
+/// The traits behind the types: bring them into scope with `use pacer_futures_timer::traits::*;` to read
+/// a timer's clock ([`now`](traits::Clock::now)), to write code generic over a limiter
+/// (`L: RateLimiter`) or a timer (`T: Timer`), or to drive a pure scheduler by hand.
+pub mod traits {
+    pub use pacer_core::{
+        Clock, KeyedRateLimiter, PacerRef, Pause, RateLimiter, Reconfigure, Scheduler, Timer,
+    };
+}
 
 /// A rate limiter on futures-timer: `limiter.acquire().await` waits until a cell may go.
 ///
@@ -108,10 +121,6 @@ pub type Gate<L = Pausable<AtomicLimiter>> = pacer_core::Gate<L, FuturesTimer>;
 /// # }
 /// ```
 pub type KeyedLimiter<K> = pacer_core::KeyedPacer<Pausable<ShardedKeyedGcra<K>>, FuturesTimer>;
-
-/// A stream paced by a [`Limiter`], made by [`throttle`](pacer_core::Pacer::throttle).
-pub type Throttle<'a, S, L = Pausable<AtomicLimiter>> =
-    pacer_core::Throttle<'a, S, L, FuturesTimer>;
 
 /// [`std::time::Instant`] and [`futures_timer::Delay`] as a pacer [`Timer`].
 ///

@@ -28,10 +28,10 @@
 //! hands its reservation back.
 //!
 //! # What is here
-//! - [`Limiter`]: a limiter on smol's clock ([`Pacer`](pacer_core::Pacer) on [`SmolTimer`]).
+//! - [`Limiter`]: a limiter on smol's clock ([`Pacer`] on [`SmolTimer`]).
 //!   [`Limiter::new`](pacer_core::Pacer::new) takes a [`Quota`] and shares it lock-free
 //!   ([`AtomicLimiter`]); [`Limiter::with_limiter`](pacer_core::Pacer::with_limiter) takes
-//!   any [`RateLimiter`], for example [`Locked`]`<`[`Limits<2>`](Limits)`>` for "10 per
+//!   any [`RateLimiter`](traits::RateLimiter), for example [`Locked`]`<`[`Limits<2>`](Limits)`>` for "10 per
 //!   second and 1,000 per hour" or [`Locked`]`<`[`SlidingWindow<N>`](SlidingWindow)`>`.
 //! - [`Gate`]: a rate and a cap on how many are in flight ("50 per second, at most 10 at
 //!   once"), with [`gather`](pacer_core::Gate::gather) to run many futures through it.
@@ -73,21 +73,32 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-/// The core crate, for everything not re-exported here (the pure schedulers' cancel tokens,
-/// `ManualClock`, `Reservation`, ...).
+use pacer_core::{Clock, Timer};
+
+/// The core crate, for what is not re-exported here (the schedulers' cancel tokens, the
+/// no_std building blocks, ...).
 pub use pacer_core;
 pub use pacer_core::{
-    Acquire, AtomicLimiter, Clock, Error, GatePermit, Gcra, KeyedRateLimiter, Limits, Locked,
-    ManualTimer, Pausable, Pause, Quota, RateLimiter, Scheduler, ShardedKeyedGcra, SlidingWindow,
-    Snapshot, Timer, WhenFull,
+    Acquire, AtomicLimiter, DutyCycle, Error, GatePermit, Gcra, KeyedGcra, KeyedPacer, Limits,
+    Locked, ManualClock, ManualSleep, ManualTimer, Pacer, Pausable, PerKey, Quota, Reservation,
+    Run, ShardedKeyedGcra, SlidingWindow, Snapshot, Throttle, WhenFull,
 };
+
+/// The traits behind the types: bring them into scope with `use pacer_smol::traits::*;` to read
+/// a timer's clock ([`now`](traits::Clock::now)), to write code generic over a limiter
+/// (`L: RateLimiter`) or a timer (`T: Timer`), or to drive a pure scheduler by hand.
+pub mod traits {
+    pub use pacer_core::{
+        Clock, KeyedRateLimiter, PacerRef, Pause, RateLimiter, Reconfigure, Scheduler, Timer,
+    };
+}
 
 /// A rate limiter on smol's clock: `limiter.acquire().await` waits, without blocking the
 /// executor, until a cell may go.
 ///
-/// `L` is the shared limiter: lock-free [`AtomicLimiter`] in a [`Pausable`] by default (one
-/// [`Quota`]; [`pause_for`](pacer_core::Pacer::pause_for) holds every waiter back), or any
-/// [`RateLimiter`] such as [`Locked`]`<`[`Limits<K>`](Limits)`>`. Every method takes `&self`;
+/// `L` is the shared limiter: lock-free [`AtomicLimiter`] in a [`Pausable`] by default (one [`Quota`];
+/// [`pause_for`](pacer_core::Pacer::pause_for) holds every waiter back), or any
+/// [`RateLimiter`](traits::RateLimiter) such as [`Locked`]`<`[`Limits<K>`](Limits)`>`. Every method takes `&self`;
 /// share it by reference or in an `Arc`.
 ///
 /// ```
@@ -151,24 +162,6 @@ pub type Gate<L = Pausable<AtomicLimiter>> = pacer_core::Gate<L, SmolTimer>;
 /// ```
 pub type KeyedLimiter<K> = pacer_core::KeyedPacer<Pausable<ShardedKeyedGcra<K>>, SmolTimer>;
 
-/// A stream that passes on another's items no faster than a [`Limiter`] allows, one cell each;
-/// made by [`Limiter::throttle`](pacer_core::Pacer::throttle).
-///
-/// ```
-/// use pacer_smol::{Limiter, Quota};
-/// use smol::stream::{self, StreamExt};
-///
-/// # fn main() -> Result<(), pacer_smol::Error> {
-/// smol::block_on(async {
-///     let limiter = Limiter::new(Quota::per_second(1_000)?);
-///     let paced: Vec<u8> = limiter.throttle(stream::iter([1, 2, 3])).collect().await;
-///     assert_eq!(paced, [1, 2, 3]);
-///     Ok(())
-/// })
-/// # }
-/// ```
-pub type Throttle<'a, S, L = Pausable<AtomicLimiter>> = pacer_core::Throttle<'a, S, L, SmolTimer>;
-
 /// smol's clock and timer, as pacer needs them: a [`Clock`] reading nanoseconds since an
 /// origin (a [`std::time::Instant`]), and a [`Timer`] whose sleeps are [`async_io::Timer`]s,
 /// the timers smol itself uses.
@@ -180,7 +173,8 @@ pub type Throttle<'a, S, L = Pausable<AtomicLimiter>> = pacer_core::Throttle<'a,
 /// reached its deadline, and [`now`](Clock::now) then reads at least the instant slept until.
 ///
 /// ```
-/// use pacer_smol::{Clock, SmolTimer, Timer};
+/// use pacer_smol::SmolTimer;
+/// use pacer_smol::traits::{Clock, Timer};
 ///
 /// smol::block_on(async {
 ///     let timer = SmolTimer::new();

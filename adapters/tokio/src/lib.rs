@@ -78,6 +78,8 @@
 
 use core::time::Duration;
 
+use pacer_core::{Clock, Timer};
+
 use tokio::time::{Instant, Sleep};
 
 #[cfg(all(feature = "precise", any(target_os = "linux", target_os = "android")))]
@@ -85,11 +87,23 @@ mod precise;
 #[cfg(all(feature = "precise", any(target_os = "linux", target_os = "android")))]
 pub use precise::{PreciseSleep, PreciseTimer};
 
+/// The core crate, for what is not re-exported here (the schedulers' cancel tokens, the
+/// no_std building blocks, ...).
+pub use pacer_core;
 pub use pacer_core::{
-    Acquire, AtomicLimiter, Clock, Error, GatePermit, Gcra, KeyedRateLimiter, Limits, Locked,
-    Pausable, Pause, Quota, RateLimiter, Scheduler, ShardedKeyedGcra, SlidingWindow, Snapshot,
-    Timer, WhenFull,
+    Acquire, AtomicLimiter, DutyCycle, Error, GatePermit, Gcra, KeyedGcra, KeyedPacer, Limits,
+    Locked, ManualClock, ManualSleep, ManualTimer, Pacer, Pausable, PerKey, Quota, Reservation,
+    Run, ShardedKeyedGcra, SlidingWindow, Snapshot, Throttle, WhenFull,
 };
+
+/// The traits behind the types: bring them into scope with `use pacer_tokio::traits::*;` to read
+/// a timer's clock ([`now`](traits::Clock::now)), to write code generic over a limiter
+/// (`L: RateLimiter`) or a timer (`T: Timer`), or to drive a pure scheduler by hand.
+pub mod traits {
+    pub use pacer_core::{
+        Clock, KeyedRateLimiter, PacerRef, Pause, RateLimiter, Reconfigure, Scheduler, Timer,
+    };
+}
 
 /// A rate limiter on tokio's timer: `limiter.acquire().await` waits until a cell may go.
 ///
@@ -144,9 +158,6 @@ pub type PreciseLimiter<L = Pausable<AtomicLimiter>> = pacer_core::Pacer<L, Prec
 /// [`PreciseTimer::gate`].
 #[cfg(all(feature = "precise", any(target_os = "linux", target_os = "android")))]
 pub type PreciseGate<L = Pausable<AtomicLimiter>> = pacer_core::Gate<L, PreciseTimer>;
-
-/// A stream paced by a [`Limiter`], made by [`throttle`](pacer_core::Pacer::throttle).
-pub type Throttle<'a, S, L = Pausable<AtomicLimiter>> = pacer_core::Throttle<'a, S, L, TokioTimer>;
 
 /// tokio's clock and sleep as a pacer [`Timer`].
 ///

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pacer_tests::{assert_conforms, count_polls};
-use pacer_tokio::{Clock, Error, KeyedLimiter, Pausable, Quota, ShardedKeyedGcra, WhenFull};
+use pacer_tokio::traits::Clock;
+use pacer_tokio::{Error, KeyedLimiter, Pausable, Quota, ShardedKeyedGcra, WhenFull};
 
 const MS: u64 = 1_000_000;
 

@@ -3,7 +3,8 @@
 //! [`Pacer`](crate::Pacer) and [`KeyedPacer`](crate::KeyedPacer) hand out
 //! [`Acquire`](crate::Acquire) futures that reserve on their first poll and sleep once;
 //! [`Throttle`](crate::Throttle) paces a stream; with `std`, [`Gate`](crate::Gate) caps how
-//! many are in flight and [`ManualTimer`](crate::ManualTimer) drives it all in tests.
+//! many are in flight and [`ManualTimer`](crate::ManualTimer) drives it all in tests, on virtual time that
+//! moves by itself ([`ManualTimer::run`](crate::ManualTimer::run)).
 
 pub(crate) mod acquire;
 #[cfg(all(feature = "std", target_has_atomic = "64"))]
@@ -20,5 +21,8 @@ pub(crate) mod pacer;
 ))]
 pub(crate) mod pause;
 pub(crate) mod reconfigure;
+pub(crate) mod retry_after;
 pub(crate) mod throttle;
 pub(crate) mod timer;
+#[cfg(all(feature = "std", target_has_atomic = "64"))]
+pub(crate) mod virtual_time;

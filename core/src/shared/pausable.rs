@@ -357,3 +357,16 @@ impl<Q: ?Sized, L: crate::KeyedRateLimiter<Q>> crate::KeyedRateLimiter<Q> for Pa
         self.snapshot_with(now, |time| self.limiter.snapshot(key, time))
     }
 }
+
+/// A paused limiter's quota changes at the wrapped limiter's own time, so a change made during
+/// a pause takes effect where the limiter resumes, with the reservations already moved.
+impl<L: crate::Reconfigure> crate::Reconfigure for Pausable<L> {
+    fn quota(&self) -> crate::Quota {
+        self.limiter.quota()
+    }
+
+    fn set_quota(&self, now: u64, quota: crate::Quota) -> Result<(), Error> {
+        let (time, _) = self.time(now);
+        self.limiter.set_quota(time, quota)
+    }
+}
