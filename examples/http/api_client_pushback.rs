@@ -52,7 +52,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The few lines a user writes: a limiter that listens, as a layer on the client.
     let documented = Quota::per_second(100)?;
+    // A stated policy of q per second is served at q per (1 s + 41 ms): room for 20 ms of
+    // timer lateness with one request to spare, so a full window (`r=0`, which pauses until
+    // the reset, a whole second) stays rare at 100 and at 50.
     let adaptive = Adaptive::new(Quota::per_second(1)?, documented)?
+        .with_lateness(Duration::from_millis(41))
         .on_decision(|decision| println!("        pacer: {decision}"));
     let pushback = Arc::new(
         Pushback::builder(documented)
@@ -82,8 +86,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     Some(_) => "paused",
                     None => "",
                 };
+                let rate = pushback.quota();
+                let rate = f64::from(rate.count()) / rate.period().as_secs_f64();
                 println!(
-                    "{:>5.1} s  done {:>5}  429s {:>4}  {paused}",
+                    "{:>5.1} s  done {:>5}  429s {:>4}  rate {rate:>5.1}/s  {paused}",
                     started.elapsed().as_secs_f64(),
                     done.load(Ordering::Relaxed),
                     refused.load(Ordering::Relaxed),

@@ -5,8 +5,8 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pacer_core::{
-    Adaptive, Decision, Error, Feedback, Gate, GatePermit, Gcra, Locked, Pacer, Pausable, Quota,
-    Timer,
+    Adaptive, Decision, Error, Feedback, Gate, GatePermit, Gcra, Locked, Pacer, Pausable, Policy,
+    Quota, Timer,
 };
 
 use super::Heard;
@@ -17,11 +17,21 @@ pub type PushbackLimiter = Pausable<Locked<Gcra>>;
 /// What the limiter needs of an [`Adaptive`] controller, whatever its observer.
 trait Controller: Send {
     fn quota(&self) -> Quota;
-    fn on_feedback(
+    fn adopt(
         &mut self,
         limiter: &PushbackLimiter,
         now: u64,
-        feedback: &Feedback,
+        policy: Policy,
+    ) -> Result<Option<Decision>, Error>;
+    fn on_throttled(
+        &mut self,
+        limiter: &PushbackLimiter,
+        now: u64,
+    ) -> Result<Option<Decision>, Error>;
+    fn on_success(
+        &mut self,
+        limiter: &PushbackLimiter,
+        now: u64,
     ) -> Result<Option<Decision>, Error>;
 }
 
@@ -30,13 +40,29 @@ impl<F: FnMut(&Decision) + Send> Controller for Adaptive<F> {
         Adaptive::quota(self)
     }
 
-    fn on_feedback(
+    fn adopt(
         &mut self,
         limiter: &PushbackLimiter,
         now: u64,
-        feedback: &Feedback,
+        policy: Policy,
     ) -> Result<Option<Decision>, Error> {
-        Adaptive::on_feedback(self, limiter, now, feedback)
+        Adaptive::adopt(self, limiter, now, policy)
+    }
+
+    fn on_throttled(
+        &mut self,
+        limiter: &PushbackLimiter,
+        now: u64,
+    ) -> Result<Option<Decision>, Error> {
+        Adaptive::on_throttled(self, limiter, now)
+    }
+
+    fn on_success(
+        &mut self,
+        limiter: &PushbackLimiter,
+        now: u64,
+    ) -> Result<Option<Decision>, Error> {
+        Adaptive::on_success(self, limiter, now)
     }
 }
 
@@ -130,7 +156,9 @@ impl PushbackBuilder {
 
     /// Adapts the rate with `controller` (opt-in): a 429 or 503 lowers it, a stated policy
     /// sets it to the server's rate less the headroom for timer lateness, and successes raise
-    /// it again, between the controller's floor and ceiling. The limiter then starts at the
+    /// it again, between the controller's floor and ceiling. Only a refusal lowers the rate:
+    /// an accepted call whose answer says nothing remains pauses every caller until the
+    /// reset and counts as a success. The limiter then starts at the
     /// controller's quota (its ceiling) instead of the builder's. Give the controller an
     /// observer ([`Adaptive::on_decision`]) to see every change.
     ///
@@ -248,9 +276,23 @@ impl<T: Timer> Pushback<T> {
         }
         if let Some(controller) = &self.controller {
             let mut controller = controller.lock().unwrap_or_else(PoisonError::into_inner);
-            match controller.on_feedback(pacer.limiter(), now, &feedback) {
-                Ok(decision) => heard.decision = decision,
-                Err(error) => heard.error = Some(error),
+            let limiter = pacer.limiter();
+            let adopted = match feedback.policy {
+                Some(policy) => controller.adopt(limiter, now, policy),
+                None => Ok(None),
+            };
+            // Only a refusal lowers the rate. An accepted call whose answer says nothing
+            // remains (`r=0`) pauses every caller until the reset, but the server took it:
+            // it counts as a success, so a window that is merely full does not halve a rate
+            // the server just stated.
+            let counted = if feedback.throttled {
+                controller.on_throttled(limiter, now)
+            } else {
+                controller.on_success(limiter, now)
+            };
+            match (adopted, counted) {
+                (Ok(adopted), Ok(counted)) => heard.decision = counted.or(adopted),
+                (Err(error), _) | (_, Err(error)) => heard.error = Some(error),
             }
         }
         heard.trace();

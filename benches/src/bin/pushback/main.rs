@@ -9,10 +9,13 @@
 //! the same list every time), at most 50 in flight, each retried until it is admitted:
 //!
 //! - *pacer*: `pacer_tower::client::PushbackLayer` around hyper-util's client, with the
-//!   adaptive limiter starting at 100 per second: on a 429 every waiter pauses for
-//!   `Retry-After` and the rate drops; the `RateLimit` fields set the rate to the server's
-//!   policy (less the headroom for timer lateness) and pause at `r=0` until `t`; successes
-//!   raise the rate additively. A refused call is simply sent again through the layer.
+//!   adaptive limiter starting at its ceiling, the documented 100 per (1 s + 20 ms of
+//!   headroom, as the contract advises against a strict server): on a 429 every waiter
+//!   pauses for `Retry-After` and the rate drops to 80 %; the `RateLimit` fields set the rate
+//!   to the server's policy `q` per (1 s + 41 ms: 20 ms of timer lateness with one request to
+//!   spare, so that a window the client fills exactly, `r=0`, which pauses a whole second,
+//!   stays rare) and pause at `r=0` until `t`; each calm second adds 10 per second. A refused
+//!   call is simply sent again through the layer.
 //! - *retry-loop*: `pacer_tokio::Limiter` at a fixed 100 per second; on a 429 the call sleeps
 //!   its own `Retry-After` and is sent again.
 //! - *governor-retry*: the same loop on governor's `Quota::per_second(100)`.
@@ -41,17 +44,32 @@ use crate::retry_loop::Fixed;
 const HELP: &str = "\
 pushback: pacer listening to a strict server's pushback, against fixed limiters with a retry loop
 
-USAGE: pushback [--calls N] [--in-flight N] [--phase-secs S]
+USAGE: pushback [--calls N] [--in-flight N] [--phase-secs S] [--pacer-only]
+                [--headroom-ms MS] [--backoff PCT] [--step CELLS] [--lateness-ms MS]
 
-  --calls N        calls to make (default 2000)
-  --in-flight N    most calls in flight at once (default 50)
-  --phase-secs S   length of the 100/s and 50/s phases (default 10)
+  --calls N          calls to make (default 2000)
+  --in-flight N      most calls in flight at once (default 50)
+  --phase-secs S     length of the 100/s and 50/s phases (default 10)
+  --pacer-only       run pacer's two rows only (the summary line needs all five)
+  --headroom-ms MS   pacer's ceiling is 100 per (1 s + MS) (default 20)
+  --backoff PCT      pacer's controller: rate kept on a 429, percent (default 80)
+  --step CELLS       pacer's controller: cells per second added per calm second (default 10)
+  --lateness-ms MS   pacer's controller: lateness allowed for a stated policy (default 41)
 ";
 
 struct Options {
     calls: usize,
     in_flight: usize,
     phase: Duration,
+    pacer_only: bool,
+    tuning: with_pacer::Tuning,
+}
+
+fn millis(arg: &str, value: String) -> Result<Duration, String> {
+    value
+        .parse()
+        .map(Duration::from_millis)
+        .map_err(|e| format!("{arg}: {e}"))
 }
 
 fn options() -> Result<Options, String> {
@@ -59,6 +77,13 @@ fn options() -> Result<Options, String> {
         calls: 2000,
         in_flight: 50,
         phase: Duration::from_secs(10),
+        pacer_only: false,
+        tuning: with_pacer::Tuning {
+            headroom: Duration::from_millis(20),
+            backoff: Some(80),
+            step: Some(10),
+            lateness: Some(Duration::from_millis(41)),
+        },
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -72,6 +97,16 @@ fn options() -> Result<Options, String> {
                 let secs: f64 = value()?.parse().map_err(|e| format!("--phase-secs: {e}"))?;
                 options.phase =
                     Duration::try_from_secs_f64(secs).map_err(|e| format!("--phase-secs: {e}"))?;
+            }
+            "--pacer-only" => options.pacer_only = true,
+            "--headroom-ms" => options.tuning.headroom = millis(&arg, value()?)?,
+            "--lateness-ms" => options.tuning.lateness = Some(millis(&arg, value()?)?),
+            "--backoff" => {
+                options.tuning.backoff =
+                    Some(value()?.parse().map_err(|e| format!("--backoff: {e}"))?);
+            }
+            "--step" => {
+                options.tuning.step = Some(value()?.parse().map_err(|e| format!("--step: {e}"))?);
             }
             "--help" | "-h" => {
                 print!("{HELP}");
@@ -122,7 +157,9 @@ async fn run(options: &Options, mode: Mode, contender: Contender) -> Run {
         .expect("the strict server starts on 127.0.0.1");
     let work = calls::durations(options.calls);
     let counts = match contender {
-        Contender::Pacer => with_pacer::run(server.url(), work, options.in_flight).await,
+        Contender::Pacer => {
+            with_pacer::run(server.url(), work, options.in_flight, options.tuning).await
+        }
         Contender::Fixed(fixed) => {
             retry_loop::run(server.url(), work, options.in_flight, fixed).await
         }
@@ -146,6 +183,12 @@ async fn run(options: &Options, mode: Mode, contender: Contender) -> Run {
         run.counts.started_while_paused,
         run.counts.failed,
     );
+    if run.counts.refused != run.stats.refused {
+        println!(
+            "  (the client counted {} answers 429, the server {})",
+            run.counts.refused, run.stats.refused
+        );
+    }
     run
 }
 
@@ -169,6 +212,10 @@ async fn main() {
         "|---------|----------------|-------|----------|---------|---------|----------|---------|--------|--------|"
     );
     let headers_pacer = run(&options, Mode::Headers, Contender::Pacer).await;
+    if options.pacer_only {
+        run(&options, Mode::Bare, Contender::Pacer).await;
+        return;
+    }
     let headers_loop = run(&options, Mode::Headers, Contender::Fixed(Fixed::Pacer)).await;
     let headers_governor = run(&options, Mode::Headers, Contender::Fixed(Fixed::Governor)).await;
     let bare_pacer = run(&options, Mode::Bare, Contender::Pacer).await;

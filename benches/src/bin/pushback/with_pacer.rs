@@ -14,15 +14,43 @@ use tower::{ServiceBuilder, ServiceExt};
 use crate::calls::{Counts, Tally, drive};
 use crate::http::{Answer, answer, client, request};
 
+/// How pacer's controller is set.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tuning {
+    /// The ceiling: the documented 100 per second, over a period of `1 s + headroom`.
+    pub(crate) headroom: Duration,
+    /// The controller's backoff on a 429, in percent (`None`: its default).
+    pub(crate) backoff: Option<u8>,
+    /// The controller's additive step, in cells per second (`None`: its default).
+    pub(crate) step: Option<u32>,
+    /// The lateness allowance of an adopted policy (`None`: its default).
+    pub(crate) lateness: Option<Duration>,
+}
+
 /// Runs the calls through the layer.
-pub(crate) async fn run(url: String, work: Arc<[Duration]>, in_flight: usize) -> Counts {
+pub(crate) async fn run(
+    url: String,
+    work: Arc<[Duration]>,
+    in_flight: usize,
+    tuning: Tuning,
+) -> Counts {
     let tally = Arc::new(Tally::default());
-    // The documented 100 per second is the ceiling; the controller's defaults otherwise.
-    let documented = Quota::per_second(100).expect("a valid quota");
-    let adaptive = Adaptive::new(Quota::per_second(1).expect("a valid quota"), documented)
+    // The documented 100 per second with the contract's headroom for a strict server is the
+    // ceiling; 1 per second the floor.
+    let ceiling = Quota::new(100, Duration::from_secs(1) + tuning.headroom).expect("a valid quota");
+    let mut adaptive = Adaptive::new(Quota::per_second(1).expect("a valid quota"), ceiling)
         .expect("the floor is below the ceiling");
+    if let Some(backoff) = tuning.backoff {
+        adaptive = adaptive.with_backoff(backoff).expect("a backoff in 1..=99");
+    }
+    if let Some(step) = tuning.step {
+        adaptive = adaptive.with_step(step);
+    }
+    if let Some(lateness) = tuning.lateness {
+        adaptive = adaptive.with_lateness(lateness);
+    }
     let pushback = Arc::new(
-        Pushback::builder(documented)
+        Pushback::builder(ceiling)
             .concurrency(in_flight)
             .adapt(adaptive)
             .build::<TokioTimer>()

@@ -10,7 +10,7 @@
 //! In [`Mode::Headers`] every answer also carries the IETF rate-limit fields in their
 //! structured-field form, `RateLimit-Policy: "default";q=100;w=1` and
 //! `RateLimit: "default";r=37;t=1` (`r` requests remain in the window, `t` whole seconds until
-//! it admits one more). In [`Mode::Bare`] a client learns nothing but the 429.
+//! it admits one more, rounded up), as they stand when the answer leaves. In [`Mode::Bare`] a client learns nothing but the 429.
 //!
 //! The server reads time from any pacer [`Clock`], so tests drive it with a `ManualClock`.
 
@@ -185,6 +185,14 @@ async fn answer(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respon
         refused
     };
     if shared.mode == Mode::Headers {
+        // The fields state the window as it is when the answer leaves, after the work.
+        let decision = if decision.admitted && !work.is_zero() {
+            let now = shared.clock.now();
+            let mut guard = shared.window.lock().unwrap_or_else(PoisonError::into_inner);
+            guard.0.state(now)
+        } else {
+            decision
+        };
         let headers = response.headers_mut();
         let policy = format!("\"default\";q={};w=1", decision.limit);
         let state = format!("\"default\";r={};t={}", decision.remaining, decision.reset);

@@ -57,6 +57,24 @@ impl Window {
 
     /// Decides on an arrival at `now`, admitting it if the window has room.
     pub fn arrive(&mut self, now: u64) -> Decision {
+        let (now, limit) = self.advance(now);
+        let admitted = self.admitted.len() < limit as usize;
+        if admitted {
+            self.admitted.push_back(now);
+        }
+        self.decision(now, limit, admitted)
+    }
+
+    /// The window's state at `now` without an arrival (`admitted` is false): what an answer
+    /// leaving at `now` states as current.
+    pub fn state(&mut self, now: u64) -> Decision {
+        let (now, limit) = self.advance(now);
+        self.decision(now, limit, false)
+    }
+
+    /// Moves to `now` (clamped to the latest reading): drops the arrivals that have left the
+    /// window, and returns the reading and the limit in force.
+    fn advance(&mut self, now: u64) -> (u64, u32) {
         let now = now.max(self.latest);
         self.latest = now;
         let start = *self.start.get_or_insert(now);
@@ -69,10 +87,10 @@ impl Window {
         {
             self.admitted.pop_front();
         }
-        let admitted = self.admitted.len() < limit as usize;
-        if admitted {
-            self.admitted.push_back(now);
-        }
+        (now, limit)
+    }
+
+    fn decision(&self, now: u64, limit: u32, admitted: bool) -> Decision {
         let count = self.admitted.len();
         let remaining = (limit as usize).saturating_sub(count) as u32;
         // Room for one more once all but `limit - 1` of the counted arrivals have left.
@@ -144,6 +162,12 @@ mod tests {
         );
         assert!(!window.arrive(1_699 * MS).admitted);
         assert!(window.arrive(1_700 * MS).admitted);
+        // Stated when an answer leaves at 1,800 ms: one of two remains, until 1,700 has left.
+        let state = window.state(1_800 * MS);
+        assert_eq!(
+            (state.admitted, state.remaining, state.reset),
+            (false, 0, 1)
+        );
     }
 
     #[test]
