@@ -9,7 +9,7 @@ use std::time::Duration;
 /// The work of each call, 20 to 200 ms, the same list for every contender (splitmix64 from a
 /// fixed seed).
 pub(crate) fn durations(calls: usize) -> Arc<[Duration]> {
-    let mut state: u64 = 0x5eed_0f_9ace;
+    let mut state: u64 = 0x5e_ed0f_9ace;
     (0..calls)
         .map(|_| {
             state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);

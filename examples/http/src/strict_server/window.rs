@@ -162,12 +162,19 @@ mod tests {
         );
         assert!(!window.arrive(1_699 * MS).admitted);
         assert!(window.arrive(1_700 * MS).admitted);
-        // Stated when an answer leaves at 1,800 ms: one of two remains, until 1,700 has left.
+        // Stated when an answer leaves at 1,800 ms: 800 has left too, so only 1,700 counts
+        // and one of two remains.
         let state = window.state(1_800 * MS);
         assert_eq!(
             (state.admitted, state.remaining, state.reset),
-            (false, 0, 1)
+            (false, 1, 0)
         );
+        // An arrival read at 1,750 ms counts at 1,800 ms, the latest reading: admitted, and
+        // the window is full until 1,700 leaves at 2,700 ms.
+        assert!(window.arrive(1_750 * MS).admitted);
+        let full = window.state(1_790 * MS);
+        assert_eq!((full.remaining, full.reset), (0, 1));
+        assert_eq!(window.state(2_700 * MS).remaining, 1);
     }
 
     #[test]
