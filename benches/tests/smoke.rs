@@ -253,3 +253,20 @@ fn herd_dumps_its_passes_and_plots_draws_from_them() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn pushback_runs_a_tiny_case() {
+    // 40 calls, phases of 0.2 s: each of the five runs admits all 40, and the summary has its
+    // shape.
+    let out = run(
+        env!("CARGO_BIN_EXE_pushback"),
+        &["--calls", "40", "--in-flight", "5", "--phase-secs", "0.2"],
+    );
+    let last = out.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("pushback: 40 calls, server 100/50/100 per s; headers mode: 429s pacer "),
+        "{out}"
+    );
+    assert!(last.contains("; calls started while paused "), "{out}");
+    assert_eq!(out.matches(" |       40 | ").count(), 5, "{out}");
+}
