@@ -174,6 +174,73 @@ impl<K: Hash + Eq> ShardedKeyedGcra<K> {
         shards + tables
     }
 
+    /// Changes every key's quota at `now`. Each key's arrival time carries over as a lone
+    /// [`Gcra`](crate::Gcra)'s does in [`Gcra::set_quota`](crate::Gcra::set_quota):
+    /// reservations already made keep their instants, new ones follow the new quota after
+    /// them, and no reservation made before the change can be cancelled after it.
+    ///
+    /// Every shard is locked for the change (all at once, so no decision sees two quotas),
+    /// which takes time in proportion to the keys held: a change is for an operator, not for
+    /// every request. Fails with [`Error::InstantOverflow`] where an arrival time cannot be
+    /// carried over, and then changes nothing.
+    ///
+    /// ```
+    /// use pacer_core::{KeyedRateLimiter, Quota, ShardedKeyedGcra};
+    ///
+    /// let limiter = ShardedKeyedGcra::<u32>::new(Quota::per_second(1)?, 100)?;
+    /// assert_eq!(limiter.reserve(&7, 0, 1)?.at(), 0);
+    /// limiter.set_quota(0, Quota::per_second(10)?)?;
+    /// // Key 7's last cell still occupies the bucket at the new rate's spacing.
+    /// assert_eq!(limiter.reserve(&7, 0, 1)?.at(), 100_000_000);
+    /// # Ok::<(), pacer_core::Error>(())
+    /// ```
+    pub fn set_quota(&self, now: u64, quota: Quota) -> Result<(), Error> {
+        let mut tables: Vec<_> = self.shards.iter().map(lock).collect();
+        for table in tables.iter_mut() {
+            table.check_quota(now, &quota)?;
+        }
+        for table in tables.iter_mut() {
+            table.set_quota(now, quota)?;
+        }
+        Ok(())
+    }
+
+    /// Reserves `cells` cells for `key` at its earliest permitted instant or at `not_before`,
+    /// whichever is later, unless that is later than `now + max_wait`
+    /// ([`Error::WouldWait`], nothing recorded).
+    ///
+    /// The key's cells are recorded at the instant returned, and the limiter's clock reads
+    /// only `now`, so other keys are not held back. This is how one decision goes at the
+    /// instant several limits allow together: ask each for [`earliest`](KeyedRateLimiter::earliest),
+    /// then reserve on each at the latest of them.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use pacer_core::{KeyedRateLimiter, Quota, ShardedKeyedGcra};
+    ///
+    /// let limiter = ShardedKeyedGcra::<u32>::new(Quota::per_second(10)?, 100)?;
+    /// let r = limiter.reserve_from(&1, 0, 250_000_000, 1, Duration::MAX)?;
+    /// assert_eq!(r.at(), 250_000_000);
+    /// assert_eq!(limiter.earliest(&1, 0, 1)?, 350_000_000); // spaced from where it went
+    /// assert_eq!(limiter.earliest(&2, 0, 1)?, 0); // other keys are not held back
+    /// # Ok::<(), pacer_core::Error>(())
+    /// ```
+    pub fn reserve_from<Q>(
+        &self,
+        key: &Q,
+        now: u64,
+        not_before: u64,
+        cells: u32,
+        max_wait: Duration,
+    ) -> Result<Reservation<KeyedToken>, Error>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        let (hash, shard) = self.shard(key);
+        lock(shard).reserve_from(hash, key, Q::to_owned, now, not_before, cells, max_wait)
+    }
+
     /// The hash of `key` and the shard it lives in.
     #[inline]
     fn shard<Q: Hash + ?Sized>(&self, key: &Q) -> (u64, &Shard<K>) {

@@ -21,7 +21,7 @@ use super::entries::{Entries, Slot};
 use super::order::{self, Item, Items};
 use super::when_full::WhenFull;
 use crate::reservation::deadline;
-use crate::schedule::gcra::{advance, earliest_at, peek, remaining};
+use crate::schedule::gcra::{advance, carry_over, earliest_at, peek, remaining};
 use crate::{Error, Quota, Reservation, Snapshot};
 
 /// The cancel token of a keyed reservation.
@@ -87,12 +87,35 @@ impl<E: Entries, O: Items> Table<E, O> {
         self.seen
     }
 
+    #[inline]
     pub(crate) fn reserve_within<Q>(
         &mut self,
         hash: u64,
         key: &Q,
         to_owned: impl FnOnce(&Q) -> E::Key,
         now: u64,
+        cells: u32,
+        max_wait: Duration,
+    ) -> Result<Reservation<KeyedToken>, Error>
+    where
+        E::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.reserve_from(hash, key, to_owned, now, 0, cells, max_wait)
+    }
+
+    /// [`reserve_within`](Table::reserve_within) at `not_before` or later: the cells are
+    /// recorded at `max(earliest, not_before)`, while the table's clock reads only `now`
+    /// (other keys are not held back). The maximum wait counts from `now`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub(crate) fn reserve_from<Q>(
+        &mut self,
+        hash: u64,
+        key: &Q,
+        to_owned: impl FnOnce(&Q) -> E::Key,
+        now: u64,
+        not_before: u64,
         cells: u32,
         max_wait: Duration,
     ) -> Result<Reservation<KeyedToken>, Error>
@@ -118,7 +141,7 @@ impl<E: Entries, O: Items> Table<E, O> {
             }
             None => (0, self.generation),
         };
-        let at = earliest_at(&self.quota, tat, now, cells)?;
+        let at = earliest_at(&self.quota, tat, now.max(not_before), cells)?;
         if at > deadline(now, max_wait) {
             return Err(Error::WouldWait { at });
         }
@@ -137,6 +160,43 @@ impl<E: Entries, O: Items> Table<E, O> {
             generation,
         };
         Ok(Reservation::new(at, cells, token))
+    }
+
+    /// Whether every key's arrival time can be carried over to `quota` at `now` (see
+    /// [`set_quota`](Table::set_quota)); changes nothing but the clock.
+    pub(crate) fn check_quota(&mut self, now: u64, quota: &Quota) -> Result<(), Error> {
+        let now = self.now(now);
+        for item in self.order.items() {
+            carry_over(&self.quota, quota, self.entries.slot(item.entry).tat, now, 0)?;
+        }
+        Ok(())
+    }
+
+    /// Changes every key's quota at `now`, each key's arrival time carried over as a lone
+    /// GCRA's is (`Gcra::set_quota`): reservations already made keep their instants, new ones
+    /// follow the new quota after them, and no receipt from before the change cancels
+    /// anything. O(n) in the keys held. On an error nothing changes.
+    pub(crate) fn set_quota(&mut self, now: u64, quota: Quota) -> Result<(), Error> {
+        self.check_quota(now, &quota)?;
+        let now = self.seen;
+        let old = self.quota;
+        for pos in 0..self.order.items().len() {
+            let place = self.order.items()[pos].entry;
+            let slot = self.entries.slot_mut(place);
+            // Checked above; the fallback (a full bucket at the end of time) never admits.
+            let tat = carry_over(&old, &quota, slot.tat, now, 0).unwrap_or(u64::MAX);
+            slot.tat = tat;
+            slot.generation = self.generation;
+            self.generation = self.generation.wrapping_add(1);
+            self.order.items_mut()[pos].set_bound(tat);
+        }
+        self.quota = quota;
+        // The bounds are exact now; restore the heap order over them.
+        let len = self.order.items().len();
+        for pos in (0..len / 2).rev() {
+            order::sift_down(self.order.items_mut(), pos, &mut moved(&mut self.entries));
+        }
+        Ok(())
     }
 
     pub(crate) fn earliest<Q>(

@@ -1,0 +1,156 @@
+//! The rate-limit header fields: the IETF `RateLimit` and `RateLimit-Policy` fields, in the
+//! structured-field form of draft-ietf-httpapi-ratelimit-headers-08 and later (-10 is the
+//! current draft), the legacy `X-RateLimit-*` trio, and `Retry-After`.
+//!
+//! ```text
+//! RateLimit-Policy: "per-ip";q=100;w=60
+//! RateLimit: "per-ip";r=50;t=30
+//! ```
+//!
+//! `q` is the quota in a window of `w` seconds, `r` the requests that may go back to back
+//! now, `t` the seconds until the whole burst is back (when nothing remains, until the next
+//! request may go; rounded up, so a client that waits `t` is never early).
+
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use pacer_core::{Quota, Snapshot};
+
+/// Which rate-limit fields the layer writes on its answers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Headers {
+    /// `RateLimit` and `RateLimit-Policy` (the default).
+    #[default]
+    Ietf,
+    /// `X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset` (seconds), for the
+    /// limit with the fewest requests remaining.
+    Legacy,
+    /// Both.
+    Both,
+    /// None (a refusal still carries `Retry-After`).
+    None,
+}
+
+impl Headers {
+    fn ietf(self) -> bool {
+        matches!(self, Headers::Ietf | Headers::Both)
+    }
+
+    fn legacy(self) -> bool {
+        matches!(self, Headers::Legacy | Headers::Both)
+    }
+}
+
+/// `RateLimit-Policy`.
+pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+/// `RateLimit`.
+pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+/// `X-RateLimit-Limit`.
+pub const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+/// `X-RateLimit-Remaining`.
+pub const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+/// `X-RateLimit-Reset`.
+pub const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+
+/// Whole seconds in `duration`, rounded up.
+pub(crate) fn seconds_up(duration: Duration) -> u64 {
+    duration.as_nanos().div_ceil(1_000_000_000) as u64
+}
+
+/// A policy's quota as `q` requests in `w` whole seconds: `w` is the period rounded up to a
+/// second, `q` what the rate allows in it, rounded down.
+pub(crate) fn window(quota: &Quota) -> (u64, u64) {
+    let period = u128::from(quota.period_nanos());
+    let w = period.div_ceil(1_000_000_000).max(1);
+    let q = u128::from(quota.count()) * w * 1_000_000_000 / period;
+    (u64::try_from(q).unwrap_or(u64::MAX), w as u64)
+}
+
+/// Seconds until the whole burst is back, or until the next cell when none remains.
+pub(crate) fn reset(quota: &Quota, snapshot: &Snapshot, now: u64) -> u64 {
+    let owed = u64::from(quota.burst().saturating_sub(snapshot.remaining));
+    let next = snapshot.earliest.saturating_sub(now);
+    let full = u128::from(owed) * u128::from(quota.period_nanos()) / u128::from(quota.count());
+    let nanos = u64::try_from(full).unwrap_or(u64::MAX).max(next);
+    seconds_up(Duration::from_nanos(nanos))
+}
+
+/// One limit's state for the headers.
+pub(crate) struct Reading<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) quota: Quota,
+    pub(crate) snapshot: Snapshot,
+}
+
+/// Writes the fields `style` asks for, for the limits read, into `headers`.
+pub(crate) fn write(style: Headers, readings: &[Reading<'_>], now: u64, headers: &mut HeaderMap) {
+    if readings.is_empty() {
+        return;
+    }
+    if style.ietf() {
+        let mut policy = String::new();
+        let mut state = String::new();
+        for reading in readings {
+            let (q, w) = window(&reading.quota);
+            let t = reset(&reading.quota, &reading.snapshot, now);
+            let separator = if policy.is_empty() { "" } else { ", " };
+            policy.push_str(&format!("{separator}\"{}\";q={q};w={w}", reading.name));
+            state.push_str(&format!(
+                "{separator}\"{}\";r={};t={t}",
+                reading.name, reading.snapshot.remaining
+            ));
+        }
+        // Names are checked printable ASCII without quotes or backslashes when made.
+        if let Ok(value) = HeaderValue::try_from(policy) {
+            headers.insert(RATELIMIT_POLICY, value);
+        }
+        if let Ok(value) = HeaderValue::try_from(state) {
+            headers.insert(RATELIMIT, value);
+        }
+    }
+    if style.legacy() {
+        let tightest = readings
+            .iter()
+            .min_by_key(|reading| reading.snapshot.remaining)
+            .expect("not empty");
+        let (q, _) = window(&tightest.quota);
+        let t = reset(&tightest.quota, &tightest.snapshot, now);
+        headers.insert(X_RATELIMIT_LIMIT, q.into());
+        headers.insert(X_RATELIMIT_REMAINING, tightest.snapshot.remaining.into());
+        headers.insert(X_RATELIMIT_RESET, t.into());
+    }
+}
+
+/// Whether `name` can be written as a structured-field string without escapes.
+pub(crate) fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_in_whole_seconds() {
+        let q = |count, ms| window(&Quota::new(count, Duration::from_millis(ms)).unwrap());
+        assert_eq!(q(100, 60_000), (100, 60));
+        assert_eq!(q(5, 1_000), (5, 1));
+        assert_eq!(q(10, 100), (100, 1));
+        assert_eq!(q(3, 1_500), (4, 2));
+    }
+
+    #[test]
+    fn reset_rounds_up() {
+        let quota = Quota::per_second(2).unwrap().with_burst(4).unwrap();
+        let s = |remaining, earliest| Snapshot {
+            remaining,
+            earliest,
+        };
+        assert_eq!(reset(&quota, &s(4, 0), 0), 0);
+        assert_eq!(reset(&quota, &s(3, 0), 0), 1); // 0.5 s owed
+        assert_eq!(reset(&quota, &s(0, 400_000_000), 0), 2); // 2 s owed
+    }
+}
