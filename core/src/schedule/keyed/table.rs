@@ -32,6 +32,19 @@ pub struct KeyedToken {
     generation: u32,
 }
 
+impl KeyedToken {
+    /// The token of a reservation that moved a key's arrival time from `before` to `after`,
+    /// in the entry of generation `generation`.
+    #[cfg(feature = "std")]
+    pub(crate) fn new(before: u64, after: u64, generation: u32) -> Self {
+        KeyedToken {
+            before,
+            after,
+            generation,
+        }
+    }
+}
+
 /// A keyed GCRA on storage `E` (the keys) and `O` (the order of forgetting).
 #[derive(Clone, Debug)]
 pub(crate) struct Table<E, O> {
@@ -80,6 +93,19 @@ impl<E: Entries, O: Items> Table<E, O> {
     #[cfg(feature = "std")]
     pub(crate) fn entries(&self) -> &E {
         &self.entries
+    }
+
+    /// The latest clock reading seen.
+    #[cfg(feature = "std")]
+    pub(crate) fn seen(&self) -> u64 {
+        self.seen
+    }
+
+    /// Takes `seen` as a reading already seen (the sharded table keeps the latest reading of
+    /// its lock-free decisions outside the table).
+    #[cfg(feature = "std")]
+    pub(crate) fn observe(&mut self, seen: u64) {
+        self.seen = self.seen.max(seen);
     }
 
     fn now(&mut self, now: u64) -> u64 {
@@ -135,10 +161,7 @@ impl<E: Entries, O: Items> Table<E, O> {
         self.quota.check_weight(cells)?;
         let found = self.entries.find(hash, key);
         let (tat, generation) = match found {
-            Some(place) => {
-                let slot = self.entries.slot(place);
-                (slot.tat, slot.generation)
-            }
+            Some(place) => (self.entries.tat(place), self.entries.slot(place).generation),
             None => (0, self.generation),
         };
         let at = earliest_at(&self.quota, tat, now.max(not_before), cells)?;
@@ -148,7 +171,7 @@ impl<E: Entries, O: Items> Table<E, O> {
         let after = advance(&self.quota, tat, at, cells)?;
         match found {
             // The key's bound in the order stays a lower bound: arrival times only rise here.
-            Some(place) => self.entries.slot_mut(place).tat = after,
+            Some(place) => self.entries.set_tat(place, after),
             None => {
                 self.make_room(now)?;
                 self.insert(hash, to_owned(key), after);
@@ -167,7 +190,7 @@ impl<E: Entries, O: Items> Table<E, O> {
     pub(crate) fn check_quota(&mut self, now: u64, quota: &Quota) -> Result<(), Error> {
         let now = self.now(now);
         for item in self.order.items() {
-            carry_over(&self.quota, quota, self.entries.slot(item.entry).tat, now, 0)?;
+            carry_over(&self.quota, quota, self.entries.tat(item.entry), now, 0)?;
         }
         Ok(())
     }
@@ -182,11 +205,10 @@ impl<E: Entries, O: Items> Table<E, O> {
         let old = self.quota;
         for pos in 0..self.order.items().len() {
             let place = self.order.items()[pos].entry;
-            let slot = self.entries.slot_mut(place);
             // Checked above; the fallback (a full bucket at the end of time) never admits.
-            let tat = carry_over(&old, &quota, slot.tat, now, 0).unwrap_or(u64::MAX);
-            slot.tat = tat;
-            slot.generation = self.generation;
+            let tat = carry_over(&old, &quota, self.entries.tat(place), now, 0).unwrap_or(u64::MAX);
+            self.entries.set_tat(place, tat);
+            self.entries.slot_mut(place).generation = self.generation;
             self.generation = self.generation.wrapping_add(1);
             self.order.items_mut()[pos].set_bound(tat);
         }
@@ -216,7 +238,7 @@ impl<E: Entries, O: Items> Table<E, O> {
         }
         self.quota.check_weight(cells)?;
         match self.entries.find(hash, key) {
-            Some(place) => peek(&self.quota, self.entries.slot(place).tat, now, cells),
+            Some(place) => peek(&self.quota, self.entries.tat(place), now, cells),
             None => {
                 self.check_room(now)?;
                 peek(&self.quota, 0, now, cells)
@@ -243,11 +265,11 @@ impl<E: Entries, O: Items> Table<E, O> {
         let Some(place) = self.entries.find(hash, key) else {
             return false; // forgotten: written off under `WhenFull::Forget`
         };
-        let slot = self.entries.slot_mut(place);
-        if slot.generation != token.generation || slot.tat != token.after {
+        let slot = *self.entries.slot(place);
+        if slot.generation != token.generation || self.entries.tat(place) != token.after {
             return false;
         }
-        slot.tat = token.before;
+        self.entries.set_tat(place, token.before);
         let pos = slot.pos as usize;
         // The only place an arrival time falls: its bound must fall with it.
         let items = self.order.items_mut();
@@ -265,7 +287,7 @@ impl<E: Entries, O: Items> Table<E, O> {
     {
         let now = now.max(self.seen);
         let tat = match self.entries.find(hash, key) {
-            Some(place) => self.entries.slot(place).tat,
+            Some(place) => self.entries.tat(place),
             None => match self.check_room(now) {
                 Ok(()) => 0,
                 Err(error) => {
@@ -309,7 +331,7 @@ impl<E: Entries, O: Items> Table<E, O> {
     }
 
     fn refuse_unless_idle(&self, place: u32, idle: u64) -> Result<(), Error> {
-        let tat = self.entries.slot(place).tat;
+        let tat = self.entries.tat(place);
         if tat <= idle {
             return Ok(());
         }
@@ -330,7 +352,7 @@ impl<E: Entries, O: Items> Table<E, O> {
     fn soonest(&mut self, idle: u64) -> Option<u32> {
         loop {
             let top = *self.order.items().first()?;
-            let tat = self.entries.slot(top.entry).tat;
+            let tat = self.entries.tat(top.entry);
             if tat <= idle || top.bound() == tat {
                 return Some(top.entry);
             }
@@ -343,12 +365,11 @@ impl<E: Entries, O: Items> Table<E, O> {
     fn insert(&mut self, hash: u64, key: E::Key, tat: u64) {
         let pos = self.order.items().len();
         let slot = Slot {
-            tat,
             generation: self.generation,
             pos: pos as u32,
         };
         self.generation = self.generation.wrapping_add(1);
-        let (place, moved_all) = self.entries.push(hash, key, slot);
+        let (place, moved_all) = self.entries.push(hash, key, tat, slot);
         self.order.push_item(Item::new(tat, place));
         if moved_all {
             // Entries moved to other places: point every item at its entry's new place (each
