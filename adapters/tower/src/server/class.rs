@@ -1,12 +1,14 @@
 //! The limits as the layer runs them: each class's table, and its quota, changeable while
 //! serving.
 
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError};
 
+use arc_swap::ArcSwap;
 use http::request::Parts;
-use pacer_core::{KeyedRateLimiter, Quota, ShardedKeyedGcra, Snapshot};
+use pacer_core::{KeyedRateLimiter, KeyedToken, Quota, Reservation, ShardedKeyedGcra, Snapshot};
 
 use super::extract::KeyExtractor;
+use super::headers::Policy;
 use super::key::{Key, KeyError};
 use super::limit::{Classify, ConfigError, Limit, Unreadable};
 
@@ -24,8 +26,11 @@ pub(crate) struct ClassState {
     pub(crate) name: Arc<str>,
     /// The policy's name in the `RateLimit` fields: the limit's, or `limit.class` for a
     /// limit of several classes.
-    pub(crate) policy: Arc<str>,
-    quota: RwLock<Quota>,
+    pub(crate) policy_name: Arc<str>,
+    /// The quota and its header item, read on every request without a lock.
+    policy: ArcSwap<Policy>,
+    /// Held while the quota changes, so that two changes do not interleave.
+    changing: Mutex<()>,
     pub(crate) table: ShardedKeyedGcra<Key>,
 }
 
@@ -49,15 +54,16 @@ impl LimitState {
                     None => ShardedKeyedGcra::new(spec.quota, spec.capacity),
                 }?
                 .when_full(limit.when_full);
-                let policy: Arc<str> = if several {
+                let policy_name: Arc<str> = if several {
                     format!("{}.{}", limit.name, spec.name).into()
                 } else {
                     limit.name.clone()
                 };
                 Ok(ClassState {
                     name: spec.name,
-                    policy,
-                    quota: RwLock::new(spec.quota),
+                    policy: ArcSwap::from_pointee(Policy::new(&policy_name, spec.quota)),
+                    policy_name,
+                    changing: Mutex::new(()),
                     table,
                 })
             })
@@ -105,18 +111,35 @@ impl LimitState {
 impl ClassState {
     /// The quota in force.
     pub(crate) fn quota(&self) -> Quota {
-        *self.quota.read().unwrap_or_else(PoisonError::into_inner)
+        self.policy.load().quota
+    }
+
+    /// The quota in force and its header item.
+    pub(crate) fn policy(&self) -> arc_swap::Guard<Arc<Policy>> {
+        self.policy.load()
     }
 
     /// Changes the quota at `now` (see [`ShardedKeyedGcra::set_quota`]).
     pub(crate) fn set_quota(&self, now: u64, quota: Quota) -> Result<(), ConfigError> {
-        let mut current = self.quota.write().unwrap_or_else(PoisonError::into_inner);
+        let _one_change = self.changing.lock().unwrap_or_else(PoisonError::into_inner);
         self.table.set_quota(now, quota)?;
-        *current = quota;
+        self.policy
+            .store(Arc::new(Policy::new(&self.policy_name, quota)));
         Ok(())
     }
 
+    /// The key's state now (for a refusal).
     pub(crate) fn snapshot(&self, key: &Key, now: u64) -> Snapshot {
         self.table.snapshot(key, now)
+    }
+
+    /// The key's state as `reservation` left it (for an admission).
+    pub(crate) fn snapshot_after(
+        &self,
+        key: &Key,
+        reservation: &Reservation<KeyedToken>,
+        now: u64,
+    ) -> Snapshot {
+        self.table.snapshot_after(key, reservation, now)
     }
 }

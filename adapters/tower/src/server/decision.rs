@@ -33,6 +33,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use pacer_core::{Error, KeyedRateLimiter, KeyedToken, Reservation};
+use smallvec::SmallVec;
 
 use super::class::LimitState;
 use super::key::Key;
@@ -45,11 +46,15 @@ pub(crate) struct Held {
     pub(crate) reservation: Reservation<KeyedToken>,
 }
 
-/// A request admitted for instant `at`.
+/// A request admitted for instant `at`, with its reservation on each limit asked, in the
+/// order asked.
 pub(crate) struct Granted {
     pub(crate) at: u64,
-    pub(crate) held: Vec<Held>,
+    pub(crate) reservations: Reservations,
 }
+
+/// A request's reservations, most often one or two.
+pub(crate) type Reservations = SmallVec<[Reservation<KeyedToken>; 2]>;
 
 /// A request refused by one limit, with the error that limit answered.
 pub(crate) struct Denied {
@@ -59,37 +64,31 @@ pub(crate) struct Denied {
 }
 
 /// What one request asks of the limits: (limit, class, key) for each that applies.
-pub(crate) type Asks = Vec<(usize, usize, Key)>;
+pub(crate) type Asks = SmallVec<[(usize, usize, Key); 2]>;
 
 /// Decides one request at `now`, waiting at most `max_wait`.
 pub(crate) fn decide(
     limits: &[LimitState],
     together: &Mutex<()>,
-    asks: Asks,
+    asks: &[(usize, usize, Key)],
     now: u64,
     max_wait: Duration,
 ) -> Result<Granted, Denied> {
-    match asks.len() {
-        0 => Ok(Granted {
+    match asks {
+        [] => Ok(Granted {
             at: now,
-            held: Vec::new(),
+            reservations: SmallVec::new(),
         }),
-        1 => {
-            let (limit, class, key) = asks.into_iter().next().expect("one ask");
-            let table = &limits[limit].classes[class].table;
-            match table.reserve_within(&key, now, 1, max_wait) {
+        [(limit, class, key)] => {
+            let table = &limits[*limit].classes[*class].table;
+            match table.reserve_within(key, now, 1, max_wait) {
                 Ok(reservation) => Ok(Granted {
                     at: reservation.at(),
-                    held: vec![Held {
-                        limit,
-                        class,
-                        key,
-                        reservation,
-                    }],
+                    reservations: smallvec::smallvec![reservation],
                 }),
                 Err(error) => Err(Denied {
-                    limit,
-                    class,
+                    limit: *limit,
+                    class: *class,
                     error,
                 }),
             }
@@ -104,13 +103,13 @@ pub(crate) fn decide(
 /// Several limits, under the layer's lock: peek all, then reserve all at the latest instant.
 fn decide_together(
     limits: &[LimitState],
-    asks: Asks,
+    asks: &[(usize, usize, Key)],
     now: u64,
     max_wait: Duration,
 ) -> Result<Granted, Denied> {
     let mut at = now;
     let mut latest = (asks[0].0, asks[0].1);
-    for (limit, class, key) in &asks {
+    for (limit, class, key) in asks {
         let table = &limits[*limit].classes[*class].table;
         match table.earliest(key, now, 1) {
             Ok(instant) if instant > at => {
@@ -134,33 +133,41 @@ fn decide_together(
             error: Error::WouldWait { at },
         });
     }
-    let mut held: Vec<Held> = Vec::with_capacity(asks.len());
-    for (limit, class, key) in asks {
-        let table = &limits[limit].classes[class].table;
-        match table.reserve_from(&key, now, at, 1, max_wait) {
+    let mut reservations = Reservations::new();
+    for (i, (limit, class, key)) in asks.iter().enumerate() {
+        let table = &limits[*limit].classes[*class].table;
+        match table.reserve_from(key, now, at, 1, max_wait) {
             Ok(reservation) => {
                 debug_assert_eq!(reservation.at(), at, "a reservation at the peeked instant");
-                held.push(Held {
-                    limit,
-                    class,
-                    key,
-                    reservation,
-                });
+                reservations.push(reservation);
             }
             Err(error) => {
                 // Not reached while only this layer touches its tables (every reservation
                 // finds what the peek found); if it were, the newest-first cancels below
                 // restore each table exactly, since nothing else ran in between.
-                cancel_held(limits, held, now);
+                cancel_held(limits, held(&asks[..i], reservations), now);
                 return Err(Denied {
-                    limit,
-                    class,
+                    limit: *limit,
+                    class: *class,
                     error,
                 });
             }
         }
     }
-    Ok(Granted { at, held })
+    Ok(Granted { at, reservations })
+}
+
+/// The reservations of `asks`, with their keys, to hand back later.
+pub(crate) fn held(asks: &[(usize, usize, Key)], reservations: Reservations) -> Vec<Held> {
+    asks.iter()
+        .zip(reservations)
+        .map(|((limit, class, key), reservation)| Held {
+            limit: *limit,
+            class: *class,
+            key: key.clone(),
+            reservation,
+        })
+        .collect()
 }
 
 /// Hands back `held` at `now`, newest first, under the layer's lock when there are several;

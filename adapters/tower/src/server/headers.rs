@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderName, HeaderValue};
 use pacer_core::{Quota, Snapshot};
 
 /// Which rate-limit fields the layer writes on its answers.
@@ -75,37 +75,68 @@ pub(crate) fn reset(quota: &Quota, snapshot: &Snapshot, now: u64) -> u64 {
     seconds_up(Duration::from_nanos(nanos))
 }
 
+/// A class's quota, with its `RateLimit-Policy` item and its legacy limit written once.
+#[derive(Debug)]
+pub(crate) struct Policy {
+    pub(crate) quota: Quota,
+    /// `"name";q=Q;w=W`.
+    pub(crate) item: String,
+    /// `Q`, for `X-RateLimit-Limit`.
+    pub(crate) q: u64,
+}
+
+impl Policy {
+    pub(crate) fn new(name: &str, quota: Quota) -> Policy {
+        let (q, w) = window(&quota);
+        let mut item = String::with_capacity(name.len() + 24);
+        item.push('"');
+        item.push_str(name);
+        item.push_str("\";q=");
+        item.push_str(itoa::Buffer::new().format(q));
+        item.push_str(";w=");
+        item.push_str(itoa::Buffer::new().format(w));
+        Policy { quota, item, q }
+    }
+}
+
 /// One limit's state for the headers.
 pub(crate) struct Reading<'a> {
     pub(crate) name: &'a str,
-    pub(crate) quota: Quota,
+    pub(crate) policy: &'a Policy,
     pub(crate) snapshot: Snapshot,
 }
 
-/// Writes the fields `style` asks for, for the limits read, into `headers`.
-pub(crate) fn write(style: Headers, readings: &[Reading<'_>], now: u64, headers: &mut HeaderMap) {
+/// The header fields of an answer, most often two, kept without a map.
+pub(crate) type Fields = smallvec::SmallVec<[(HeaderName, HeaderValue); 3]>;
+
+/// Writes the fields `style` asks for, for the limits read, into `fields`.
+pub(crate) fn write(style: Headers, readings: &[Reading<'_>], now: u64, fields: &mut Fields) {
     if readings.is_empty() {
         return;
     }
     if style.ietf() {
-        let mut policy = String::new();
-        let mut state = String::new();
+        let mut policy = String::with_capacity(40 * readings.len());
+        let mut state = String::with_capacity(40 * readings.len());
         for reading in readings {
-            let (q, w) = window(&reading.quota);
-            let t = reset(&reading.quota, &reading.snapshot, now);
-            let separator = if policy.is_empty() { "" } else { ", " };
-            policy.push_str(&format!("{separator}\"{}\";q={q};w={w}", reading.name));
-            state.push_str(&format!(
-                "{separator}\"{}\";r={};t={t}",
-                reading.name, reading.snapshot.remaining
-            ));
+            if !policy.is_empty() {
+                policy.push_str(", ");
+                state.push_str(", ");
+            }
+            policy.push_str(&reading.policy.item);
+            let t = reset(&reading.policy.quota, &reading.snapshot, now);
+            state.push('"');
+            state.push_str(reading.name);
+            state.push_str("\";r=");
+            state.push_str(itoa::Buffer::new().format(reading.snapshot.remaining));
+            state.push_str(";t=");
+            state.push_str(itoa::Buffer::new().format(t));
         }
         // Names are checked printable ASCII without quotes or backslashes when made.
         if let Ok(value) = HeaderValue::try_from(policy) {
-            headers.insert(RATELIMIT_POLICY, value);
+            fields.push((RATELIMIT_POLICY, value));
         }
         if let Ok(value) = HeaderValue::try_from(state) {
-            headers.insert(RATELIMIT, value);
+            fields.push((RATELIMIT, value));
         }
     }
     if style.legacy() {
@@ -113,11 +144,10 @@ pub(crate) fn write(style: Headers, readings: &[Reading<'_>], now: u64, headers:
             .iter()
             .min_by_key(|reading| reading.snapshot.remaining)
             .expect("not empty");
-        let (q, _) = window(&tightest.quota);
-        let t = reset(&tightest.quota, &tightest.snapshot, now);
-        headers.insert(X_RATELIMIT_LIMIT, q.into());
-        headers.insert(X_RATELIMIT_REMAINING, tightest.snapshot.remaining.into());
-        headers.insert(X_RATELIMIT_RESET, t.into());
+        let t = reset(&tightest.policy.quota, &tightest.snapshot, now);
+        fields.push((X_RATELIMIT_LIMIT, tightest.policy.q.into()));
+        fields.push((X_RATELIMIT_REMAINING, tightest.snapshot.remaining.into()));
+        fields.push((X_RATELIMIT_RESET, t.into()));
     }
 }
 

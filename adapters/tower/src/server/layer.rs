@@ -9,9 +9,12 @@ use http::request::Parts;
 use pacer_core::{Error, Quota, Timer};
 
 use super::answer::{Mode, Reason, Refusal, Respond, retry_after};
-use super::class::{LimitState, Wanted};
+use smallvec::SmallVec;
+
+use super::class::{ClassState, LimitState, Wanted};
 use super::decision::{self, Asks, Denied};
-use super::headers::{self, Headers, Reading};
+use super::headers::{self, Fields, Headers, Reading};
+use super::key::Key;
 use super::limit::{ConfigError, Limit};
 use super::observe::{Event, Observer, Outcome, Tracing};
 use super::queue::Ticket;
@@ -221,9 +224,9 @@ pub(crate) struct Shared<T> {
 /// The judgement on one request.
 pub(crate) enum Verdict<T: Timer> {
     /// Pass it on now, adding these fields to the answer.
-    Pass(Option<HeaderMap>),
+    Pass(Fields),
     /// Pass it on once the ticket's instant comes.
-    Wait(Ticket<T>, Option<HeaderMap>),
+    Wait(Ticket<T>, Fields),
     /// Answer this instead.
     Refuse(http::Response<()>),
 }
@@ -246,10 +249,47 @@ impl<T: Timer> Shared<T> {
         });
     }
 
+    /// Whether answers carry rate-limit fields.
+    fn fields(&self) -> bool {
+        self.mode != Mode::Shadow && self.headers != Headers::None
+    }
+
+    /// The fields for the limits asked, each key's state read by `read`.
+    fn write_fields(
+        &self,
+        asks: &[(usize, usize, Key)],
+        now: u64,
+        mut read: impl FnMut(usize, &ClassState, &Key) -> pacer_core::Snapshot,
+    ) -> Fields {
+        let mut fields = Fields::new();
+        if !self.fields() {
+            return fields;
+        }
+        let policies: SmallVec<[_; 2]> = asks
+            .iter()
+            .map(|(limit, class, _)| self.limits[*limit].classes[*class].policy())
+            .collect();
+        let readings: SmallVec<[Reading<'_>; 2]> = asks
+            .iter()
+            .zip(&policies)
+            .enumerate()
+            .map(|(i, ((limit, class, key), policy))| {
+                let class = &self.limits[*limit].classes[*class];
+                Reading {
+                    name: &class.policy_name,
+                    policy,
+                    snapshot: read(i, class, key),
+                }
+            })
+            .collect();
+        headers::write(self.headers, &readings, now, &mut fields);
+        fields
+    }
+
     /// Decides on `request`.
     pub(crate) fn judge(self: &Arc<Self>, request: &Parts) -> Verdict<T> {
         let shadow = self.mode == Mode::Shadow;
-        let mut asks: Asks = Vec::with_capacity(self.limits.len());
+        let mut asks = Asks::new();
         for (i, limit) in self.limits.iter().enumerate() {
             match limit.wanted(request) {
                 Ok(Wanted::Key { class, key }) => asks.push((i, class, key)),
@@ -279,45 +319,23 @@ impl<T: Timer> Shared<T> {
             Mode::Queue(max_wait) => max_wait,
             Mode::Refuse | Mode::Shadow => Duration::ZERO,
         };
-        let readings = |asks: &Asks, now| -> Option<HeaderMap> {
-            if shadow || self.headers == Headers::None {
-                return None;
-            }
-            let readings: Vec<Reading<'_>> = asks
-                .iter()
-                .map(|(limit, class, key)| {
-                    let class = &self.limits[*limit].classes[*class];
-                    Reading {
-                        name: &class.policy,
-                        quota: class.quota(),
-                        snapshot: class.snapshot(key, now),
-                    }
-                })
-                .collect();
-            let mut map = HeaderMap::new();
-            headers::write(self.headers, &readings, now, &mut map);
-            Some(map)
-        };
-        let keys: Asks = if shadow || self.headers == Headers::None {
-            Vec::new()
-        } else {
-            asks.clone()
-        };
-        match decision::decide(&self.limits, &self.together, asks, now, max_wait) {
-            Ok(granted) if granted.at <= now => {
-                self.event(Outcome::Admitted, None, None);
-                Verdict::Pass(readings(&keys, now))
-            }
+        match decision::decide(&self.limits, &self.together, &asks, now, max_wait) {
             Ok(granted) => {
+                let fields = self.write_fields(&asks, now, |i, class, key| {
+                    class.snapshot_after(key, &granted.reservations[i], now)
+                });
+                if granted.at <= now {
+                    self.event(Outcome::Admitted, None, None);
+                    return Verdict::Pass(fields);
+                }
                 let wait = Duration::from_nanos(granted.at - now);
                 self.event(Outcome::Queued { wait }, None, None);
-                let headers = readings(&keys, now);
                 let ticket = Ticket {
                     shared: self.clone(),
-                    held: granted.held,
+                    held: decision::held(&asks, granted.reservations),
                     at: granted.at,
                 };
-                Verdict::Wait(ticket, headers)
+                Verdict::Wait(ticket, fields)
             }
             Err(Denied {
                 limit,
@@ -332,9 +350,11 @@ impl<T: Timer> Shared<T> {
                 };
                 self.event(outcome, Some(state), Some(class));
                 if shadow {
-                    return Verdict::Pass(None);
+                    return Verdict::Pass(Fields::new());
                 }
-                let mut headers = readings(&keys, now).unwrap_or_default();
+                let fields = self.write_fields(&asks, now, |_, class, key| class.snapshot(key, now));
+                let mut headers = HeaderMap::with_capacity(fields.len() + 1);
+                headers.extend(fields);
                 let wait = at.map(|at| Duration::from_nanos(at.saturating_sub(now)));
                 if let Some(wait) = wait {
                     retry_after(&mut headers, wait);

@@ -6,9 +6,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{HeaderMap, Request, Response};
+use http::{Request, Response};
 use pacer_core::Timer;
 
+use super::headers::Fields;
 use super::layer::{Shared, Verdict};
 
 /// A service limited by a [`RateLimitLayer`](super::RateLimitLayer). Cloning it (as servers
@@ -65,7 +66,7 @@ pin_project_lite::pin_project! {
         Admitted {
             #[pin]
             future: F,
-            headers: Option<HeaderMap>,
+            fields: Fields,
         },
         Queued {
             future: Queued<Response<B>, E>,
@@ -90,10 +91,11 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProject::Admitted { future, headers } => {
+            StateProject::Admitted { future, fields } => {
                 let mut response = std::task::ready!(future.poll(cx))?;
-                if let Some(headers) = headers.take() {
-                    response.headers_mut().extend(headers);
+                let headers = response.headers_mut();
+                for (name, value) in fields.drain(..) {
+                    headers.insert(name, value);
                 }
                 Poll::Ready(Ok(response))
             }
@@ -128,9 +130,9 @@ where
         let verdict = self.shared.judge(&parts);
         let request = Request::from_parts(parts, body);
         let state = match verdict {
-            Verdict::Pass(headers) => State::Admitted {
+            Verdict::Pass(fields) => State::Admitted {
                 future: self.inner.call(request),
-                headers,
+                fields,
             },
             Verdict::Refuse(head) => {
                 let (parts, ()) = head.into_parts();
@@ -138,7 +140,7 @@ where
                     response: Some(Response::from_parts(parts, ResBody::default())),
                 }
             }
-            Verdict::Wait(ticket, headers) => {
+            Verdict::Wait(ticket, fields) => {
                 // The ready service goes with the request; this one gets a fresh clone.
                 let clone = self.inner.clone();
                 let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -146,8 +148,9 @@ where
                     future: Box::pin(async move {
                         ticket.wait().await;
                         let mut response = inner.call(request).await?;
-                        if let Some(headers) = headers {
-                            response.headers_mut().extend(headers);
+                        let headers = response.headers_mut();
+                        for (name, value) in fields {
+                            headers.insert(name, value);
                         }
                         Ok(response)
                     }),

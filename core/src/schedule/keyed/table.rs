@@ -33,6 +33,12 @@ pub struct KeyedToken {
 }
 
 impl KeyedToken {
+    /// The key's arrival time just after the reservation, in the quota's units.
+    #[cfg(feature = "std")]
+    pub(crate) fn after(&self) -> u64 {
+        self.after
+    }
+
     /// The token of a reservation that moved a key's arrival time from `before` to `after`,
     /// in the entry of generation `generation`.
     #[cfg(feature = "std")]
