@@ -53,14 +53,18 @@ fn parse_list(text: &str) -> Option<Vec<Item>> {
             let after = after.trim_start_matches(' ');
             // key = ( lcalpha / "*" ) *( lcalpha / DIGIT / "_" / "-" / "." / "*" )
             let key_len = after
-                .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || "_-.*".contains(c)))
+                .find(|c: char| {
+                    !(c.is_ascii_lowercase() || c.is_ascii_digit() || "_-.*".contains(c))
+                })
                 .unwrap_or(after.len());
             let key = &after[..key_len];
             if key.is_empty() || !(key.as_bytes()[0].is_ascii_lowercase() || key.starts_with('*')) {
                 return None;
             }
             let value = after[key_len..].strip_prefix('=')?;
-            let digits = value.find(|c: char| !c.is_ascii_digit()).unwrap_or(value.len());
+            let digits = value
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(value.len());
             if digits == 0 || digits > 15 {
                 return None; // sf-integer: at most 15 digits
             }
@@ -92,7 +96,10 @@ fn fields(answer: &Answer) -> (Vec<Item>, Vec<Item>) {
     }
     for item in &state {
         assert!(param(item, "r").is_some(), "r is required: {item:?}");
-        assert!(policy.iter().any(|p| p.name == item.name), "{item:?} names a policy");
+        assert!(
+            policy.iter().any(|p| p.name == item.name),
+            "{item:?} names a policy"
+        );
     }
     (policy, state)
 }
@@ -100,7 +107,15 @@ fn fields(answer: &Answer) -> (Vec<Item>, Vec<Item>) {
 #[test]
 fn the_parser_is_strict() {
     assert!(parse_list("\"a\";q=1;w=2, \"b\";q=3").is_some());
-    for bad in ["a;q=1", "\"a\";Q=1", "\"a\";q=", "\"a\";q=-1", "\"a\" \"b\"", "\"a\";q=1,", "\"a"] {
+    for bad in [
+        "a;q=1",
+        "\"a\";Q=1",
+        "\"a\";q=",
+        "\"a\";q=-1",
+        "\"a\" \"b\"",
+        "\"a\";q=1,",
+        "\"a",
+    ] {
         assert!(parse_list(bad).is_none(), "{bad}");
     }
 }
@@ -110,7 +125,15 @@ async fn admitted_and_refused_answers_carry_the_draft_fields() {
     let timer = ManualTimer::new();
     let quota = Quota::per_second(5).unwrap().with_burst(5).unwrap();
     let layer = RateLimitLayer::builder(timer.clone())
-        .limit(Limit::new("per-key", HeaderKey::new(HeaderName::from_static("x-api-key")), quota, 10).unwrap())
+        .limit(
+            Limit::new(
+                "per-key",
+                HeaderKey::new(HeaderName::from_static("x-api-key")),
+                quota,
+                10,
+            )
+            .unwrap(),
+        )
         .build()
         .unwrap();
     let address = serve(layer).await;
@@ -119,10 +142,19 @@ async fn admitted_and_refused_answers_carry_the_draft_fields() {
 
     let first = get_with(&http, address, "/", &key).await;
     assert_eq!(first.status, StatusCode::OK);
-    assert_eq!(first.header("ratelimit-policy"), Some("\"per-key\";q=5;w=1"));
+    assert_eq!(
+        first.header("ratelimit-policy"),
+        Some("\"per-key\";q=5;w=1")
+    );
     assert_eq!(first.header("ratelimit"), Some("\"per-key\";r=4;t=1"));
     let (policy, state) = fields(&first);
-    assert_eq!(policy, vec![Item { name: "per-key".into(), params: vec![("q".into(), 5), ("w".into(), 1)] }]);
+    assert_eq!(
+        policy,
+        vec![Item {
+            name: "per-key".into(),
+            params: vec![("q".into(), 5), ("w".into(), 1)]
+        }]
+    );
     assert_eq!(param(&state[0], "r"), Some(4));
     assert!(first.header("retry-after").is_none());
 
@@ -136,10 +168,16 @@ async fn admitted_and_refused_answers_carry_the_draft_fields() {
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(refused.header("retry-after"), Some("1"));
     let (_, state) = fields(&refused);
-    assert_eq!((param(&state[0], "r"), param(&state[0], "t")), (Some(0), Some(1)));
+    assert_eq!(
+        (param(&state[0], "r"), param(&state[0], "t")),
+        (Some(0), Some(1))
+    );
 
     timer.advance(Duration::from_millis(200));
-    assert_eq!(get_with(&http, address, "/", &key).await.status, StatusCode::OK);
+    assert_eq!(
+        get_with(&http, address, "/", &key).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -153,7 +191,10 @@ async fn retry_after_is_whole_seconds_rounded_up() {
         .unwrap();
     let address = serve(layer).await;
     let http = client(None);
-    assert_eq!(get_with(&http, address, "/", &[]).await.status, StatusCode::OK);
+    assert_eq!(
+        get_with(&http, address, "/", &[]).await.status,
+        StatusCode::OK
+    );
     let refused = get_with(&http, address, "/", &[]).await;
     assert_eq!(refused.header("retry-after"), Some("2")); // 1.5 s
     assert_eq!(refused.header("ratelimit-policy"), Some("\"all\";q=2;w=3"));
@@ -164,7 +205,10 @@ async fn retry_after_is_whole_seconds_rounded_up() {
     let refused = get_with(&http, address, "/", &[]).await;
     assert_eq!(refused.header("retry-after"), Some("1")); // 1 ns
     timer.advance(Duration::from_millis(1));
-    assert_eq!(get_with(&http, address, "/", &[]).await.status, StatusCode::OK);
+    assert_eq!(
+        get_with(&http, address, "/", &[]).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -177,7 +221,13 @@ async fn several_limits_are_several_items_and_legacy_fields_are_an_option() {
         10,
     )
     .unwrap();
-    let global = Limit::new("global", Global, Quota::per_minute(100).unwrap().with_burst(10).unwrap(), 1).unwrap();
+    let global = Limit::new(
+        "global",
+        Global,
+        Quota::per_minute(100).unwrap().with_burst(10).unwrap(),
+        1,
+    )
+    .unwrap();
     let layer = RateLimitLayer::builder(timer.clone())
         .limit(per_key)
         .limit(global)
@@ -191,7 +241,10 @@ async fn several_limits_are_several_items_and_legacy_fields_are_an_option() {
         answer.header("ratelimit-policy"),
         Some("\"per-key\";q=2;w=1, \"global\";q=100;w=60")
     );
-    assert_eq!(answer.header("ratelimit"), Some("\"per-key\";r=1;t=1, \"global\";r=9;t=1"));
+    assert_eq!(
+        answer.header("ratelimit"),
+        Some("\"per-key\";r=1;t=1, \"global\";r=9;t=1")
+    );
     fields(&answer);
     // The legacy trio follows the limit with the fewest remaining.
     assert_eq!(answer.header("x-ratelimit-limit"), Some("2"));

@@ -29,7 +29,13 @@ async fn server(limit: Limit) -> std::net::SocketAddr {
 #[tokio::test]
 async fn spoofed_x_forwarded_for_entries_do_not_change_the_key() {
     let address = server(
-        Limit::new("per-client", ClientIp::x_forwarded_for(1), one_per_minute(), 100).unwrap(),
+        Limit::new(
+            "per-client",
+            ClientIp::x_forwarded_for(1),
+            one_per_minute(),
+            100,
+        )
+        .unwrap(),
     )
     .await;
     let http = client(None);
@@ -42,13 +48,22 @@ async fn spoofed_x_forwarded_for_entries_do_not_change_the_key() {
         assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS, "{header}");
     }
     // With a port, it is the same client; a separate header line is read as one list.
-    let answer = get_with(&http, address, "/", &[("x-forwarded-for", "198.51.100.7:4242")]).await;
+    let answer = get_with(
+        &http,
+        address,
+        "/",
+        &[("x-forwarded-for", "198.51.100.7:4242")],
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS);
     let answer = get_with(
         &http,
         address,
         "/",
-        &[("x-forwarded-for", "5.5.5.5"), ("x-forwarded-for", "198.51.100.7")],
+        &[
+            ("x-forwarded-for", "5.5.5.5"),
+            ("x-forwarded-for", "198.51.100.7"),
+        ],
     )
     .await;
     assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS);
@@ -60,18 +75,24 @@ async fn spoofed_x_forwarded_for_entries_do_not_change_the_key() {
 #[tokio::test]
 async fn malformed_x_forwarded_for_is_a_bad_request_never_a_shared_or_spoofed_key() {
     let address = server(
-        Limit::new("per-client", ClientIp::x_forwarded_for(2), one_per_minute(), 100).unwrap(),
+        Limit::new(
+            "per-client",
+            ClientIp::x_forwarded_for(2),
+            one_per_minute(),
+            100,
+        )
+        .unwrap(),
     )
     .await;
     let http = client(None);
     for header in [
-        "garbage",                        // one hop where two are trusted
-        "198.51.100.7",                   // too few hops: the client may have written it
-        "198.51.100.7, 10.0.0.1:",        // an empty port
-        "198.51.100.7, 300.1.1.1",        // not an address
-        "198.51.100.7, unknown",          // an obfuscated proxy entry
-        "198.51.100.7,,10.0.0.1",         // an empty entry in the trusted part
-        "198.51.100.7, [2001:db8::1",     // an open bracket
+        "garbage",                    // one hop where two are trusted
+        "198.51.100.7",               // too few hops: the client may have written it
+        "198.51.100.7, 10.0.0.1:",    // an empty port
+        "198.51.100.7, 300.1.1.1",    // not an address
+        "198.51.100.7, unknown",      // an obfuscated proxy entry
+        "198.51.100.7,,10.0.0.1",     // an empty entry in the trusted part
+        "198.51.100.7, [2001:db8::1", // an open bracket
     ] {
         let answer = get_with(&http, address, "/", &[("x-forwarded-for", header)]).await;
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{header:?}");
@@ -89,29 +110,49 @@ async fn malformed_x_forwarded_for_is_a_bad_request_never_a_shared_or_spoofed_ke
 
 #[tokio::test]
 async fn forwarded_and_x_real_ip() {
-    let address = server(
-        Limit::new("per-client", ClientIp::forwarded(1), one_per_minute(), 100).unwrap(),
-    )
-    .await;
+    let address =
+        server(Limit::new("per-client", ClientIp::forwarded(1), one_per_minute(), 100).unwrap())
+            .await;
     let http = client(None);
     let forwarded = |value: &'static str| [("forwarded", value)];
-    let a = get_with(&http, address, "/", &forwarded("for=\"[2001:db8::1]:4711\";proto=https")).await;
+    let a = get_with(
+        &http,
+        address,
+        "/",
+        &forwarded("for=\"[2001:db8::1]:4711\";proto=https"),
+    )
+    .await;
     assert_eq!(a.status, StatusCode::OK);
-    let b = get_with(&http, address, "/", &forwarded("for=6.6.6.6, for=\"[2001:db8::2]\"")).await;
+    let b = get_with(
+        &http,
+        address,
+        "/",
+        &forwarded("for=6.6.6.6, for=\"[2001:db8::2]\""),
+    )
+    .await;
     assert_eq!(b.status, StatusCode::TOO_MANY_REQUESTS, "the same /64");
     let c = get_with(&http, address, "/", &forwarded("for=_hidden")).await;
     assert_eq!(c.status, StatusCode::BAD_REQUEST);
 
-    let address = server(
-        Limit::new("per-client", ClientIp::x_real_ip(), one_per_minute(), 100).unwrap(),
-    )
-    .await;
+    let address =
+        server(Limit::new("per-client", ClientIp::x_real_ip(), one_per_minute(), 100).unwrap())
+            .await;
     let a = get_with(&http, address, "/", &[("x-real-ip", "192.0.2.1:5000")]).await;
     let b = get_with(&http, address, "/", &[("x-real-ip", "192.0.2.1")]).await;
-    let c = get_with(&http, address, "/", &[("x-real-ip", "192.0.2.1, 192.0.2.2")]).await;
+    let c = get_with(
+        &http,
+        address,
+        "/",
+        &[("x-real-ip", "192.0.2.1, 192.0.2.2")],
+    )
+    .await;
     assert_eq!(
         (a.status, b.status, c.status),
-        (StatusCode::OK, StatusCode::TOO_MANY_REQUESTS, StatusCode::BAD_REQUEST)
+        (
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::BAD_REQUEST
+        )
     );
 }
 
@@ -120,16 +161,32 @@ async fn ipv6_clients_are_keyed_by_prefix() {
     let http = client(None);
     // /64 by default: one host picking addresses in its /64 is one client.
     let address = server(
-        Limit::new("per-client", ClientIp::x_forwarded_for(1), one_per_minute(), 100).unwrap(),
+        Limit::new(
+            "per-client",
+            ClientIp::x_forwarded_for(1),
+            one_per_minute(),
+            100,
+        )
+        .unwrap(),
     )
     .await;
     let xff = |value: &'static str| [("x-forwarded-for", value)];
     let statuses = [
-        get_with(&http, address, "/", &xff("2001:db8:0:1::1")).await.status,
-        get_with(&http, address, "/", &xff("[2001:db8:0:1:ffff::9]:80")).await.status,
-        get_with(&http, address, "/", &xff("2001:db8:0:2::1")).await.status,
-        get_with(&http, address, "/", &xff("::ffff:192.0.2.1")).await.status,
-        get_with(&http, address, "/", &xff("192.0.2.1")).await.status,
+        get_with(&http, address, "/", &xff("2001:db8:0:1::1"))
+            .await
+            .status,
+        get_with(&http, address, "/", &xff("[2001:db8:0:1:ffff::9]:80"))
+            .await
+            .status,
+        get_with(&http, address, "/", &xff("2001:db8:0:2::1"))
+            .await
+            .status,
+        get_with(&http, address, "/", &xff("::ffff:192.0.2.1"))
+            .await
+            .status,
+        get_with(&http, address, "/", &xff("192.0.2.1"))
+            .await
+            .status,
     ];
     assert_eq!(
         statuses,
@@ -154,13 +211,23 @@ async fn ipv6_clients_are_keyed_by_prefix() {
     )
     .await;
     let statuses = [
-        get_with(&http, address, "/", &xff("2001:db8:0:100::1")).await.status,
-        get_with(&http, address, "/", &xff("2001:db8:0:1ff::1")).await.status,
-        get_with(&http, address, "/", &xff("2001:db8:0:200::1")).await.status,
+        get_with(&http, address, "/", &xff("2001:db8:0:100::1"))
+            .await
+            .status,
+        get_with(&http, address, "/", &xff("2001:db8:0:1ff::1"))
+            .await
+            .status,
+        get_with(&http, address, "/", &xff("2001:db8:0:200::1"))
+            .await
+            .status,
     ];
     assert_eq!(
         statuses,
-        [StatusCode::OK, StatusCode::TOO_MANY_REQUESTS, StatusCode::OK]
+        [
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::OK
+        ]
     );
     assert!(IpPrefix::default().with_ipv6(129).is_err());
     assert!(IpPrefix::default().with_ipv4(33).is_err());
@@ -168,7 +235,8 @@ async fn ipv6_clients_are_keyed_by_prefix() {
 
 #[tokio::test]
 async fn the_peer_address_keys_connections_from_distinct_local_addresses() {
-    let address = server(Limit::new("per-ip", PeerIp::default(), one_per_minute(), 100).unwrap()).await;
+    let address =
+        server(Limit::new("per-ip", PeerIp::default(), one_per_minute(), 100).unwrap()).await;
     let from = |last: u8| Some(IpAddr::from([127, 0, 0, last]));
     let (a, b) = (client(from(2)), client(from(3)));
     assert_eq!(get_with(&a, address, "/", &[]).await.status, StatusCode::OK);
@@ -206,7 +274,10 @@ async fn an_unreadable_key_gets_the_configured_answer() {
         .unwrap()
         .on_unreadable(Unreadable::Respond(StatusCode::UNAUTHORIZED));
     let address = server(limit).await;
-    assert_eq!(get_with(&http, address, "/", &[]).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        get_with(&http, address, "/", &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 
     // Skip: the limit lets it pass.
     let limit = Limit::new("api", api_key(), quota, 10)
@@ -214,7 +285,10 @@ async fn an_unreadable_key_gets_the_configured_answer() {
         .on_unreadable(Unreadable::Skip);
     let address = server(limit).await;
     for _ in 0..3 {
-        assert_eq!(get_with(&http, address, "/", &[]).await.status, StatusCode::OK);
+        assert_eq!(
+            get_with(&http, address, "/", &[]).await.status,
+            StatusCode::OK
+        );
     }
 
     // Shared: all anonymous requests share one key.
@@ -222,13 +296,18 @@ async fn an_unreadable_key_gets_the_configured_answer() {
         .unwrap()
         .on_unreadable(Unreadable::Shared(Key::text("anonymous")));
     let address = server(limit).await;
-    assert_eq!(get_with(&http, address, "/", &[]).await.status, StatusCode::OK);
+    assert_eq!(
+        get_with(&http, address, "/", &[]).await.status,
+        StatusCode::OK
+    );
     assert_eq!(
         get_with(&http, address, "/", &[]).await.status,
         StatusCode::TOO_MANY_REQUESTS
     );
     assert_eq!(
-        get_with(&http, address, "/", &[("x-api-key", "k1")]).await.status,
+        get_with(&http, address, "/", &[("x-api-key", "k1")])
+            .await
+            .status,
         StatusCode::OK
     );
 }

@@ -31,8 +31,13 @@ fn global_quota() -> Quota {
 fn layer(timer: &ManualTimer) -> RateLimitLayer<ManualTimer> {
     RateLimitLayer::builder(timer.clone())
         .limit(
-            Limit::new("per-key", HeaderKey::new(HeaderName::from_static("x-api-key")), per_key_quota(), 10)
-                .unwrap(),
+            Limit::new(
+                "per-key",
+                HeaderKey::new(HeaderName::from_static("x-api-key")),
+                per_key_quota(),
+                10,
+            )
+            .unwrap(),
         )
         .limit(Limit::new("per-route", RoutePath::path(), per_route_quota(), 10).unwrap())
         .limit(Limit::new("global", Global, global_quota(), 1).unwrap())
@@ -113,7 +118,13 @@ async fn concurrent_refusals_charge_no_other_limit() {
         10,
     )
     .unwrap();
-    let global = Limit::new("global", Global, Quota::per_second(12).unwrap().with_burst(12).unwrap(), 1).unwrap();
+    let global = Limit::new(
+        "global",
+        Global,
+        Quota::per_second(12).unwrap().with_burst(12).unwrap(),
+        1,
+    )
+    .unwrap();
     let layer = RateLimitLayer::builder(timer.clone())
         .limit(per_key)
         .limit(global)
@@ -147,6 +158,10 @@ async fn concurrent_refusals_charge_no_other_limit() {
     timer.advance(Duration::from_secs(1));
     let second = wave(address).await;
     for key in 0..4 {
-        assert_eq!(first[key] + second[key], 5, "key {key}: {first:?} then {second:?}");
+        assert_eq!(
+            first[key] + second[key],
+            5,
+            "key {key}: {first:?} then {second:?}"
+        );
     }
 }

@@ -11,7 +11,11 @@ use http::StatusCode;
 use pacer_core::{ManualTimer, Quota};
 use pacer_tower::server::{Global, Limit, Mode, Outcome, RateLimitLayer};
 
-fn layer(timer: &ManualTimer, recorder: &Recorder, max_wait: Duration) -> RateLimitLayer<ManualTimer> {
+fn layer(
+    timer: &ManualTimer,
+    recorder: &Recorder,
+    max_wait: Duration,
+) -> RateLimitLayer<ManualTimer> {
     RateLimitLayer::builder(timer.clone())
         .limit(Limit::new("all", Global, Quota::per_second(1).unwrap(), 1).unwrap())
         .mode(Mode::Queue(max_wait))
@@ -25,13 +29,23 @@ async fn a_queued_request_goes_at_its_instant_and_not_before() {
     let (timer, recorder) = (ManualTimer::new(), Recorder::default());
     let address = serve(layer(&timer, &recorder, Duration::from_secs(2))).await;
     let http = client(None);
-    assert_eq!(get_with(&http, address, "/", &[]).await.status, StatusCode::OK);
+    assert_eq!(
+        get_with(&http, address, "/", &[]).await.status,
+        StatusCode::OK
+    );
 
     let waiting = tokio::spawn({
         let http = http.clone();
         async move { get_with(&http, address, "/", &[]).await }
     });
-    recorder.wait_for(Outcome::Queued { wait: Duration::from_secs(1) }, 1).await;
+    recorder
+        .wait_for(
+            Outcome::Queued {
+                wait: Duration::from_secs(1),
+            },
+            1,
+        )
+        .await;
     timer.advance(Duration::from_millis(999));
     tokio::task::yield_now().await;
     assert!(!waiting.is_finished(), "not before its instant");
@@ -46,12 +60,22 @@ async fn a_request_further_away_than_the_bound_is_refused_and_takes_nothing() {
     let (timer, recorder) = (ManualTimer::new(), Recorder::default());
     let address = serve(layer(&timer, &recorder, Duration::from_millis(1500))).await;
     let http = client(None);
-    assert_eq!(get_with(&http, address, "/", &[]).await.status, StatusCode::OK);
+    assert_eq!(
+        get_with(&http, address, "/", &[]).await.status,
+        StatusCode::OK
+    );
     let second = tokio::spawn({
         let http = http.clone();
         async move { get_with(&http, address, "/", &[]).await }
     });
-    recorder.wait_for(Outcome::Queued { wait: Duration::from_secs(1) }, 1).await;
+    recorder
+        .wait_for(
+            Outcome::Queued {
+                wait: Duration::from_secs(1),
+            },
+            1,
+        )
+        .await;
     // The third would go at 2 s, beyond 1.5 s: refused, with Retry-After 2.
     let third = get_with(&http, address, "/", &[]).await;
     assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
@@ -63,7 +87,14 @@ async fn a_request_further_away_than_the_bound_is_refused_and_takes_nothing() {
         let http = http.clone();
         async move { get_with(&http, address, "/", &[]).await }
     });
-    recorder.wait_for(Outcome::Queued { wait: Duration::from_secs(1) }, 2).await;
+    recorder
+        .wait_for(
+            Outcome::Queued {
+                wait: Duration::from_secs(1),
+            },
+            2,
+        )
+        .await;
     timer.advance(Duration::from_secs(1));
     assert_eq!(fourth.await.unwrap().status, StatusCode::OK);
 }
@@ -73,7 +104,10 @@ async fn a_client_that_disconnects_while_queued_hands_its_slot_back() {
     let (timer, recorder) = (ManualTimer::new(), Recorder::default());
     let address = serve(layer(&timer, &recorder, Duration::from_secs(10))).await;
     let http = client(None);
-    assert_eq!(get_with(&http, address, "/", &[]).await.status, StatusCode::OK);
+    assert_eq!(
+        get_with(&http, address, "/", &[]).await.status,
+        StatusCode::OK
+    );
 
     // A client queues for the slot at 1 s, then goes away: its own client, so its
     // connection closes when the request is dropped.
@@ -81,7 +115,14 @@ async fn a_client_that_disconnects_while_queued_hands_its_slot_back() {
         let own = client(None);
         get_with(&own, address, "/", &[]).await
     });
-    recorder.wait_for(Outcome::Queued { wait: Duration::from_secs(1) }, 1).await;
+    recorder
+        .wait_for(
+            Outcome::Queued {
+                wait: Duration::from_secs(1),
+            },
+            1,
+        )
+        .await;
     leaving.abort();
     assert!(leaving.await.unwrap_err().is_cancelled());
     recorder.wait_for(Outcome::Cancelled, 1).await;
@@ -91,7 +132,14 @@ async fn a_client_that_disconnects_while_queued_hands_its_slot_back() {
         let http = http.clone();
         async move { get_with(&http, address, "/", &[]).await }
     });
-    recorder.wait_for(Outcome::Queued { wait: Duration::from_secs(1) }, 2).await;
+    recorder
+        .wait_for(
+            Outcome::Queued {
+                wait: Duration::from_secs(1),
+            },
+            2,
+        )
+        .await;
     timer.advance(Duration::from_secs(1));
     assert_eq!(next.await.unwrap().status, StatusCode::OK);
     assert_eq!(timer.sleepers(), 0);
@@ -102,7 +150,10 @@ async fn many_clients_disconnecting_leave_the_limit_exact() {
     let (timer, recorder) = (ManualTimer::new(), Recorder::default());
     let address = serve(layer(&timer, &recorder, Duration::from_secs(100))).await;
     let http = client(None);
-    assert_eq!(get_with(&http, address, "/", &[]).await.status, StatusCode::OK);
+    assert_eq!(
+        get_with(&http, address, "/", &[]).await.status,
+        StatusCode::OK
+    );
     // Ten clients queue at 1 s .. 10 s; the even ones go away.
     let mut waiting = Vec::new();
     for i in 1..=10u64 {
@@ -111,7 +162,12 @@ async fn many_clients_disconnecting_leave_the_limit_exact() {
             get_with(&own, address, "/", &[]).await
         });
         recorder
-            .wait_for(Outcome::Queued { wait: Duration::from_secs(i) }, 1)
+            .wait_for(
+                Outcome::Queued {
+                    wait: Duration::from_secs(i),
+                },
+                1,
+            )
             .await;
         waiting.push(task);
     }
@@ -127,7 +183,14 @@ async fn many_clients_disconnecting_leave_the_limit_exact() {
         let http = http.clone();
         async move { get_with(&http, address, "/", &[]).await }
     });
-    recorder.wait_for(Outcome::Queued { wait: Duration::from_secs(10) }, 2).await;
+    recorder
+        .wait_for(
+            Outcome::Queued {
+                wait: Duration::from_secs(10),
+            },
+            2,
+        )
+        .await;
     timer.advance(Duration::from_secs(10));
     let mut served = 0;
     for (i, task) in waiting.into_iter().enumerate() {

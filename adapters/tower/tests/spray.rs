@@ -88,7 +88,10 @@ async fn at_the_documented_capacity_the_client_is_never_refused() {
 async fn one_slot_fewer_and_new_keys_find_the_table_full() {
     let busy = (SPRAY_PER_SECOND / u64::from(PER_SECOND)) as usize;
     let (client_refused, spray_refused, recorder) = spray(busy).await;
-    assert_eq!(client_refused, 0, "a busy key is never forgotten for a new one");
+    assert_eq!(
+        client_refused, 0,
+        "a busy key is never forgotten for a new one"
+    );
     assert!(spray_refused > 0);
     assert_eq!(recorder.count(Outcome::TableFull), spray_refused);
 }

@@ -1,7 +1,9 @@
 //! The rate-limit layer in an HTTP service: pacer-tower's `RateLimitLayer` beside
 //! tower_governor's `GovernorLayer`, each around the same axum app (one route answering
 //! `hello`), and the app with no layer. Both layers key requests by the peer address (axum's
-//! `ConnectInfo`).
+//! `ConnectInfo`) and write their rate-limit fields on every answer (pacer's default, the IETF
+//! `RateLimit` and `RateLimit-Policy`; tower_governor's `use_headers()`, its
+//! `x-ratelimit-limit` and `x-ratelimit-remaining`).
 //!
 //! Run: `cargo run --release -p pacer-benches --bin http` (`-- --help` for the options).
 //!
@@ -168,6 +170,7 @@ fn app(which: Which, rate: Rate) -> Router {
             let config = GovernorConfigBuilder::default()
                 .period(rate.interval)
                 .burst_size(rate.burst)
+                .use_headers()
                 .finish()
                 .expect("a valid config");
             app.layer(GovernorLayer::new(Arc::new(config)))
@@ -201,7 +204,9 @@ fn memory_child(which: &str, options: &Options) {
         "pacer" => Which::Pacer,
         "tower_governor" => Which::Governor,
         "none" => Which::Nothing,
-        other => usage(&format!("--memory takes pacer, tower_governor or none, not {other}")),
+        other => usage(&format!(
+            "--memory takes pacer, tower_governor or none, not {other}"
+        )),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -233,7 +238,10 @@ fn memory(which: Which, options: &Options) -> (f64, String) {
         .output()
         .expect("the memory child runs");
     let line = String::from_utf8_lossy(&output.stdout).trim().to_string();
-    assert!(output.status.success(), "memory child {which:?} failed: {line}");
+    assert!(
+        output.status.success(),
+        "memory child {which:?} failed: {line}"
+    );
     let kib: f64 = line
         .split_whitespace()
         .nth(1)
@@ -262,7 +270,11 @@ fn throughput(runtime: &tokio::runtime::Runtime, which: Which, seconds: f64) -> 
                             .oneshot(request(i % 1_000))
                             .await
                             .expect("an answer");
-                        assert_eq!(response.status(), StatusCode::OK, "{which:?} admits the load");
+                        assert_eq!(
+                            response.status(),
+                            StatusCode::OK,
+                            "{which:?} admits the load"
+                        );
                         let body = axum::body::to_bytes(response.into_body(), 64).await;
                         assert_eq!(&body.expect("a body")[..], b"hello");
                         served += 1;
@@ -316,7 +328,10 @@ fn main() {
             rates[i].push(throughput(&runtime, order[i], options.seconds));
         }
     }
-    let rates: Vec<f64> = rates.into_iter().map(pacer_benches::keyed_decisions::median).collect();
+    let rates: Vec<f64> = rates
+        .into_iter()
+        .map(pacer_benches::keyed_decisions::median)
+        .collect();
     for (which, rate) in order.iter().zip(&rates) {
         println!("  {:<14} {rate:>9.0}", which.name());
     }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
 use http::request::Parts;
-use pacer_core::{KeyedRateLimiter, KeyedToken, Quota, Reservation, ShardedKeyedGcra, Snapshot};
+use pacer_core::{KeyedRateLimiter, Quota, ShardedKeyedGcra, Snapshot};
 
 use super::extract::KeyExtractor;
 use super::headers::Policy;
@@ -50,7 +50,9 @@ impl LimitState {
             .into_iter()
             .map(|spec| {
                 let table = match limit.shards {
-                    Some(shards) => ShardedKeyedGcra::with_shards(spec.quota, spec.capacity, shards),
+                    Some(shards) => {
+                        ShardedKeyedGcra::with_shards(spec.quota, spec.capacity, shards)
+                    }
                     None => ShardedKeyedGcra::new(spec.quota, spec.capacity),
                 }?
                 .when_full(limit.when_full);
@@ -131,15 +133,5 @@ impl ClassState {
     /// The key's state now (for a refusal).
     pub(crate) fn snapshot(&self, key: &Key, now: u64) -> Snapshot {
         self.table.snapshot(key, now)
-    }
-
-    /// The key's state as `reservation` left it (for an admission).
-    pub(crate) fn snapshot_after(
-        &self,
-        key: &Key,
-        reservation: &Reservation<KeyedToken>,
-        now: u64,
-    ) -> Snapshot {
-        self.table.snapshot_after(key, reservation, now)
     }
 }

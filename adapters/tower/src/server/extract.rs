@@ -87,9 +87,6 @@ impl KeyExtractor for PeerIp {
 }
 
 fn peer(request: &Parts) -> Option<SocketAddr> {
-    if let Some(PeerAddr(addr)) = request.extensions.get::<PeerAddr>() {
-        return Some(*addr);
-    }
     #[cfg(feature = "axum")]
     if let Some(info) = request
         .extensions
@@ -97,7 +94,7 @@ fn peer(request: &Parts) -> Option<SocketAddr> {
     {
         return Some(info.0);
     }
-    None
+    request.extensions.get::<PeerAddr>().map(|peer| peer.0)
 }
 
 /// Where a proxy writes the client's address.
@@ -240,7 +237,7 @@ impl KeyExtractor for HeaderKey {
 }
 
 /// The route: the request's path (at most 1,024 bytes), or with the `axum` feature and
-/// [`RoutePath::matched`], the route pattern axum matched (`/users/{id}`), so that a limit
+/// `RoutePath::matched`, the route pattern axum matched (`/users/{id}`), so that a limit
 /// per route has as many keys as the service has routes.
 ///
 /// ```

@@ -149,12 +149,26 @@ mod tests {
         for text in ["192.0.2.1", " 192.0.2.1:8080 ", "\"192.0.2.1:1\""] {
             assert_eq!(node(text), Some(v4), "{text}");
         }
-        for text in ["2001:db8::1", "[2001:db8::1]", "[2001:db8::1]:443", "\"[2001:db8::1]:4711\""] {
+        for text in [
+            "2001:db8::1",
+            "[2001:db8::1]",
+            "[2001:db8::1]:443",
+            "\"[2001:db8::1]:4711\"",
+        ] {
             assert_eq!(node(text), Some(v6), "{text}");
         }
         for text in [
-            "", "unknown", "_hidden", "192.0.2.1:", "192.0.2.1:99999", "192.0.2.1:x",
-            "[2001:db8::1", "[2001:db8::1]x", "2001:db8::1:80x", "[192.0.2.1]", "\"192.0.2.1",
+            "",
+            "unknown",
+            "_hidden",
+            "192.0.2.1:",
+            "192.0.2.1:99999",
+            "192.0.2.1:x",
+            "[2001:db8::1",
+            "[2001:db8::1]x",
+            "2001:db8::1:80x",
+            "[192.0.2.1]",
+            "\"192.0.2.1",
             "300.0.0.1",
         ] {
             assert_eq!(node(text), None, "{text:?}");
@@ -172,7 +186,10 @@ mod tests {
         // Garbage left of the client's entry is never read.
         let map = headers("x-forwarded-for", &["not an address, 10.0.0.1"]);
         assert_eq!(x_forwarded_for(&map, 1), Ok("10.0.0.1".parse().unwrap()));
-        assert!(matches!(x_forwarded_for(&map, 2), Err(KeyError::Malformed(_))));
+        assert!(matches!(
+            x_forwarded_for(&map, 2),
+            Err(KeyError::Malformed(_))
+        ));
         assert!(matches!(
             x_forwarded_for(&HeaderMap::new(), 1),
             Err(KeyError::Missing(_))

@@ -115,27 +115,31 @@ pub(crate) fn write(style: Headers, readings: &[Reading<'_>], now: u64, fields: 
         return;
     }
     if style.ietf() {
-        let mut policy = String::with_capacity(40 * readings.len());
-        let mut state = String::with_capacity(40 * readings.len());
+        let mut policy = Line::default();
+        let mut state = Line::default();
         for reading in readings {
             if !policy.is_empty() {
-                policy.push_str(", ");
-                state.push_str(", ");
+                policy.push(b", ");
+                state.push(b", ");
             }
-            policy.push_str(&reading.policy.item);
+            policy.push(reading.policy.item.as_bytes());
             let t = reset(&reading.policy.quota, &reading.snapshot, now);
-            state.push('"');
-            state.push_str(reading.name);
-            state.push_str("\";r=");
-            state.push_str(itoa::Buffer::new().format(reading.snapshot.remaining));
-            state.push_str(";t=");
-            state.push_str(itoa::Buffer::new().format(t));
+            state.push(b"\"");
+            state.push(reading.name.as_bytes());
+            state.push(b"\";r=");
+            state.push(
+                itoa::Buffer::new()
+                    .format(reading.snapshot.remaining)
+                    .as_bytes(),
+            );
+            state.push(b";t=");
+            state.push(itoa::Buffer::new().format(t).as_bytes());
         }
         // Names are checked printable ASCII without quotes or backslashes when made.
-        if let Ok(value) = HeaderValue::try_from(policy) {
+        if let Ok(value) = policy.value() {
             fields.push((RATELIMIT_POLICY, value));
         }
-        if let Ok(value) = HeaderValue::try_from(state) {
+        if let Ok(value) = state.value() {
             fields.push((RATELIMIT, value));
         }
     }
@@ -148,6 +152,25 @@ pub(crate) fn write(style: Headers, readings: &[Reading<'_>], now: u64, fields: 
         fields.push((X_RATELIMIT_LIMIT, tightest.policy.q.into()));
         fields.push((X_RATELIMIT_REMAINING, tightest.snapshot.remaining.into()));
         fields.push((X_RATELIMIT_RESET, t.into()));
+    }
+}
+
+/// A field value being written: on the stack while short (most are), copied once into the
+/// header value.
+#[derive(Default)]
+struct Line(smallvec::SmallVec<[u8; 96]>);
+
+impl Line {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+
+    fn value(&self) -> Result<HeaderValue, http::header::InvalidHeaderValue> {
+        HeaderValue::from_bytes(&self.0)
     }
 }
 

@@ -13,7 +13,7 @@ use smallvec::SmallVec;
 
 use super::class::{ClassState, LimitState, Wanted};
 use super::decision::{self, Asks, Denied};
-use super::headers::{self, Fields, Headers, Reading};
+use super::headers::{self, Fields, Headers, Policy, Reading};
 use super::key::Key;
 use super::limit::{ConfigError, Limit};
 use super::observe::{Event, Observer, Outcome, Tracing};
@@ -62,7 +62,12 @@ impl<T: Timer> fmt::Debug for RateLimitLayer<T> {
         f.debug_struct("RateLimitLayer")
             .field(
                 "limits",
-                &self.shared.limits.iter().map(|l| &l.name).collect::<Vec<_>>(),
+                &self
+                    .shared
+                    .limits
+                    .iter()
+                    .map(|l| &l.name)
+                    .collect::<Vec<_>>(),
             )
             .field("mode", &self.shared.mode)
             .finish_non_exhaustive()
@@ -128,7 +133,10 @@ impl<T: Timer> RateLimitLayer<T> {
     /// ```
     pub fn set_quota(&self, limit: &str, class: &str, quota: Quota) -> Result<(), ConfigError> {
         let now = self.shared.timer.now();
-        self.shared.limit(limit)?.class(class)?.set_quota(now, quota)
+        self.shared
+            .limit(limit)?
+            .class(class)?
+            .set_quota(now, quota)
     }
 
     /// The quota of class `class` of limit `limit`.
@@ -186,7 +194,10 @@ impl<T: Timer> Builder<T> {
             return Err(ConfigError::NoLimit);
         }
         for (i, limit) in self.limits.iter().enumerate() {
-            if self.limits[..i].iter().any(|other| other.name == limit.name) {
+            if self.limits[..i]
+                .iter()
+                .any(|other| other.name == limit.name)
+            {
                 return Err(ConfigError::Duplicate(limit.name.to_string()));
             }
         }
@@ -259,7 +270,7 @@ impl<T: Timer> Shared<T> {
         &self,
         asks: &[(usize, usize, Key)],
         now: u64,
-        mut read: impl FnMut(usize, &ClassState, &Key) -> pacer_core::Snapshot,
+        mut read: impl FnMut(usize, &ClassState, &Key, &Policy) -> pacer_core::Snapshot,
     ) -> Fields {
         let mut fields = Fields::new();
         if !self.fields() {
@@ -278,7 +289,7 @@ impl<T: Timer> Shared<T> {
                 Reading {
                     name: &class.policy_name,
                     policy,
-                    snapshot: read(i, class, key),
+                    snapshot: read(i, class, key, policy),
                 }
             })
             .collect();
@@ -321,8 +332,8 @@ impl<T: Timer> Shared<T> {
         };
         match decision::decide(&self.limits, &self.together, &asks, now, max_wait) {
             Ok(granted) => {
-                let fields = self.write_fields(&asks, now, |i, class, key| {
-                    class.snapshot_after(key, &granted.reservations[i], now)
+                let fields = self.write_fields(&asks, now, |i, _, _, policy| {
+                    granted.reservations[i].snapshot(&policy.quota, now)
                 });
                 if granted.at <= now {
                     self.event(Outcome::Admitted, None, None);
@@ -352,7 +363,8 @@ impl<T: Timer> Shared<T> {
                 if shadow {
                     return Verdict::Pass(Fields::new());
                 }
-                let fields = self.write_fields(&asks, now, |_, class, key| class.snapshot(key, now));
+                let fields =
+                    self.write_fields(&asks, now, |_, class, key, _| class.snapshot(key, now));
                 let mut headers = HeaderMap::with_capacity(fields.len() + 1);
                 headers.extend(fields);
                 let wait = at.map(|at| Duration::from_nanos(at.saturating_sub(now)));

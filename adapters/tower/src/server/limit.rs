@@ -179,7 +179,12 @@ impl Limit {
 
     /// The same limit with another class: its own quota and a table with room for
     /// `capacity` busy keys.
-    pub fn class(mut self, name: &str, quota: Quota, capacity: usize) -> Result<Limit, ConfigError> {
+    pub fn class(
+        mut self,
+        name: &str,
+        quota: Quota,
+        capacity: usize,
+    ) -> Result<Limit, ConfigError> {
         if !valid_name(name) {
             return Err(ConfigError::BadName(name.to_owned()));
         }

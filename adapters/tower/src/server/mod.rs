@@ -69,3 +69,8 @@ pub use layer::{Builder, RateLimitLayer};
 pub use limit::{ConfigError, Limit, Unreadable};
 pub use observe::{Event, Observer, Outcome, Tracing};
 pub use service::{RateLimit, ResponseFuture};
+
+/// The README's example, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExample;

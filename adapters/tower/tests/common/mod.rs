@@ -83,10 +83,13 @@ pub async fn get_with(
     }
 }
 
+/// One report as recorded: outcome, limit, class, shadow.
+pub type Report = (Outcome, Option<String>, Option<String>, bool);
+
 /// Records every outcome and wakes tests waiting for one.
 #[derive(Clone, Default)]
 pub struct Recorder {
-    seen: Arc<Mutex<Vec<(Outcome, Option<String>, Option<String>, bool)>>>,
+    seen: Arc<Mutex<Vec<Report>>>,
     notify: Arc<tokio::sync::Notify>,
 }
 
@@ -107,7 +110,7 @@ impl Recorder {
         self.seen.lock().unwrap().iter().map(|e| e.0).collect()
     }
 
-    pub fn events(&self) -> Vec<(Outcome, Option<String>, Option<String>, bool)> {
+    pub fn events(&self) -> Vec<Report> {
         self.seen.lock().unwrap().clone()
     }
 

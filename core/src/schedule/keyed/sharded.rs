@@ -158,7 +158,10 @@ impl<K: Hash + Eq> ShardedKeyedGcra<K> {
     /// The most keys held at once, over all shards: the capacity asked for, with each shard's
     /// margin.
     pub fn capacity(&self) -> usize {
-        self.shards.iter().map(|shard| shard.read().capacity()).sum()
+        self.shards
+            .iter()
+            .map(|shard| shard.read().capacity())
+            .sum()
     }
 
     /// The number of shards.
@@ -267,33 +270,6 @@ impl<K: Hash + Eq> ShardedKeyedGcra<K> {
         shard.write(|table| {
             table.reserve_from(hash, key, Q::to_owned, now, not_before, cells, max_wait)
         })
-    }
-
-    /// The remaining burst of `key` and the earliest instant for one of its cells, at `now`,
-    /// as `reservation` left them (later reservations of the key not counted): what a server
-    /// tells the client whose request made the reservation, without looking the key up again.
-    ///
-    /// ```
-    /// use pacer_core::{KeyedRateLimiter, Quota, ShardedKeyedGcra};
-    ///
-    /// let limiter = ShardedKeyedGcra::<u32>::new(Quota::per_second(10)?.with_burst(3)?, 100)?;
-    /// let first = limiter.reserve(&1, 0, 1)?;
-    /// assert_eq!(limiter.snapshot_after(&1, &first, 0).remaining, 2);
-    /// # Ok::<(), pacer_core::Error>(())
-    /// ```
-    pub fn snapshot_after<Q>(&self, key: &Q, reservation: &Reservation<KeyedToken>, now: u64) -> Snapshot
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        let (_, shard) = self.shard(key);
-        let quota = shard.read().quota();
-        let now = now.max(shard.seen.load(Ordering::Relaxed));
-        let tat = reservation.token().after();
-        Snapshot {
-            remaining: remaining(&quota, tat, now),
-            earliest: peek(&quota, tat, now, 1).unwrap_or(u64::MAX),
-        }
     }
 
     /// The hash of `key` and the shard it lives in.

@@ -33,12 +33,6 @@ pub struct KeyedToken {
 }
 
 impl KeyedToken {
-    /// The key's arrival time just after the reservation, in the quota's units.
-    #[cfg(feature = "std")]
-    pub(crate) fn after(&self) -> u64 {
-        self.after
-    }
-
     /// The token of a reservation that moved a key's arrival time from `before` to `after`,
     /// in the entry of generation `generation`.
     #[cfg(feature = "std")]
@@ -47,6 +41,30 @@ impl KeyedToken {
             before,
             after,
             generation,
+        }
+    }
+}
+
+impl Reservation<KeyedToken> {
+    /// The remaining burst of the key and the earliest instant for one of its cells, at `now`,
+    /// as this reservation left them under `quota` (the limiter's; later reservations of the
+    /// key not counted): what a server tells the client whose request made it, without
+    /// looking the key up again.
+    ///
+    /// ```
+    /// use pacer_core::{KeyedRateLimiter, Quota, ShardedKeyedGcra};
+    ///
+    /// let quota = Quota::per_second(10)?.with_burst(3)?;
+    /// let limiter = ShardedKeyedGcra::<u32>::new(quota, 100)?;
+    /// let first = limiter.reserve(&1, 0, 1)?;
+    /// assert_eq!(first.snapshot(&quota, 0).remaining, 2);
+    /// # Ok::<(), pacer_core::Error>(())
+    /// ```
+    pub fn snapshot(&self, quota: &Quota, now: u64) -> Snapshot {
+        let tat = self.token().after;
+        Snapshot {
+            remaining: remaining(quota, tat, now),
+            earliest: peek(quota, tat, now, 1).unwrap_or(u64::MAX),
         }
     }
 }
