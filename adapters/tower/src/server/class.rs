@@ -19,6 +19,9 @@ pub(crate) struct LimitState {
     classify: Option<Box<Classify>>,
     pub(crate) unreadable: Unreadable,
     pub(crate) classes: Box<[ClassState]>,
+    /// The limit's Redis store, if it is kept there.
+    #[cfg(feature = "redis")]
+    pub(crate) remote: Option<super::remote::Remote>,
 }
 
 /// A class of a limit, running: its table and its quota.
@@ -45,6 +48,10 @@ pub(crate) enum Wanted {
 impl LimitState {
     pub(crate) fn new(limit: Limit) -> Result<LimitState, ConfigError> {
         let several = limit.classes.len() > 1;
+        #[cfg(feature = "redis")]
+        if limit.remote.is_some() && several {
+            return Err(ConfigError::Unsupported("classes on a Redis limit"));
+        }
         let classes = limit
             .classes
             .into_iter()
@@ -76,6 +83,8 @@ impl LimitState {
             classify: limit.classify,
             unreadable: limit.unreadable,
             classes,
+            #[cfg(feature = "redis")]
+            remote: limit.remote,
         })
     }
 
@@ -100,6 +109,14 @@ impl LimitState {
             }
         };
         Ok(Wanted::Key { class, key })
+    }
+
+    /// Whether the limit is kept in Redis.
+    pub(crate) fn is_remote(&self) -> bool {
+        #[cfg(feature = "redis")]
+        return self.remote.is_some();
+        #[cfg(not(feature = "redis"))]
+        false
     }
 
     pub(crate) fn class(&self, name: &str) -> Result<&ClassState, ConfigError> {

@@ -170,6 +170,32 @@ pub(crate) fn held(asks: &[(usize, usize, Key)], reservations: Reservations) -> 
         .collect()
 }
 
+/// Whether every limit of `asks` would admit the request at `now`, recording nothing (a
+/// refusal names the limit that refuses, as [`decide`] would).
+#[cfg(feature = "redis")]
+pub(crate) fn peek(
+    limits: &[LimitState],
+    together: &Mutex<()>,
+    asks: &[(usize, usize, Key)],
+    now: u64,
+) -> Result<(), Denied> {
+    let _one_at_a_time =
+        (asks.len() > 1).then(|| together.lock().unwrap_or_else(PoisonError::into_inner));
+    for (limit, class, key) in asks {
+        let refused = match limits[*limit].classes[*class].table.earliest(key, now, 1) {
+            Ok(at) if at > now => Error::WouldWait { at },
+            Ok(_) => continue,
+            Err(error) => error,
+        };
+        return Err(Denied {
+            limit: *limit,
+            class: *class,
+            error: refused,
+        });
+    }
+    Ok(())
+}
+
 /// Hands back `held` at `now`, newest first, under the layer's lock when there are several;
 /// returns how many came back.
 pub(crate) fn cancel(

@@ -133,10 +133,11 @@ impl<T: Timer> RateLimitLayer<T> {
     /// ```
     pub fn set_quota(&self, limit: &str, class: &str, quota: Quota) -> Result<(), ConfigError> {
         let now = self.shared.timer.now();
-        self.shared
-            .limit(limit)?
-            .class(class)?
-            .set_quota(now, quota)
+        let state = self.shared.limit(limit)?;
+        if state.is_remote() {
+            return Err(ConfigError::Fixed(limit.to_owned()));
+        }
+        state.class(class)?.set_quota(now, quota)
     }
 
     /// The quota of class `class` of limit `limit`.
@@ -201,11 +202,14 @@ impl<T: Timer> Builder<T> {
                 return Err(ConfigError::Duplicate(limit.name.to_string()));
             }
         }
-        let limits = self
+        let limits: Box<[LimitState]> = self
             .limits
             .into_iter()
             .map(LimitState::new)
             .collect::<Result<_, _>>()?;
+        if matches!(self.mode, Mode::Queue(_)) && limits.iter().any(LimitState::is_remote) {
+            return Err(ConfigError::Unsupported("queue mode with a Redis limit"));
+        }
         Ok(RateLimitLayer {
             shared: Arc::new(Shared {
                 limits,
@@ -231,6 +235,9 @@ pub(crate) struct Shared<T> {
     pub(crate) observer: Box<dyn Observer>,
     pub(crate) timer: T,
 }
+
+/// The keys of a request for the limits kept in Redis: (limit, key).
+type RemoteAsks = SmallVec<[(usize, Key); 1]>;
 
 /// The judgement on one request.
 pub(crate) enum Verdict<T: Timer> {
@@ -258,6 +265,13 @@ impl<T: Timer> Shared<T> {
             class,
             shadow: self.mode == Mode::Shadow,
         });
+    }
+
+    /// Whether a limit is kept in Redis (then requests are decided by
+    /// [`judge_remote`](Shared::judge_remote)).
+    #[cfg(feature = "redis")]
+    pub(crate) fn remote(&self) -> bool {
+        self.limits.iter().any(LimitState::is_remote)
     }
 
     /// Whether answers carry rate-limit fields.
@@ -297,17 +311,19 @@ impl<T: Timer> Shared<T> {
         fields
     }
 
-    /// Decides on `request`.
-    pub(crate) fn judge(self: &Arc<Self>, request: &Parts) -> Verdict<T> {
-        let shadow = self.mode == Mode::Shadow;
+    /// The keys of `request` for the limits in this process and for those in Redis, or the
+    /// answer to a key that cannot be read.
+    fn asks(&self, request: &Parts) -> Result<(Asks, RemoteAsks), Box<http::Response<()>>> {
         let mut asks = Asks::new();
+        let mut remote = RemoteAsks::new();
         for (i, limit) in self.limits.iter().enumerate() {
             match limit.wanted(request) {
+                Ok(Wanted::Key { key, .. }) if limit.is_remote() => remote.push((i, key)),
                 Ok(Wanted::Key { class, key }) => asks.push((i, class, key)),
                 Ok(Wanted::Skip) => {}
                 Err(error) => {
                     self.event(Outcome::Unreadable, Some(limit), None);
-                    if shadow {
+                    if self.mode == Mode::Shadow {
                         continue;
                     }
                     let status = match &limit.unreadable {
@@ -321,10 +337,19 @@ impl<T: Timer> Shared<T> {
                         retry_after: None,
                         headers: HeaderMap::new(),
                     };
-                    return Verdict::Refuse(self.answer(&refusal));
+                    return Err(Box::new(self.answer(&refusal)));
                 }
             }
         }
+        Ok((asks, remote))
+    }
+
+    /// Decides on `request`, when every limit is in this process.
+    pub(crate) fn judge(self: &Arc<Self>, request: &Parts) -> Verdict<T> {
+        let asks = match self.asks(request) {
+            Ok((asks, _)) => asks,
+            Err(refusal) => return Verdict::Refuse(*refusal),
+        };
         let now = self.timer.now();
         let max_wait = match self.mode {
             Mode::Queue(max_wait) => max_wait,
@@ -348,38 +373,115 @@ impl<T: Timer> Shared<T> {
                 };
                 Verdict::Wait(ticket, fields)
             }
-            Err(Denied {
-                limit,
-                class,
-                error,
-            }) => {
-                let state = &self.limits[limit];
-                let (reason, outcome, at) = match error {
-                    Error::WouldWait { at } => (Reason::OverLimit, Outcome::Refused, Some(at)),
-                    Error::TableFull { at } => (Reason::TableFull, Outcome::TableFull, Some(at)),
-                    _ => (Reason::Unavailable, Outcome::Unavailable, None),
-                };
-                self.event(outcome, Some(state), Some(class));
-                if shadow {
-                    return Verdict::Pass(Fields::new());
+            Err(denied) => self.refuse(denied, &asks, now),
+        }
+    }
+
+    /// The answer to a request `denied` refused.
+    fn refuse(&self, denied: Denied, asks: &[(usize, usize, Key)], now: u64) -> Verdict<T> {
+        let Denied {
+            limit,
+            class,
+            error,
+        } = denied;
+        let state = &self.limits[limit];
+        let (reason, outcome, at) = match error {
+            Error::WouldWait { at } => (Reason::OverLimit, Outcome::Refused, Some(at)),
+            Error::TableFull { at } => (Reason::TableFull, Outcome::TableFull, Some(at)),
+            _ => (Reason::Unavailable, Outcome::Unavailable, None),
+        };
+        self.event(outcome, Some(state), Some(class));
+        if self.mode == Mode::Shadow {
+            return Verdict::Pass(Fields::new());
+        }
+        let wait = at.map(|at| Duration::from_nanos(at.saturating_sub(now)));
+        self.refusal(reason, limit, Some(class), wait, asks, now)
+    }
+
+    /// The refusal by limit `limit` for `reason`, with the fields of the limits asked.
+    fn refusal(
+        &self,
+        reason: Reason,
+        limit: usize,
+        class: Option<usize>,
+        wait: Option<Duration>,
+        asks: &[(usize, usize, Key)],
+        now: u64,
+    ) -> Verdict<T> {
+        let state = &self.limits[limit];
+        let fields = self.write_fields(asks, now, |_, class, key, _| class.snapshot(key, now));
+        let mut headers = HeaderMap::with_capacity(fields.len() + 1);
+        headers.extend(fields);
+        if let Some(wait) = wait {
+            retry_after(&mut headers, wait);
+        }
+        let refusal = Refusal {
+            reason,
+            limit: Some(state.name.clone()),
+            class: class.map(|class| state.classes[class].name.clone()),
+            retry_after: wait,
+            headers,
+        };
+        Verdict::Refuse(self.answer(&refusal))
+    }
+
+    /// Decides on `request` when some limits are kept in Redis (refuse and shadow modes): the
+    /// limits in this process are asked first without recording anything, then Redis, then
+    /// they record the request.
+    #[cfg(feature = "redis")]
+    pub(crate) async fn judge_remote(self: Arc<Self>, request: &Parts) -> Verdict<T> {
+        use super::remote::RemoteAnswer;
+
+        let (asks, remote) = match self.asks(request) {
+            Ok(asks) => asks,
+            Err(refusal) => return Verdict::Refuse(*refusal),
+        };
+        let now = self.timer.now();
+        if let Err(denied) = decision::peek(&self.limits, &self.together, &asks, now) {
+            return self.refuse(denied, &asks, now);
+        }
+        for (limit, key) in &remote {
+            let Some(store) = &self.limits[*limit].remote else {
+                continue;
+            };
+            let state = Some(&self.limits[*limit]);
+            match store.decide(key, now).await {
+                RemoteAnswer::Admitted { unavailable } => {
+                    if unavailable {
+                        self.event(Outcome::Unavailable, state, Some(0));
+                    }
                 }
-                let fields =
-                    self.write_fields(&asks, now, |_, class, key, _| class.snapshot(key, now));
-                let mut headers = HeaderMap::with_capacity(fields.len() + 1);
-                headers.extend(fields);
-                let wait = at.map(|at| Duration::from_nanos(at.saturating_sub(now)));
-                if let Some(wait) = wait {
-                    retry_after(&mut headers, wait);
+                RemoteAnswer::Refused(wait) => {
+                    self.event(Outcome::Refused, state, Some(0));
+                    if self.mode != Mode::Shadow {
+                        return self.refusal(Reason::OverLimit, *limit, Some(0), wait, &asks, now);
+                    }
                 }
-                let refusal = Refusal {
-                    reason,
-                    limit: Some(state.name.clone()),
-                    class: Some(state.classes[class].name.clone()),
-                    retry_after: wait,
-                    headers,
-                };
-                Verdict::Refuse(self.answer(&refusal))
+                RemoteAnswer::Unavailable => {
+                    self.event(Outcome::Unavailable, state, Some(0));
+                    if self.mode != Mode::Shadow {
+                        return self.refusal(
+                            Reason::Unavailable,
+                            *limit,
+                            Some(0),
+                            None,
+                            &asks,
+                            now,
+                        );
+                    }
+                }
             }
+        }
+        let now = self.timer.now();
+        match decision::decide(&self.limits, &self.together, &asks, now, Duration::ZERO) {
+            Ok(granted) => {
+                let fields = self.write_fields(&asks, now, |i, _, _, policy| {
+                    granted.reservations[i].snapshot(&policy.quota, now)
+                });
+                self.event(Outcome::Admitted, None, None);
+                Verdict::Pass(fields)
+            }
+            Err(denied) => self.refuse(denied, &asks, now),
         }
     }
 

@@ -51,6 +51,9 @@ pub enum ConfigError {
     /// The limit's store cannot change its quota while serving (Redis: every process must
     /// agree on it).
     Fixed(String),
+    /// A combination the layer does not offer (queue mode with a Redis limit, classes on a
+    /// Redis limit).
+    Unsupported(&'static str),
     /// pacer refused the table or the quota (a capacity of zero, an arrival time that
     /// cannot be carried over).
     Pacer(pacer_core::Error),
@@ -68,6 +71,7 @@ impl fmt::Display for ConfigError {
             ConfigError::UnknownClass(name) => write!(f, "no class named {name:?}"),
             ConfigError::NoLimit => f.write_str("a rate-limit layer needs at least one limit"),
             ConfigError::Fixed(name) => write!(f, "the quota of limit {name:?} is fixed"),
+            ConfigError::Unsupported(what) => write!(f, "not supported: {what}"),
             ConfigError::Pacer(error) => write!(f, "{error}"),
         }
     }
@@ -130,6 +134,8 @@ pub struct Limit {
     pub(crate) unreadable: Unreadable,
     pub(crate) when_full: WhenFull,
     pub(crate) shards: Option<usize>,
+    #[cfg(feature = "redis")]
+    pub(crate) remote: Option<super::remote::Remote>,
 }
 
 impl fmt::Debug for Limit {
@@ -174,7 +180,47 @@ impl Limit {
             unreadable: Unreadable::default(),
             when_full: WhenFull::Refuse,
             shards: None,
+            #[cfg(feature = "redis")]
+            remote: None,
         })
+    }
+
+    /// A limit named `name`, keyed by `extractor`, kept in Redis by `limiter` (pacer-redis's
+    /// keyed limiter, with its quota and key prefix): every server that uses the same prefix
+    /// shares it. While Redis cannot be reached the limit answers by `when_unavailable`,
+    /// which you must choose. Feature `redis`.
+    ///
+    /// A Redis limit decides each request with one round trip, on the server's clock, in
+    /// refuse or shadow mode ([`Mode::Queue`](super::Mode::Queue) with a Redis limit is a
+    /// [`ConfigError::Unsupported`]). In one decision with limits in this process, those are
+    /// asked first without recording anything, then Redis, then they record the request: a
+    /// request they refuse never reaches Redis. In the moment of the round trip a concurrent
+    /// request may take their last slot; the request is then refused and Redis keeps its cell
+    /// (an under-admission of one, never an over-admission). Likewise, of several Redis limits,
+    /// one that refuses leaves the cells the earlier ones took. Answers carry the rate-limit
+    /// fields of the limits in this process; a refusal by Redis carries `Retry-After` by the
+    /// server's clock.
+    ///
+    /// ```no_run
+    /// use pacer_tower::server::{Limit, PeerIp, WhenUnavailable};
+    ///
+    /// # async fn make() -> Result<(), Box<dyn std::error::Error>> {
+    /// let quota = pacer_core::Quota::per_second(10)?;
+    /// let shared = pacer_redis::KeyedLimiter::connect("redis://127.0.0.1/", "rl:ip:", quota).await?;
+    /// let per_ip = Limit::redis("per-ip", PeerIp::default(), shared,
+    ///     WhenUnavailable::Local { capacity: 100_000 })?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn redis(
+        name: &str,
+        extractor: impl KeyExtractor,
+        limiter: pacer_redis::KeyedLimiter,
+        when_unavailable: super::remote::WhenUnavailable,
+    ) -> Result<Limit, ConfigError> {
+        let mut limit = Limit::new(name, extractor, limiter.quota(), 1)?;
+        limit.remote = Some(super::remote::Remote::new(limiter, when_unavailable)?);
+        Ok(limit)
     }
 
     /// The same limit with another class: its own quota and a table with room for

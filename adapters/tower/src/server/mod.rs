@@ -55,6 +55,8 @@ mod layer;
 mod limit;
 mod observe;
 mod queue;
+#[cfg(feature = "redis")]
+mod remote;
 mod service;
 
 pub use answer::{Mode, Reason, Refusal};
@@ -68,6 +70,8 @@ pub use key::{Key, KeyError};
 pub use layer::{Builder, RateLimitLayer};
 pub use limit::{ConfigError, Limit, Unreadable};
 pub use observe::{Event, Observer, Outcome, Tracing};
+#[cfg(feature = "redis")]
+pub use remote::WhenUnavailable;
 pub use service::{RateLimit, ResponseFuture};
 
 /// The README's example, compiled as a doctest.

@@ -126,6 +126,10 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        #[cfg(feature = "redis")]
+        if self.shared.remote() {
+            return self.call_remote(request);
+        }
         let (parts, body) = request.into_parts();
         let verdict = self.shared.judge(&parts);
         let request = Request::from_parts(parts, body);
@@ -158,5 +162,53 @@ where
             }
         };
         ResponseFuture { state }
+    }
+}
+
+#[cfg(feature = "redis")]
+impl<S, T> RateLimit<S, T>
+where
+    T: Timer + Send + Sync + 'static,
+    T::Sleep: Send,
+{
+    /// A request decided with a round trip to Redis: the whole answer is one future.
+    fn call_remote<ReqBody, ResBody>(
+        &mut self,
+        request: Request<ReqBody>,
+    ) -> ResponseFuture<S::Future, ResBody, S::Error>
+    where
+        S: tower::Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        S::Error: Send + 'static,
+        ReqBody: Send + 'static,
+        ResBody: Default + Send + 'static,
+    {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let shared = self.shared.clone();
+        let future = async move {
+            let (parts, body) = request.into_parts();
+            let verdict = shared.judge_remote(&parts).await;
+            let request = Request::from_parts(parts, body);
+            match verdict {
+                Verdict::Refuse(head) => {
+                    let (parts, ()) = head.into_parts();
+                    Ok(Response::from_parts(parts, ResBody::default()))
+                }
+                Verdict::Pass(fields) | Verdict::Wait(_, fields) => {
+                    let mut response = inner.call(request).await?;
+                    let headers = response.headers_mut();
+                    for (name, value) in fields {
+                        headers.insert(name, value);
+                    }
+                    Ok(response)
+                }
+            }
+        };
+        ResponseFuture {
+            state: State::Queued {
+                future: Box::pin(future),
+            },
+        }
     }
 }
