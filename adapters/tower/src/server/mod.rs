@@ -10,7 +10,8 @@
 //! one instant; a refusal takes nothing from any limit (see [`decision`](self#one-decision-over-several-limits)).
 //! Over its limits, a request is refused at once (`429`, `Retry-After`, and the IETF
 //! `RateLimit` / `RateLimit-Policy` fields), queued for its slot for a bounded wait, or, in
-//! shadow mode, only reported.
+//! shadow mode, only reported. With the `redis` feature a limit can be kept in Redis and
+//! shared by every server (`Limit::redis`), with an explicit answer for when Redis is away.
 //!
 //! # One decision over several limits
 //!
