@@ -2,13 +2,13 @@
 # Packaging: every library crate packages, and builds from its own packaged files alone
 # (cargo package's verification unpacks each .crate and builds it, with the workspace's other
 # crates taken from their packages, not from their directories). Each package carries the
-# README its manifest names.
+# README its manifest names, and both license texts its `MIT OR Apache-2.0` names.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # --allow-dirty: the gate checks what a checkout holds, committed or not.
 cargo package --workspace --allow-dirty \
-    --exclude pacer-examples --exclude pacer-examples-runtimes --exclude pacer-examples-redis --exclude pacer-examples-http --exclude pacer-tests --exclude pacer-benches
+    --exclude pacer-examples --exclude pacer-examples-runtimes --exclude pacer-examples-redis --exclude pacer-examples-http --exclude pacer-tests --exclude pacer-adapter-exports --exclude pacer-benches
 
 packages="${CARGO_TARGET_DIR:-target}/package"
 status=0
@@ -22,5 +22,11 @@ for crate in "$packages"/*.crate; do
         echo "$name: its manifest names $readme, which the package does not hold" >&2
         status=1
     fi
+    for license in LICENSE-MIT LICENSE-APACHE; do
+        if ! tar -tzf "$crate" "$name/$license" >/dev/null 2>&1; then
+            echo "$name: the package does not hold $license (link the root's into the crate's directory)" >&2
+            status=1
+        fi
+    done
 done
 exit "$status"

@@ -233,3 +233,54 @@ fn http_runs_a_tiny_case() {
     // Every sprayed address was answered, and pacer admitted all (10 per second each).
     assert!(out.contains("admitted 2000 refused 0"), "{out}");
 }
+
+#[test]
+fn herd_dumps_its_passes_and_plots_draws_from_them() {
+    let dir = std::env::temp_dir().join(format!("pacer-plots-smoke-{}", std::process::id()));
+    let data = dir.join("data");
+    tiny_herd(&[
+        "--limiter",
+        "pacer",
+        "--dump",
+        data.to_str().expect("a UTF-8 path"),
+    ]);
+    let dumped = std::fs::read_to_string(data.join("current-20-2000-pacer-0.csv"))
+        .expect("herd --dump wrote the run's passes");
+    let passes: Vec<u64> = dumped
+        .lines()
+        .map(|l| l.parse().expect("nanoseconds"))
+        .collect();
+    assert_eq!(passes.len(), 20);
+    assert!(passes.windows(2).all(|w| w[0] <= w[1]), "sorted");
+
+    // `plots` draws the two cases it is made for; give it a small made-up run of each
+    // (one pass every interval, 2 s long), under the names herd --dump gives.
+    for (n, rate) in [(10_000u64, 1_000u64), (500, 100)] {
+        let instants: String = (0..2 * rate)
+            .map(|i| format!("{}\n", i * 1_000_000_000 / rate))
+            .collect();
+        for limiter in [
+            "pacer",
+            "pacer-precise",
+            "governor",
+            "leaky-bucket",
+            "baseline",
+        ] {
+            let file = data.join(format!("multi-{n}-{rate}-{limiter}-0.csv"));
+            std::fs::write(file, &instants).expect("write made-up data");
+        }
+    }
+    let out = run(
+        env!("CARGO_BIN_EXE_plots"),
+        &[data.to_str().unwrap(), dir.to_str().unwrap()],
+    );
+    for figure in ["herd-rate.svg", "observed-traffic.svg"] {
+        assert!(out.contains(figure), "{out}");
+        let svg = std::fs::read_to_string(dir.join(figure)).expect("an SVG");
+        assert!(
+            svg.starts_with("<svg") && svg.contains("pacer-precise"),
+            "{figure}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

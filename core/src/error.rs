@@ -50,6 +50,10 @@ pub enum Error {
     },
     /// The cells could go only at `at`, later than the caller agreed to wait. Nothing was
     /// recorded.
+    ///
+    /// `at` is in the limiter's own terms; a pacer's `retry_after(&error)` gives the wait from
+    /// now as a `Duration` (and `retry_after_secs` in whole seconds, rounded up, for an HTTP
+    /// `Retry-After` header), and each adapter's timer's `instant(at)` the runtime's instant.
     WouldWait {
         /// The earliest permitted instant, in nanoseconds since the limiter's origin.
         at: u64,
@@ -68,6 +72,14 @@ pub enum Error {
         /// The earliest instant at which a slot frees, in nanoseconds since the limiter's
         /// origin.
         at: u64,
+    },
+    /// A pause would end at `until`, further away than the `max` nanoseconds the limiter
+    /// accepts; nothing was changed. See [`Pausable`](crate::Pausable).
+    PauseTooLong {
+        /// The end asked for, in nanoseconds since the limiter's origin.
+        until: u64,
+        /// The longest pause accepted, in nanoseconds.
+        max: u64,
     },
 }
 
@@ -115,6 +127,10 @@ impl fmt::Display for Error {
             Error::TableFull { at } => write!(
                 f,
                 "keyed limiter is full of busy keys; a slot frees at instant {at} ns"
+            ),
+            Error::PauseTooLong { until, max } => write!(
+                f,
+                "pause until instant {until} ns refused: longer than the maximum of {max} ns"
             ),
         }
     }

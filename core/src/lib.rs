@@ -48,7 +48,8 @@
 //! clock and sleep, supplied by an adapter crate): `pacer.acquire().await` reserves on its
 //! first poll and sleeps exactly once, until its instant. [`Throttle`] paces a stream, and with
 //! `std`, [`Gate`] adds a cap on how many are in flight, [`Gate::gather`] runs many futures
-//! through one, and [`ManualTimer`] drives it all in tests without real time.
+//! through one, and [`ManualTimer`] drives it all in tests on virtual time
+//! ([`ManualTimer::block_on`] moves its clock to the next wake whenever the future is idle).
 //!
 //! # Features
 //! - `async`: [`Timer`], [`Pacer`], [`Acquire`], [`Throttle`] (adds `pin-project-lite` and
@@ -73,6 +74,7 @@ extern crate std;
 
 mod clock;
 mod error;
+mod feedback;
 mod quota;
 mod reservation;
 
@@ -85,6 +87,7 @@ pub use clock::Clock;
 #[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
 pub use clock::ManualClock;
 pub use error::Error;
+pub use feedback::{Adaptive, Decision, Feedback, FeedbackError, Policy, Reason};
 pub use quota::Quota;
 pub use reservation::{Reservation, Snapshot};
 pub use schedule::duty_cycle::{DutyCycle, DutyCycleToken};
@@ -97,11 +100,18 @@ pub use schedule::window::{SlidingWindow, WindowToken};
 #[cfg(feature = "keyed")]
 pub use shared::keyed_rate_limiter::{KeyedRateLimiter, PerKey};
 pub use shared::rate_limiter::RateLimiter;
+pub use shared::reconfigure::Reconfigure;
 
 #[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
 pub use shared::atomic_limiter::{AtomicLimiter, AtomicToken};
 #[cfg(any(feature = "std", feature = "critical-section"))]
 pub use shared::locked::Locked;
+#[cfg(any(
+    feature = "portable-atomic",
+    feature = "critical-section",
+    target_has_atomic = "64"
+))]
+pub use shared::pausable::{Pausable, Pause, PausedToken};
 
 #[cfg(feature = "async")]
 pub use future::acquire::Acquire;
@@ -114,8 +124,10 @@ pub use future::manual_timer::{ManualSleep, ManualTimer};
 #[cfg(feature = "async")]
 pub use future::pacer::Pacer;
 #[cfg(feature = "async")]
-pub use future::throttle::Throttle;
+pub use future::throttle::{PacerRef, Throttle};
 #[cfg(feature = "async")]
 pub use future::timer::Timer;
+#[cfg(all(feature = "std", target_has_atomic = "64"))]
+pub use future::virtual_time::Run;
 #[cfg(feature = "std")]
 pub use schedule::keyed::ShardedKeyedGcra;

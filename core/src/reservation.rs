@@ -47,6 +47,16 @@ impl<T> Reservation<T> {
     pub(crate) fn token(&self) -> &T {
         &self.token
     }
+
+    #[cfg(any(
+        feature = "portable-atomic",
+        feature = "critical-section",
+        target_has_atomic = "64"
+    ))]
+    #[inline]
+    pub(crate) fn into_token(self) -> T {
+        self.token
+    }
 }
 
 /// A read-only view of a limiter at one instant, for headers and metrics

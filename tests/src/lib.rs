@@ -12,8 +12,9 @@
 //!   an [`Rt`](scenarios::Rt) driver.
 //! - [`real_timer`]: glue checks on an adapter's real timer, given a
 //!   [`BlockOn`](real_timer::BlockOn) driver.
-//! - [`RedisServer`]: a private `redis-server` for one test of `pacer-redis`; [`RedisCluster`]:
-//!   a private Redis Cluster of such servers.
+//! - [`RedisServer`]: a private `redis-server` for one test of `pacer-redis` (or a replica of
+//!   one); [`RedisCluster`]: a private Redis Cluster of such servers, with or without
+//!   replicas; [`RedisSentinel`]: a private Sentinel watching a master and its replicas.
 //! - [`gcra_excess`]: how many cells a policer of the quota would have dropped.
 
 mod check;
@@ -23,6 +24,7 @@ mod polls;
 pub mod race;
 pub mod real_timer;
 mod redis_cluster;
+mod redis_sentinel;
 mod redis_server;
 mod rng;
 pub mod scenarios;
@@ -33,5 +35,6 @@ pub use drive::drive;
 pub use excess::gcra_excess;
 pub use polls::{CountPolls, count_polls, poll_once};
 pub use redis_cluster::RedisCluster;
+pub use redis_sentinel::{MASTER_NAME, RedisSentinel};
 pub use redis_server::RedisServer;
 pub use rng::XorShift;

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use futures::StreamExt;
 use pacer_core::{
-    AtomicLimiter, Gate, KeyedPacer, Pacer, Quota, ShardedKeyedGcra, Throttle, Timer,
+    AtomicLimiter, Gate, KeyedPacer, Pacer, Pausable, Quota, ShardedKeyedGcra, Throttle, Timer,
 };
 
 const MS: u64 = 1_000_000;
@@ -75,18 +75,19 @@ pub fn copies_share_the_origin<T: Copy>(
 pub fn limiter_gate_and_throttle<T: Timer + Default>(rt: &impl BlockOn) {
     rt.block_on(async {
         // 1,000 per second: the third acquisition cannot complete before 2 ms.
-        let limiter = Pacer::<AtomicLimiter, T>::new(Quota::per_second(1_000).unwrap());
+        let limiter = Pacer::<Pausable<AtomicLimiter>, T>::new(Quota::per_second(1_000).unwrap());
         for _ in 0..3 {
             limiter.acquire().await.unwrap();
         }
         assert!(limiter.timer().now() >= 2 * MS);
 
-        let gate = Gate::<AtomicLimiter, T>::new(Quota::per_second(1_000).unwrap(), 2).unwrap();
+        let gate =
+            Gate::<Pausable<AtomicLimiter>, T>::new(Quota::per_second(1_000).unwrap(), 2).unwrap();
         let permit = gate.acquire().await.unwrap();
         assert_eq!(gate.available(), 1);
         drop(permit);
 
-        let paced: Throttle<'_, _, AtomicLimiter, T> =
+        let paced: Throttle<_, &Pacer<Pausable<AtomicLimiter>, T>> =
             limiter.throttle(futures::stream::iter([1, 2, 3]));
         let items: Vec<i32> = paced.collect().await;
         assert_eq!(items, [1, 2, 3]);
@@ -94,9 +95,11 @@ pub fn limiter_gate_and_throttle<T: Timer + Default>(rt: &impl BlockOn) {
 
         // Per key: the third acquisition of one key cannot complete before 2 ms after its
         // first; another key waits for none of them.
-        let keyed =
-            KeyedPacer::<ShardedKeyedGcra<String>, T>::new(Quota::per_second(1_000).unwrap(), 16)
-                .unwrap();
+        let keyed = KeyedPacer::<Pausable<ShardedKeyedGcra<String>>, T>::new(
+            Quota::per_second(1_000).unwrap(),
+            16,
+        )
+        .unwrap();
         let start = keyed.timer().now();
         for _ in 0..3 {
             keyed.acquire("a").await.unwrap();

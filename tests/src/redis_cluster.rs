@@ -13,7 +13,7 @@ use crate::redis_server::{RedisServer, info_field, required, skipping};
 /// The settings of every node: failures are noticed within a second (the default is 15 s).
 const NODE_SETTINGS: &[&str] = &["--cluster-node-timeout", "1000"];
 
-/// A running Redis Cluster of masters without replicas, only this test's.
+/// A running Redis Cluster of masters, with or without replicas, only this test's.
 #[derive(Debug)]
 pub struct RedisCluster {
     nodes: Vec<RedisServer>,
@@ -28,6 +28,14 @@ impl RedisCluster {
     /// else the one on the `PATH`), unless `PACER_REQUIRE_REDIS` is set. Panics if the
     /// cluster does not form within 30 s.
     pub fn start(masters: usize) -> Option<RedisCluster> {
+        RedisCluster::start_with_replicas(masters, 0)
+    }
+
+    /// [`start`](RedisCluster::start) with `replicas` replicas for each master
+    /// (`--cluster-replicas`): `masters × (1 + replicas)` nodes, and waits until every replica
+    /// follows its master's stream as well, so that it can take over. With the nodes' timeout
+    /// of 1 s, a master killed is replaced by its replica within a few seconds.
+    pub fn start_with_replicas(masters: usize, replicas: usize) -> Option<RedisCluster> {
         let cli = cli_binary();
         if let Err(error) = Command::new(&cli).arg("--version").output() {
             if required() {
@@ -38,8 +46,9 @@ impl RedisCluster {
             ));
             return None;
         }
-        let mut nodes = Vec::with_capacity(masters);
-        for _ in 0..masters {
+        let total = masters * (1 + replicas);
+        let mut nodes = Vec::with_capacity(total);
+        for _ in 0..total {
             nodes.push(RedisServer::start_cluster_node(NODE_SETTINGS)?);
         }
         let addresses: Vec<String> = nodes
@@ -49,7 +58,7 @@ impl RedisCluster {
         let created = Command::new(&cli)
             .args(["--cluster", "create"])
             .args(&addresses)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .output()
             .unwrap_or_else(|error| panic!("run `{cli} --cluster create`: {error}"));
         assert!(
@@ -60,6 +69,7 @@ impl RedisCluster {
         );
         let cluster = RedisCluster { nodes };
         cluster.wait_until_ok(Duration::from_secs(30));
+        cluster.wait_until_replicas_sync(Duration::from_secs(30));
         Some(cluster)
     }
 
@@ -79,19 +89,60 @@ impl RedisCluster {
         &mut self.nodes[index]
     }
 
+    /// The index of a replica of master `master`, by the replicas' own views.
+    pub fn replica_of(&self, master: usize) -> usize {
+        let id = self.id(master);
+        (0..self.nodes.len())
+            .find(|&index| {
+                self.node_view(index).iter().any(|line| {
+                    let fields: Vec<&str> = line.split_whitespace().collect();
+                    fields.len() > 3 && fields[2].contains("myself") && fields[3] == id
+                })
+            })
+            .unwrap_or_else(|| panic!("master {master} has no replica"))
+    }
+
+    /// Waits until node `node` serves `slot` by its own view and every running node says
+    /// `cluster_state:ok`, `limit` at most (after a failover: until the replica took over).
+    pub fn wait_until_serves(&self, slot: u16, node: usize, limit: Duration) {
+        let start = Instant::now();
+        loop {
+            let serving = self
+                .node_view(node)
+                .iter()
+                .any(|line| line.contains("myself") && serves(line, slot));
+            let ok = self.running().all(|index| {
+                let info: String = redis::cmd("CLUSTER")
+                    .arg("INFO")
+                    .query(&mut self.nodes[index].connection())
+                    .expect("CLUSTER INFO");
+                info_field(&info, "cluster_state").as_deref() == Some("ok")
+            });
+            if serving && ok {
+                return;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "node {node} did not serve slot {slot} within {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The slot of `key` (`CLUSTER KEYSLOT`).
     pub fn slot_of(&self, key: &str) -> u16 {
         redis::cmd("CLUSTER")
             .arg("KEYSLOT")
             .arg(key)
-            .query(&mut self.nodes[0].connection())
+            .query(&mut self.nodes[self.running().next().expect("a node runs")].connection())
             .expect("CLUSTER KEYSLOT")
     }
 
     /// The index of the node that serves `slot` now, by that node's own view (the one node
     /// that would answer a command on it without a redirect).
     pub fn owner_of(&self, slot: u16) -> usize {
-        let owners: Vec<usize> = (0..self.nodes.len())
+        let owners: Vec<usize> = self
+            .running()
             .filter(|&index| {
                 self.node_view(index)
                     .iter()
@@ -194,6 +245,26 @@ impl RedisCluster {
             .query(&mut self.nodes[index].connection())
             .expect("CLUSTER NODES");
         nodes.lines().map(str::to_string).collect()
+    }
+
+    /// The indexes of the nodes not stopped by the test.
+    fn running(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.nodes.len()).filter(|&index| !self.nodes[index].is_stopped())
+    }
+
+    /// Waits until every replica's link to its master is up.
+    fn wait_until_replicas_sync(&self, limit: Duration) {
+        let start = Instant::now();
+        for node in &self.nodes {
+            while node.role() == "slave" && node.info("master_link_status").as_deref() != Some("up")
+            {
+                assert!(
+                    start.elapsed() < limit,
+                    "a replica did not sync within {limit:?}"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
     }
 
     /// Waits until every node says `cluster_state:ok` and knows every other node.

@@ -21,6 +21,8 @@ pub struct RedisServer {
     port: u16,
     /// Every argument it was started with, to start it again the same way.
     args: Vec<String>,
+    /// Whether [`kill`](RedisServer::kill) stopped it (and no restart followed).
+    stopped: bool,
     /// Its files; kept for as long as the server (removed on drop).
     _dir: ScratchDir,
 }
@@ -65,6 +67,10 @@ impl RedisServer {
                 "no",
                 "--dir",
                 &dir.path().display().to_string(),
+                // A replica's first copy starts at once (the default waits 5 s for more
+                // replicas to share it).
+                "--repl-diskless-sync-delay",
+                "0",
             ]
             .iter()
             .map(|arg| arg.to_string())
@@ -90,6 +96,7 @@ impl RedisServer {
                 child,
                 port,
                 args,
+                stopped: false,
                 _dir: dir,
             };
             if server.wait_until_ready(Duration::from_secs(10)) {
@@ -97,6 +104,87 @@ impl RedisServer {
             }
         }
         panic!("`{binary}` exited at once five times: see its log by running it by hand");
+    }
+
+    /// A server replicating `master` (`--replicaof`), with `settings` as for
+    /// [`start_with`](RedisServer::start_with); waits until its copy of the master's data is
+    /// complete and it follows the master's stream (`master_link_status:up`), 10 s at most.
+    pub fn start_replica_of(master: &RedisServer, settings: &[&str]) -> Option<RedisServer> {
+        let master_port = master.port().to_string();
+        let mut all = vec!["--replicaof", "127.0.0.1", &master_port];
+        all.extend_from_slice(settings);
+        let replica = RedisServer::start_with(&all)?;
+        replica.wait_until_replicating(Duration::from_secs(10));
+        master.wait_for_replica_ack();
+        Some(replica)
+    }
+
+    /// Writes a key of its own and waits until a replica acknowledged it (`WAIT 1`, 10 s at
+    /// most; panics after), then deletes it: from here this master's writes reach its
+    /// replicas and they acknowledge them.
+    fn wait_for_replica_ack(&self) {
+        let key = "pacer-tests:replica-ready";
+        let mut conn = self.connection();
+        let () = redis::cmd("SET")
+            .arg(key)
+            .arg(1)
+            .query(&mut conn)
+            .expect("SET");
+        let acknowledged: u64 = redis::cmd("WAIT")
+            .arg(1)
+            .arg(10_000)
+            .query(&mut conn)
+            .expect("WAIT");
+        assert!(
+            acknowledged >= 1,
+            "no replica of port {} acknowledged a write within 10 s",
+            self.port
+        );
+        let _: u64 = redis::cmd("DEL").arg(key).query(&mut conn).expect("DEL");
+    }
+
+    /// Makes this server a replica of `master` (`REPLICAOF`), as Sentinel does to a master it
+    /// demoted, and waits until it follows the master's stream, 10 s at most. Clients stay
+    /// connected, and their writes are refused with `READONLY` from here.
+    pub fn replicate(&self, master: &RedisServer) {
+        let () = redis::cmd("REPLICAOF")
+            .arg("127.0.0.1")
+            .arg(master.port())
+            .query(&mut self.connection())
+            .map(|_: redis::Value| ())
+            .expect("REPLICAOF");
+        self.wait_until_replicating(Duration::from_secs(10));
+    }
+
+    /// Closes this master's links to its replicas (`CLIENT KILL TYPE replica`): what they
+    /// had not received stays only here until they reconnect, which a paused replica cannot.
+    /// With a replica [`pause`](RedisServer::pause)d first, this makes a replica that lags
+    /// by exactly the writes the master takes from here until it is killed.
+    pub fn cut_replicas(&self) {
+        let _: redis::Value = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("TYPE")
+            .arg("replica")
+            .query(&mut self.connection())
+            .expect("CLIENT KILL TYPE replica");
+    }
+
+    /// The server's role by its own `INFO replication`: `master` or `slave`.
+    pub fn role(&self) -> String {
+        self.info("role").expect("INFO has role")
+    }
+
+    /// Waits until this replica's link to its master is up.
+    fn wait_until_replicating(&self, limit: Duration) {
+        let start = Instant::now();
+        while self.info("master_link_status").as_deref() != Some("up") {
+            assert!(
+                start.elapsed() < limit,
+                "the replica on port {} did not sync within {limit:?}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Stops the server (SIGKILL, if it still runs) and starts it again on the same port,
@@ -108,6 +196,7 @@ impl RedisServer {
         let binary = server_binary();
         self.child = spawn(&binary, &self.args)
             .unwrap_or_else(|error| panic!("`{binary}` could not start again: {error}"));
+        self.stopped = false;
         assert!(
             self.wait_until_ready(Duration::from_secs(10)),
             "`{binary}` exited at once when started again on port {}",
@@ -158,10 +247,16 @@ impl RedisServer {
     /// Stops the server now (SIGKILL), as a crash or a lost network would: clients that
     /// use it afterwards find it gone.
     pub fn kill(&mut self) {
+        self.stopped = true;
         if let Ok(None) = self.child.try_wait() {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+
+    /// Whether [`kill`](RedisServer::kill) stopped it (and it was not restarted since).
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
     }
 
     /// Freezes the server (SIGSTOP), as a stalled host or a network that drops packets
@@ -210,11 +305,11 @@ impl Drop for RedisServer {
 }
 
 /// The `redis-server` binary: `REDIS_SERVER`, else the one on the `PATH`.
-fn server_binary() -> String {
+pub(crate) fn server_binary() -> String {
     std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into())
 }
 
-fn spawn(binary: &str, args: &[String]) -> std::io::Result<Child> {
+pub(crate) fn spawn(binary: &str, args: &[String]) -> std::io::Result<Child> {
     Command::new(binary)
         .args(args)
         .stdout(Stdio::null())

@@ -33,10 +33,10 @@
 //! reservation back.
 //!
 //! # What is here
-//! - [`Limiter`]: a limiter on async-std's clock ([`Pacer`](pacer_core::Pacer) on
+//! - [`Limiter`]: a limiter on async-std's clock ([`Pacer`] on
 //!   [`AsyncStdTimer`]). [`Limiter::new`](pacer_core::Pacer::new) takes a [`Quota`] and
 //!   shares it lock-free ([`AtomicLimiter`]);
-//!   [`Limiter::with_limiter`](pacer_core::Pacer::with_limiter) takes any [`RateLimiter`],
+//!   [`Limiter::with_limiter`](pacer_core::Pacer::with_limiter) takes any [`RateLimiter`](traits::RateLimiter),
 //!   for example [`Locked`]`<`[`Limits<2>`](Limits)`>` for "10 per second and 1,000 per
 //!   hour" or [`Locked`]`<`[`SlidingWindow<N>`](SlidingWindow)`>`.
 //! - [`Gate`]: a rate and a cap on how many are in flight ("50 per second, at most 10 at
@@ -101,25 +101,94 @@
 //! not supported.)
 //!
 //! # Testing without real time
-//! async-std has no paused clock. Code generic over the timer (`Pacer<L, T: Timer>`) can be
-//! tested on [`ManualTimer`], whose sleeps complete when the test advances its clock, on
-//! async-std's own executor: see [`ManualTimer`] and this crate's tests.
+//! async-std has no paused clock; pacer's is [`ManualTimer`]. Code written over
+//! [`Pacer`]`<L, T>` runs in tests on a `ManualTimer`, and
+//! `async_std::task::block_on(timer.run(future))` (or [`ManualTimer::block_on`]) moves its
+//! clock to the next wake whenever the future is idle, like tokio's paused time. See
+//! [`ManualTimer::run`] and this crate's tests.
+//!
+//! # One crate
+//!
+//! Everything a user of async-std names comes from this crate: the runtime's types ([`Limiter`],
+//! [`Gate`], [`KeyedLimiter`], [`AsyncStdTimer`]), pacer's ([`Pacer`], [`KeyedPacer`], [`Quota`],
+//! [`Error`], [`Reservation`], [`Throttle`], the schedulers and shared limiters, and what
+//! reads a server's answers: [`Feedback`], [`Adaptive`]), the test
+//! timer ([`ManualTimer`], with [`Run`] for virtual time), and [`pacer_core`] itself. The
+//! traits, to read a clock or to write code generic over a limiter or a timer, are in
+//! [`traits`] (`use pacer_async_std::traits::*;`).
+//!
+//! # A throttled stream that outlives its scope
+//!
+//! `limiter.throttle(stream)` borrows the limiter. To return a throttled stream from a
+//! function, or to spawn it, give it a share of the limiter:
+//! [`Throttle::new`]`(Arc::clone(&limiter), stream)` is `'static`.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use async_std::prelude::*;
+//! use async_std::stream;
+//! use pacer_async_std::{Limiter, Quota, Throttle};
+//!
+//! fn paced(limiter: &Arc<Limiter>, ids: Vec<u32>) -> impl Stream<Item = u32> + Send + 'static {
+//!     Throttle::new(Arc::clone(limiter), stream::from_iter(ids))
+//! }
+//!
+//! # fn main() -> Result<(), pacer_async_std::Error> {
+//! async_std::task::block_on(async {
+//!     let limiter = Arc::new(Limiter::new(Quota::per_second(1_000)?));
+//!     let stream = paced(&limiter, vec![1, 2, 3]);
+//!     let task = async_std::task::spawn(async move {
+//!         let mut stream = std::pin::pin!(stream);
+//!         let mut ids = Vec::new();
+//!         while let Some(id) = stream.next().await {
+//!             ids.push(id);
+//!         }
+//!         ids
+//!     });
+//!     assert_eq!(task.await, [1, 2, 3]);
+//!     Ok(())
+//! })
+//! # }
+//! ```
+//!
+//! # Refusals and `Retry-After`
+//!
+//! A bounded wait that would be too long fails at once with [`Error::WouldWait`], whose
+//! instant is in the limiter's nanoseconds. [`retry_after`](Pacer::retry_after) turns it into
+//! the wait from now (exact to the nanosecond, never short), and
+//! [`retry_after_secs`](Pacer::retry_after_secs) into whole seconds rounded up, for an HTTP
+//! `Retry-After` header (never 0 for a positive wait); [`AsyncStdTimer::instant`] gives the
+//! runtime's own instant. A keyed limiter has the same two methods.
 #![forbid(unsafe_code)]
 
-/// The core crate, for everything not re-exported here (the pure schedulers' cancel tokens,
-/// `ManualClock`, `Reservation`, ...).
+/// The core crate, for what is not re-exported here (the schedulers' cancel tokens, the
+/// no_std building blocks, ...).
 pub use pacer_core;
 pub use pacer_core::{
-    Acquire, AtomicLimiter, Clock, Error, GatePermit, Gcra, KeyedRateLimiter, Limits, Locked,
-    ManualTimer, Quota, RateLimiter, Scheduler, ShardedKeyedGcra, SlidingWindow, Snapshot, Timer,
-    WhenFull,
+    Acquire, Adaptive, AtomicLimiter, Decision, DutyCycle, Error, Feedback, FeedbackError,
+    GatePermit, Gcra, KeyedGcra, KeyedPacer, Limits, Locked, ManualClock, ManualSleep, ManualTimer,
+    Pacer, Pausable, PerKey, Policy, Quota, Reason, Reservation, Run, ShardedKeyedGcra,
+    SlidingWindow, Snapshot, Throttle, WhenFull,
 };
+
+/// The traits behind the types: bring them into scope with `use pacer_async_std::traits::*;` to read
+/// a timer's clock ([`now`](traits::Clock::now)), to write code generic over a limiter
+/// (`L: RateLimiter`) or a timer (`T: Timer`), or to drive a pure scheduler by hand.
+pub mod traits {
+    pub use pacer_core::{
+        Clock, KeyedRateLimiter, PacerRef, Pause, RateLimiter, Reconfigure, Scheduler, Timer,
+    };
+}
 
 /// A rate limiter on async-std's clock: `limiter.acquire().await` waits, without blocking the
 /// executor, until a cell may go.
 ///
-/// `L` is the shared limiter: lock-free [`AtomicLimiter`] by default (one [`Quota`]), or any
-/// [`RateLimiter`] such as [`Locked`]`<`[`Limits<K>`](Limits)`>`. Every method takes `&self`;
+/// `Limiter` is a type alias, a name for [`Pacer`] on [`AsyncStdTimer`]: compiler errors and
+/// rustdoc show the full type (`Pacer<…, AsyncStdTimer>`), and its methods are [`Pacer`]'s.
+///
+/// `L` is the shared limiter: lock-free [`AtomicLimiter`] in a [`Pausable`] by default (one
+/// [`Quota`]; [`pause_for`](pacer_core::Pacer::pause_for) holds every waiter back), or any
+/// [`RateLimiter`](traits::RateLimiter) such as [`Locked`]`<`[`Limits<K>`](Limits)`>`. Every method takes `&self`;
 /// share it by reference or in an `Arc`.
 ///
 /// ```
@@ -138,10 +207,13 @@ pub use pacer_core::{
 /// })
 /// # }
 /// ```
-pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, AsyncStdTimer>;
+pub type Limiter<L = Pausable<AtomicLimiter>> = pacer_core::Pacer<L, AsyncStdTimer>;
 
 /// A [`Limiter`] behind a cap on how many are in flight: "at most 50 per second and at most 10
 /// at once", the job of most API clients.
+///
+/// `Gate` is a type alias, a name for [`pacer_core::Gate`] on [`AsyncStdTimer`]: compiler errors
+/// and rustdoc show the full type (`Gate<…, AsyncStdTimer>`), and its methods are documented there.
 ///
 /// [`acquire`](pacer_core::Gate::acquire) waits for a concurrency slot, then for the rate,
 /// and returns a [`GatePermit`] that holds the slot until dropped.
@@ -159,10 +231,14 @@ pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, AsyncStdTimer>;
 /// })
 /// # }
 /// ```
-pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, AsyncStdTimer>;
+pub type Gate<L = Pausable<AtomicLimiter>> = pacer_core::Gate<L, AsyncStdTimer>;
 
 /// One limit per key (a user, an address, a host), for up to a fixed number of busy keys:
 /// `limiter.acquire(&key).await` waits until a cell of that key's limit may go.
+///
+/// `KeyedLimiter` is a type alias, a name for [`KeyedPacer`] on [`AsyncStdTimer`] over a
+/// [`ShardedKeyedGcra`]: compiler errors and rustdoc show the full type
+/// (`KeyedPacer<ShardedKeyedGcra<K>, AsyncStdTimer>`), and its methods are [`KeyedPacer`]'s.
 ///
 /// Idle keys are forgotten by the limiter itself, so memory stays what
 /// [`new`](pacer_core::KeyedPacer::new) allocated; a new key with no room is refused with
@@ -181,33 +257,10 @@ pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, AsyncStdTimer>;
 /// })
 /// # }
 /// ```
-pub type KeyedLimiter<K> = pacer_core::KeyedPacer<ShardedKeyedGcra<K>, AsyncStdTimer>;
+pub type KeyedLimiter<K> = pacer_core::KeyedPacer<Pausable<ShardedKeyedGcra<K>>, AsyncStdTimer>;
 
-/// A stream that passes on another's items no faster than a [`Limiter`] allows, one cell each;
-/// made by [`Limiter::throttle`](pacer_core::Pacer::throttle).
-///
-/// ```
-/// use async_std::prelude::*;
-/// use async_std::stream;
-/// use pacer_async_std::{Limiter, Quota};
-///
-/// # fn main() -> Result<(), pacer_async_std::Error> {
-/// async_std::task::block_on(async {
-///     let limiter = Limiter::new(Quota::per_second(1_000)?);
-///     let mut paced = std::pin::pin!(limiter.throttle(stream::from_iter([1, 2, 3])));
-///     let mut items = Vec::new();
-///     while let Some(item) = paced.next().await {
-///         items.push(item); // 1 ms apart
-///     }
-///     assert_eq!(items, [1, 2, 3]);
-///     Ok(())
-/// })
-/// # }
-/// ```
-pub type Throttle<'a, S, L = AtomicLimiter> = pacer_core::Throttle<'a, S, L, AsyncStdTimer>;
-
-/// async-std's clock and timer, as pacer needs them: a [`Clock`] reading nanoseconds since an
-/// origin (a [`std::time::Instant`]), and a [`Timer`] whose sleeps are
+/// async-std's clock and timer, as pacer needs them: a [`Clock`](traits::Clock) reading nanoseconds since an
+/// origin (a [`std::time::Instant`]), and a [`Timer`](traits::Timer) whose sleeps are
 /// [`async_io::Timer`][async-io-timer]s, the timers async-std's own `task::sleep` uses
 /// underneath (see [How it waits](crate#how-it-waits)).
 ///
@@ -218,10 +271,11 @@ pub type Throttle<'a, S, L = AtomicLimiter> = pacer_core::Throttle<'a, S, L, Asy
 /// limiter's instants count from there. Copies share the origin and so read the same instants.
 ///
 /// A sleep never completes early: `async_io::Timer` fires only once `Instant::now()` has
-/// reached its deadline, and [`now`](Clock::now) then reads at least the instant slept until.
+/// reached its deadline, and [`now`](traits::Clock::now) then reads at least the instant slept until.
 ///
 /// ```
-/// use pacer_async_std::{Clock, AsyncStdTimer, Timer};
+/// use pacer_async_std::AsyncStdTimer;
+/// use pacer_async_std::traits::{Clock, Timer};
 ///
 /// async_std::task::block_on(async {
 ///     let timer = AsyncStdTimer::new();

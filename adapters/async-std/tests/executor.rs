@@ -178,3 +178,8 @@ fn thousand_waiters_polled_at_most_twice() {
 fn keyed_acquisitions_per_key() {
     scenarios::keyed_acquisitions(&AsyncStd::new());
 }
+
+#[test]
+fn a_pause_moves_every_waiter() {
+    scenarios::pause_moves_every_waiter(&AsyncStd::new());
+}

@@ -77,9 +77,10 @@ pub use pacer_core::AtomicLimiter;
 #[cfg(feature = "critical-section")]
 pub use pacer_core::Locked;
 pub use pacer_core::{
-    Acquire, Clock, DutyCycle, Error, Gcra, KeyedGcra, KeyedRateLimiter, Limits, Pacer, Quota,
-    RateLimiter, Reservation, Scheduler, SlidingWindow, Snapshot, Timer, WhenFull,
+    Acquire, Clock, DutyCycle, Error, Gcra, KeyedGcra, KeyedRateLimiter, Limits, Pacer, PacerRef,
+    Quota, RateLimiter, Reservation, Scheduler, SlidingWindow, Snapshot, Throttle, Timer, WhenFull,
 };
+pub use pacer_core::{Pausable, Pause};
 
 /// One limit per key (a destination node, a channel), for up to `N` busy keys at once, on
 /// embassy-time: `limiter.acquire(&node).await` waits until a cell of that key's limit may
@@ -111,13 +112,13 @@ pub type KeyedLimiter<K, const N: usize> = pacer_core::KeyedPacer<Locked<KeyedGc
 /// A rate limiter on embassy-time: `limiter.acquire().await` waits, without blocking the
 /// executor, until a cell may go.
 ///
-/// By default it is a lock-free [`AtomicLimiter`] for one [`Quota`], made with
+/// By default it is a lock-free [`AtomicLimiter`] for one [`Quota`] in a [`Pausable`], made with
 /// [`Limiter::new`](pacer_core::Pacer::new); any other [`RateLimiter`] (for example
 /// `Locked<Limits<2>>`, with the `critical-section` feature) goes in with
 /// [`Limiter::with_limiter`](pacer_core::Pacer::with_limiter). See [`pacer_core::Pacer`] for
 /// all its methods.
 #[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
-pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, EmbassyTimer>;
+pub type Limiter<L = Pausable<AtomicLimiter>> = pacer_core::Pacer<L, EmbassyTimer>;
 
 /// A rate limiter on embassy-time: `limiter.acquire().await` waits, without blocking the
 /// executor, until a cell may go.
@@ -183,16 +184,6 @@ pub type Limiter<L> = pacer_core::Pacer<L, EmbassyTimer>;
 /// ```
 #[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
 pub type StaticLimiter<Q = &'static Quota> = pacer_core::Pacer<AtomicLimiter<Q>, Uptime>;
-
-/// A stream that yields the items of `S` no faster than a [`Limiter`] allows, one cell each:
-/// made by [`Limiter::throttle`](pacer_core::Pacer::throttle).
-#[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
-pub type Throttle<'a, S, L = AtomicLimiter> = pacer_core::Throttle<'a, S, L, EmbassyTimer>;
-
-/// A stream that yields the items of `S` no faster than a [`Limiter`] allows, one cell each:
-/// made by [`Limiter::throttle`](pacer_core::Pacer::throttle).
-#[cfg(not(any(feature = "portable-atomic", target_has_atomic = "64")))]
-pub type Throttle<'a, S, L> = pacer_core::Throttle<'a, S, L, EmbassyTimer>;
 
 /// The [`Clock`] and [`Timer`] of embassy-time: instants are nanoseconds since its origin, an
 /// [`embassy_time::Instant`] taken when it is made, and its sleeps are

@@ -403,7 +403,7 @@ fn throttle_spaces_a_stream() {
     let (l, s) = (limiter.clone(), seen.clone());
     pool.spawner()
         .spawn_local(async move {
-            let throttle: pacer_embassy::Throttle<'_, _> =
+            let throttle: pacer_embassy::Throttle<_, &pacer_embassy::Limiter> =
                 l.throttle(futures_util::stream::iter(0..10u32));
             let mut paced = pin!(throttle);
             while let Some(item) = paced.next().await {
@@ -559,4 +559,40 @@ fn keyed_nodes_keep_their_own_schedules() {
         Ok(()),
         "at 300 ms both nodes are idle"
     );
+}
+
+#[test]
+fn a_pause_moves_every_waiter_to_the_tick() {
+    let _turn = serial();
+    let limiter = Rc::new(Limiter::new(Quota::per_second(10).unwrap())); // T = 100 ms
+    let timer = *limiter.timer();
+    let mut pool = LocalPool::new();
+    let done: Rc<RefCell<Vec<(usize, u64)>>> = Rc::default();
+    for tag in 0..5 {
+        let (limiter, done) = (limiter.clone(), done.clone());
+        pool.spawner()
+            .spawn_local(async move {
+                limiter.acquire().await.unwrap();
+                done.borrow_mut().push((tag, limiter.timer().now()));
+            })
+            .unwrap();
+        pool.run_until_stalled();
+    }
+    advance_by(100 * MS);
+    pool.run_until_stalled(); // 0 and 100 ms have passed
+    advance_by(50 * MS);
+    assert_eq!(limiter.pause_for(Duration::from_secs(1)), Ok(true)); // until 1150 ms
+    let mut now = 150 * MS;
+    while now < 1_500 * MS {
+        advance_by(TICK * 1_000); // 1 ms at a time
+        now += TICK * 1_000;
+        pool.run_until_stalled();
+    }
+    let done = done.borrow().clone();
+    let expected: Vec<(usize, u64)> = [0, 100, 1_200, 1_300, 1_400]
+        .iter()
+        .enumerate()
+        .map(|(tag, &ms)| (tag, tick_reading(&timer, ms * MS)))
+        .collect();
+    assert_eq!(done, expected, "moved by the pause, each on its tick");
 }

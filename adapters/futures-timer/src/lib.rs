@@ -55,9 +55,52 @@
 //!
 //! ## Testing
 //!
-//! futures-timer has no simulated time. Write throttled code generic over the [`Timer`] (or
-//! over the limiter type) and test it on [`pacer_core::ManualTimer`], whose sleeps complete
-//! when the test advances its clock, on any executor and in microseconds of real time.
+//! futures-timer has no simulated time; pacer's is [`ManualTimer`]. Write throttled code over
+//! [`Pacer`]`<L, T>` and test it on a `ManualTimer`: [`ManualTimer::block_on`] (or
+//! `timer.run(future)` on any executor) moves its clock to the next wake whenever the future
+//! is idle, so a test of minutes of pacing takes microseconds and every instant is exact.
+//!
+//! ## One crate
+//!
+//! Everything a user of futures-timer names comes from this crate: the runtime's types ([`Limiter`],
+//! [`Gate`], [`KeyedLimiter`], [`FuturesTimer`]), pacer's ([`Pacer`], [`KeyedPacer`], [`Quota`],
+//! [`Error`], [`Reservation`], [`Throttle`], the schedulers and shared limiters, and what
+//! reads a server's answers: [`Feedback`], [`Adaptive`]), the test
+//! timer ([`ManualTimer`], with [`Run`] for virtual time), and [`pacer_core`] itself. The
+//! traits, to read a clock or to write code generic over a limiter or a timer, are in
+//! [`traits`] (`use pacer_futures_timer::traits::*;`).
+//!
+//! ## A throttled stream that outlives its scope
+//!
+//! `limiter.throttle(stream)` borrows the limiter. To return a throttled stream from a
+//! function, or to spawn it, give it a share of the limiter:
+//! [`Throttle::new`]`(Arc::clone(&limiter), stream)` is `'static`.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use futures::{Stream, StreamExt};
+//! use pacer_futures_timer::{Limiter, Quota, Throttle};
+//!
+//! fn paced(limiter: &Arc<Limiter>, ids: Vec<u32>) -> impl Stream<Item = u32> + Send + 'static {
+//!     Throttle::new(Arc::clone(limiter), futures::stream::iter(ids))
+//! }
+//!
+//! # fn main() -> Result<(), pacer_futures_timer::Error> {
+//! let limiter = Arc::new(Limiter::new(Quota::per_second(1_000)?));
+//! let ids: Vec<u32> = futures::executor::block_on(paced(&limiter, vec![1, 2, 3]).collect());
+//! assert_eq!(ids, [1, 2, 3]);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Refusals and `Retry-After`
+//!
+//! A bounded wait that would be too long fails at once with [`Error::WouldWait`], whose
+//! instant is in the limiter's nanoseconds. [`retry_after`](Pacer::retry_after) turns it into
+//! the wait from now (exact to the nanosecond, never short), and
+//! [`retry_after_secs`](Pacer::retry_after_secs) into whole seconds rounded up, for an HTTP
+//! `Retry-After` header (never 0 for a positive wait); [`FuturesTimer::instant`] gives the
+//! runtime's own instant. A keyed limiter has the same two methods.
 #![forbid(unsafe_code)]
 
 use core::future::Future;
@@ -67,25 +110,52 @@ use core::time::Duration;
 use std::time::Instant;
 
 use futures_timer::Delay;
+use pacer_core::{Clock, Timer};
 
+/// The core crate, for what is not re-exported here (the schedulers' cancel tokens, the
+/// no_std building blocks, ...).
+pub use pacer_core;
 pub use pacer_core::{
-    Acquire, AtomicLimiter, Clock, Error, GatePermit, Gcra, KeyedRateLimiter, Limits, Locked,
-    Quota, RateLimiter, Scheduler, ShardedKeyedGcra, SlidingWindow, Snapshot, Timer, WhenFull,
+    Acquire, Adaptive, AtomicLimiter, Decision, DutyCycle, Error, Feedback, FeedbackError,
+    GatePermit, Gcra, KeyedGcra, KeyedPacer, Limits, Locked, ManualClock, ManualSleep, ManualTimer,
+    Pacer, Pausable, PerKey, Policy, Quota, Reason, Reservation, Run, ShardedKeyedGcra,
+    SlidingWindow, Snapshot, Throttle, WhenFull,
 };
+
+/// The traits behind the types: bring them into scope with `use pacer_futures_timer::traits::*;` to read
+/// a timer's clock ([`now`](traits::Clock::now)), to write code generic over a limiter
+/// (`L: RateLimiter`) or a timer (`T: Timer`), or to drive a pure scheduler by hand.
+pub mod traits {
+    pub use pacer_core::{
+        Clock, KeyedRateLimiter, PacerRef, Pause, RateLimiter, Reconfigure, Scheduler, Timer,
+    };
+}
 
 /// A rate limiter on futures-timer: `limiter.acquire().await` waits until a cell may go.
 ///
-/// `L` is the shared limiter: the lock-free [`AtomicLimiter`] for one quota (the default), or
+/// `Limiter` is a type alias, a name for [`Pacer`] on [`FuturesTimer`]: compiler errors and
+/// rustdoc show the full type (`Pacer<…, FuturesTimer>`), and its methods are [`Pacer`]'s.
+///
+/// `L` is the shared limiter: the lock-free [`AtomicLimiter`] for one quota, in a [`Pausable`]
+/// so that [`pause_for`](pacer_core::Pacer::pause_for) holds every waiter back when a server
+/// says so (the default), or
 /// [`Locked`] around a [`Gcra`], a [`SlidingWindow`] or [`Limits`] (several quotas at once),
 /// made with [`with_limiter`](pacer_core::Pacer::with_limiter).
-pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, FuturesTimer>;
+pub type Limiter<L = Pausable<AtomicLimiter>> = pacer_core::Pacer<L, FuturesTimer>;
 
 /// A rate and a cap on how many are in flight ("100 per second, at most 20 at once"), on
 /// futures-timer.
-pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, FuturesTimer>;
+///
+/// `Gate` is a type alias, a name for [`pacer_core::Gate`] on [`FuturesTimer`]: compiler errors
+/// and rustdoc show the full type (`Gate<…, FuturesTimer>`), and its methods are documented there.
+pub type Gate<L = Pausable<AtomicLimiter>> = pacer_core::Gate<L, FuturesTimer>;
 
 /// One limit per key (a user, an address, a host), for up to a fixed number of busy keys:
 /// `limiter.acquire(&key).await` waits until a cell of that key's limit may go.
+///
+/// `KeyedLimiter` is a type alias, a name for [`KeyedPacer`] on [`FuturesTimer`] over a
+/// [`ShardedKeyedGcra`]: compiler errors and rustdoc show the full type
+/// (`KeyedPacer<ShardedKeyedGcra<K>, FuturesTimer>`), and its methods are [`KeyedPacer`]'s.
 ///
 /// Idle keys are forgotten by the limiter itself, so memory stays what
 /// [`new`](pacer_core::KeyedPacer::new) allocated; a new key with no room is refused with
@@ -104,10 +174,7 @@ pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, FuturesTimer>;
 /// })
 /// # }
 /// ```
-pub type KeyedLimiter<K> = pacer_core::KeyedPacer<ShardedKeyedGcra<K>, FuturesTimer>;
-
-/// A stream paced by a [`Limiter`], made by [`throttle`](pacer_core::Pacer::throttle).
-pub type Throttle<'a, S, L = AtomicLimiter> = pacer_core::Throttle<'a, S, L, FuturesTimer>;
+pub type KeyedLimiter<K> = pacer_core::KeyedPacer<Pausable<ShardedKeyedGcra<K>>, FuturesTimer>;
 
 /// [`std::time::Instant`] and [`futures_timer::Delay`] as a pacer [`Timer`].
 ///
@@ -132,6 +199,13 @@ impl FuturesTimer {
     /// The instant this timer counts from.
     pub fn origin(&self) -> Instant {
         self.origin
+    }
+
+    /// The [`Instant`] of pacer instant `at` (for example the instant of an
+    /// [`Error::WouldWait`]): the origin plus `at` nanoseconds, or `None` if the platform's
+    /// `Instant` cannot represent it.
+    pub fn instant(&self, at: u64) -> Option<Instant> {
+        self.origin.checked_add(Duration::from_nanos(at))
     }
 }
 

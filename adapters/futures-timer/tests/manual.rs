@@ -13,7 +13,8 @@ use futures::StreamExt;
 use futures::executor::LocalPool;
 use futures::task::LocalSpawnExt;
 use pacer_core::{ManualTimer, Pacer};
-use pacer_futures_timer::{AtomicLimiter, Clock, Error, Quota, Timer};
+use pacer_futures_timer::traits::{Clock, Timer};
+use pacer_futures_timer::{AtomicLimiter, Error, Quota};
 use pacer_tests::race::{Race, Record};
 use pacer_tests::{assert_conforms, count_polls};
 
@@ -300,4 +301,10 @@ impl pacer_tests::scenarios::Rt for Pool {
 fn keyed_acquisitions_per_key() {
     let pool = Pool(RefCell::default(), RefCell::default());
     pacer_tests::scenarios::keyed_acquisitions(&pool);
+}
+
+#[test]
+fn a_pause_moves_every_waiter() {
+    let pool = Pool(RefCell::default(), RefCell::default());
+    pacer_tests::scenarios::pause_moves_every_waiter(&pool);
 }

@@ -2,7 +2,8 @@
 //! instant by the timer's own clock). No timing is asserted, and the instants are a few
 //! milliseconds away at most.
 
-use pacer_futures_timer::{Clock, FuturesTimer, Timer};
+use pacer_futures_timer::FuturesTimer;
+use pacer_futures_timer::traits::{Clock, Timer};
 
 #[test]
 fn a_sleep_never_ends_before_its_instant() {

@@ -1,9 +1,12 @@
-//! `Connection`: one Redis server or a Redis Cluster, behind one type.
+//! `Connection`: one Redis server, a Sentinel-watched group or a Redis Cluster, behind one
+//! type; and the durable mode that waits for replicas before answering.
 //!
 //! Every script pacer-redis runs names exactly one key, so on a cluster redis-rs routes it by
 //! that key's slot to the master that holds it, and follows `MOVED` and `ASK` redirects
-//! (a slot that moved, or is moving) by itself.
+//! (a slot that moved, or is moving) by itself. Through Sentinel the master is found again
+//! whenever the connection breaks or answers `READONLY` ([`crate::sentinel`]).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
@@ -13,7 +16,9 @@ use redis::{Cmd, Pipeline, RedisFuture, RedisResult, RetryMethod, Value};
 
 use crate::Error;
 use crate::ask::run_after_ask;
+use crate::durable::{ReplicaWait, run_durable};
 use crate::script::{LuaScript, ScriptCall};
+use crate::sentinel::SentinelMaster;
 
 /// How long connecting to a server, and a reply, may take before the connection gives up.
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
@@ -42,12 +47,15 @@ const CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct Connection {
     inner: Inner,
+    /// The durable mode's `WAIT`, if set ([`Connection::wait_for_replicas`]).
+    replica_wait: Option<ReplicaWait>,
 }
 
 #[derive(Clone)]
 enum Inner {
     Single(ConnectionManager),
     Cluster(ClusterConnection),
+    Sentinel(Arc<SentinelMaster>),
 }
 
 impl std::fmt::Debug for Connection {
@@ -55,8 +63,12 @@ impl std::fmt::Debug for Connection {
         let kind = match self.inner {
             Inner::Single(_) => "one server",
             Inner::Cluster(_) => "cluster",
+            Inner::Sentinel(_) => "sentinel",
         };
-        f.debug_tuple("Connection").field(&kind).finish()
+        f.debug_struct("Connection")
+            .field("kind", &kind)
+            .field("replica_wait", &self.replica_wait)
+            .finish()
     }
 }
 
@@ -109,6 +121,80 @@ impl Connection {
         Ok(conn.into())
     }
 
+    /// Connects to the master of the group `master_name` that the Sentinels at `sentinels`
+    /// (URLs of some of them) watch.
+    ///
+    /// Sentinel names the master; when the connection to it breaks, or the node answers
+    /// `READONLY` (a master demoted to a replica while this client stayed connected), the
+    /// call asks Sentinel for the master again and is sent once more to the one named now.
+    /// While a failover is under way Sentinel still names the old master, so calls fail with
+    /// [`Error::Unavailable`] until it has promoted a replica; then they go on, without a
+    /// restart. A connection attempt and a reply each time out after 1 s.
+    ///
+    /// The Sentinels' URLs may carry their own credentials; the master is reached with
+    /// redis-rs's defaults for the address Sentinel gives (database 0, no password, no TLS).
+    ///
+    /// What a failover can cost a limit, and how [`wait_for_replicas`](Connection::wait_for_replicas)
+    /// bounds it, is in the crate's docs ([Failover](crate#failover)).
+    ///
+    /// Fails with [`Error::Unavailable`] if no Sentinel answers, none knows `master_name`,
+    /// the master it names cannot be reached now, or `sentinels` is empty.
+    ///
+    /// ```no_run
+    /// use pacer_redis::{Connection, KeyedLimiter, Quota, TokioTimer};
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), pacer_redis::Error> {
+    /// let conn = Connection::connect_sentinel(
+    ///     ["redis://10.0.0.1:26379/", "redis://10.0.0.2:26379/"],
+    ///     "limits",
+    /// )
+    /// .await?;
+    /// let per_user = KeyedLimiter::new(conn, "limit:user:", Quota::per_second(10)?,
+    ///     TokioTimer::new())?;
+    /// per_user.acquire("alice").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn connect_sentinel<'a>(
+        sentinels: impl IntoIterator<Item = &'a str>,
+        master_name: &str,
+    ) -> Result<Connection, Error> {
+        let sentinels: Vec<String> = sentinels.into_iter().map(str::to_string).collect();
+        let master = SentinelMaster::connect(sentinels, master_name, CONNECTION_TIMEOUT)
+            .await
+            .map_err(Error::Unavailable)?;
+        Ok(Connection {
+            inner: Inner::Sentinel(master),
+            replica_wait: None,
+        })
+    }
+
+    /// The durable mode: every script call is followed, in the same round trip, by `WAIT
+    /// replicas timeout`, and its answer is given only once `replicas` replicas of the
+    /// master have acknowledged it. Otherwise the call fails with [`Error::Unavailable`]
+    /// and admits nothing (fail closed: with fewer than `replicas` replicas connected, no
+    /// call succeeds).
+    ///
+    /// A replica that acknowledged holds every reservation this client was given, so if it
+    /// is the one promoted, a failover hands out none of them again. Sentinel promotes the
+    /// replica with the most replicated data, by what it last heard from each (up to a
+    /// second old), so wait for every replica that can be promoted (or run one) for that to
+    /// hold whatever the timing. A Redis Cluster's replicas rank themselves by replication
+    /// offset likewise. On a cluster, a call redirected with `ASK` (its slot in migration)
+    /// fails with [`Error::Unavailable`] instead of being followed.
+    ///
+    /// Its price: one acknowledgement from a replica per call, and, because a `WAIT` holds
+    /// the connection until it returns, calls on one connection wait for each other's
+    /// acknowledgements (figures in `docs/redis-failover.md` of pacer's repository).
+    ///
+    /// `timeout` is rounded up to whole milliseconds (`WAIT` takes milliseconds; at least 1,
+    /// since `WAIT ... 0` would wait forever). `replicas` of 0 waits for nothing.
+    pub fn wait_for_replicas(mut self, replicas: u32, timeout: Duration) -> Connection {
+        self.replica_wait = Some(ReplicaWait::new(replicas, timeout));
+        self
+    }
+
     /// Whether this is a connection to a Redis Cluster.
     pub fn is_cluster(&self) -> bool {
         matches!(self.inner, Inner::Cluster(_))
@@ -132,12 +218,20 @@ impl Connection {
         invocation.key(key).arg(call);
         let mut attempts = 0;
         loop {
-            let result = invocation.invoke_async::<Value>(&mut conn).await;
+            let result = match self.replica_wait {
+                None => invocation.invoke_async::<Value>(&mut conn).await,
+                Some(wait) => run_durable(&mut conn, wait, script, key, call).await,
+            };
             let Inner::Cluster(cluster) = &mut conn.inner else {
                 return result;
             };
             match result {
-                Err(error) if matches!(error.retry_method(), RetryMethod::AskRedirect) => {
+                // `ASKING` and the script are sent without a `WAIT`: a durable call that
+                // meets a slot in migration fails instead (`Unavailable`, nothing admitted).
+                Err(error)
+                    if matches!(error.retry_method(), RetryMethod::AskRedirect)
+                        && self.replica_wait.is_none() =>
+                {
                     return run_after_ask(cluster, error, script, key, call).await;
                 }
                 Err(error)
@@ -156,6 +250,7 @@ impl From<ConnectionManager> for Connection {
     fn from(conn: ConnectionManager) -> Connection {
         Connection {
             inner: Inner::Single(conn),
+            replica_wait: None,
         }
     }
 }
@@ -164,6 +259,7 @@ impl From<ClusterConnection> for Connection {
     fn from(conn: ClusterConnection) -> Connection {
         Connection {
             inner: Inner::Cluster(conn),
+            replica_wait: None,
         }
     }
 }
@@ -173,6 +269,7 @@ impl ConnectionLike for Connection {
         match &mut self.inner {
             Inner::Single(conn) => conn.req_packed_command(cmd),
             Inner::Cluster(conn) => conn.req_packed_command(cmd),
+            Inner::Sentinel(master) => Box::pin(async move { master.command(cmd).await }),
         }
     }
 
@@ -185,6 +282,9 @@ impl ConnectionLike for Connection {
         match &mut self.inner {
             Inner::Single(conn) => conn.req_packed_commands(pipeline, offset, count),
             Inner::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
+            Inner::Sentinel(master) => {
+                Box::pin(async move { master.pipeline(pipeline, offset, count).await })
+            }
         }
     }
 
@@ -192,6 +292,7 @@ impl ConnectionLike for Connection {
         match &self.inner {
             Inner::Single(conn) => conn.get_db(),
             Inner::Cluster(conn) => conn.get_db(),
+            Inner::Sentinel(_) => 0,
         }
     }
 }

@@ -133,7 +133,40 @@
 //! Redis replicates the script's writes, but asynchronously: if a primary fails and a
 //! replica that had not yet received its last reservations takes over, those cells can be
 //! reserved a second time. That window is Redis's replication, not the script's; a single
-//! primary without failover does not have it.
+//! primary without failover does not have it. See [Failover](#failover) for the bound, and
+//! for the durable mode that closes it.
+//!
+//! ## Failover
+//!
+//! [`Connection::connect_sentinel`] reaches the master of a group that Redis Sentinel
+//! watches. When the connection breaks, or the node answers `READONLY` (a master demoted
+//! to a replica while clients stayed connected), the call asks Sentinel for the master
+//! again and is sent there, so the client follows a failover by itself, without a restart.
+//! On a Redis Cluster ([`Connection::connect_cluster`]) redis-rs finds a promoted replica
+//! from the cluster's slot map and follows its `MOVED` redirects. While the failover is
+//! under way (Sentinel or the cluster has not yet promoted a replica) calls fail with
+//! [`Error::Unavailable`] and admit nothing.
+//!
+//! What a failover can cost a limit:
+//!
+//! - **Default mode.** The new master holds the state the replica had received. Whatever
+//!   it lacks, that state is one the key really had earlier, so each key can admit again at
+//!   most its burst for cells already gone, plus the reservations it had queued for later
+//!   (as with a restart without persistence, but usually much less: only the writes of the
+//!   replication lag are lost). A demoted master that kept answering after the promotion
+//!   (Sentinel demotes it seconds later) loses what it took meanwhile, within the same
+//!   bound.
+//! - **Durable mode** ([`Connection::wait_for_replicas`]). Each call is followed by `WAIT`
+//!   in the same round trip and answered only once the replicas acknowledged it (else
+//!   [`Error::Unavailable`], nothing admitted): a promoted replica that acknowledged holds
+//!   every admitted reservation, and nothing is admitted beyond the quota. With one replica,
+//!   or waiting for every replica that can be promoted, that holds whatever the timing. It
+//!   costs a replica's acknowledgement per call, and calls on one connection wait for each
+//!   other's `WAIT`; with fewer replicas than required, every call fails (closed).
+//!
+//! The crate's tests kill a Sentinel-watched master and a cluster master under a saturated
+//! run, and demote one, and check these bounds; `docs/redis-failover.md` in pacer's
+//! repository gives the measured figures.
 //!
 //! ## Runtimes
 //!
@@ -154,6 +187,7 @@
 
 mod ask;
 mod connection;
+mod durable;
 mod engine;
 mod error;
 mod gate;
@@ -163,6 +197,7 @@ mod limiter;
 mod reservation;
 mod runtime;
 mod script;
+mod sentinel;
 mod wait;
 
 #[cfg(test)]

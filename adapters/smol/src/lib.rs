@@ -28,10 +28,10 @@
 //! hands its reservation back.
 //!
 //! # What is here
-//! - [`Limiter`]: a limiter on smol's clock ([`Pacer`](pacer_core::Pacer) on [`SmolTimer`]).
+//! - [`Limiter`]: a limiter on smol's clock ([`Pacer`] on [`SmolTimer`]).
 //!   [`Limiter::new`](pacer_core::Pacer::new) takes a [`Quota`] and shares it lock-free
 //!   ([`AtomicLimiter`]); [`Limiter::with_limiter`](pacer_core::Pacer::with_limiter) takes
-//!   any [`RateLimiter`], for example [`Locked`]`<`[`Limits<2>`](Limits)`>` for "10 per
+//!   any [`RateLimiter`](traits::RateLimiter), for example [`Locked`]`<`[`Limits<2>`](Limits)`>` for "10 per
 //!   second and 1,000 per hour" or [`Locked`]`<`[`SlidingWindow<N>`](SlidingWindow)`>`.
 //! - [`Gate`]: a rate and a cap on how many are in flight ("50 per second, at most 10 at
 //!   once"), with [`gather`](pacer_core::Gate::gather) to run many futures through it.
@@ -63,9 +63,55 @@
 //! anything else that runs futures. pacer starts no task of its own.
 //!
 //! # Testing without real time
-//! smol has no paused clock. Code generic over the timer (`Pacer<L, T: Timer>`) can be tested
-//! on [`ManualTimer`], whose sleeps complete when the test advances its clock, on smol's own
-//! executor: see [`ManualTimer`] and this crate's tests.
+//! smol has no paused clock; pacer's is [`ManualTimer`]. Code written over [`Pacer`]`<L, T>`
+//! runs in tests on a `ManualTimer`, and `smol::block_on(timer.run(future))` (or
+//! [`ManualTimer::block_on`]) moves its clock to the next wake whenever the future is idle,
+//! like tokio's paused time: a test of minutes of pacing takes microseconds, and every
+//! instant is exact. See [`ManualTimer::run`] and this crate's tests.
+//!
+//! # One crate
+//!
+//! Everything a user of smol names comes from this crate: the runtime's types ([`Limiter`],
+//! [`Gate`], [`KeyedLimiter`], [`SmolTimer`]), pacer's ([`Pacer`], [`KeyedPacer`], [`Quota`],
+//! [`Error`], [`Reservation`], [`Throttle`], the schedulers and shared limiters, and what
+//! reads a server's answers: [`Feedback`], [`Adaptive`]), the test
+//! timer ([`ManualTimer`], with [`Run`] for virtual time), and [`pacer_core`] itself. The
+//! traits, to read a clock or to write code generic over a limiter or a timer, are in
+//! [`traits`] (`use pacer_smol::traits::*;`).
+//!
+//! # A throttled stream that outlives its scope
+//!
+//! `limiter.throttle(stream)` borrows the limiter. To return a throttled stream from a
+//! function, or to spawn it, give it a share of the limiter:
+//! [`Throttle::new`]`(Arc::clone(&limiter), stream)` is `'static`.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use pacer_smol::{Limiter, Quota, Throttle};
+//! use smol::stream::{self, Stream, StreamExt};
+//!
+//! fn paced(limiter: &Arc<Limiter>, ids: Vec<u32>) -> impl Stream<Item = u32> + Send + 'static {
+//!     Throttle::new(Arc::clone(limiter), stream::iter(ids))
+//! }
+//!
+//! # fn main() -> Result<(), pacer_smol::Error> {
+//! smol::block_on(async {
+//!     let limiter = Arc::new(Limiter::new(Quota::per_second(1_000)?));
+//!     let task = smol::spawn(paced(&limiter, vec![1, 2, 3]).collect::<Vec<u32>>());
+//!     assert_eq!(task.await, [1, 2, 3]);
+//!     Ok(())
+//! })
+//! # }
+//! ```
+//!
+//! # Refusals and `Retry-After`
+//!
+//! A bounded wait that would be too long fails at once with [`Error::WouldWait`], whose
+//! instant is in the limiter's nanoseconds. [`retry_after`](Pacer::retry_after) turns it into
+//! the wait from now (exact to the nanosecond, never short), and
+//! [`retry_after_secs`](Pacer::retry_after_secs) into whole seconds rounded up, for an HTTP
+//! `Retry-After` header (never 0 for a positive wait); [`SmolTimer::instant`] gives the
+//! runtime's own instant. A keyed limiter has the same two methods.
 #![forbid(unsafe_code)]
 
 use core::future::Future;
@@ -73,20 +119,36 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-/// The core crate, for everything not re-exported here (the pure schedulers' cancel tokens,
-/// `ManualClock`, `Reservation`, ...).
+use pacer_core::{Clock, Timer};
+
+/// The core crate, for what is not re-exported here (the schedulers' cancel tokens, the
+/// no_std building blocks, ...).
 pub use pacer_core;
 pub use pacer_core::{
-    Acquire, AtomicLimiter, Clock, Error, GatePermit, Gcra, KeyedRateLimiter, Limits, Locked,
-    ManualTimer, Quota, RateLimiter, Scheduler, ShardedKeyedGcra, SlidingWindow, Snapshot, Timer,
-    WhenFull,
+    Acquire, Adaptive, AtomicLimiter, Decision, DutyCycle, Error, Feedback, FeedbackError,
+    GatePermit, Gcra, KeyedGcra, KeyedPacer, Limits, Locked, ManualClock, ManualSleep, ManualTimer,
+    Pacer, Pausable, PerKey, Policy, Quota, Reason, Reservation, Run, ShardedKeyedGcra,
+    SlidingWindow, Snapshot, Throttle, WhenFull,
 };
+
+/// The traits behind the types: bring them into scope with `use pacer_smol::traits::*;` to read
+/// a timer's clock ([`now`](traits::Clock::now)), to write code generic over a limiter
+/// (`L: RateLimiter`) or a timer (`T: Timer`), or to drive a pure scheduler by hand.
+pub mod traits {
+    pub use pacer_core::{
+        Clock, KeyedRateLimiter, PacerRef, Pause, RateLimiter, Reconfigure, Scheduler, Timer,
+    };
+}
 
 /// A rate limiter on smol's clock: `limiter.acquire().await` waits, without blocking the
 /// executor, until a cell may go.
 ///
-/// `L` is the shared limiter: lock-free [`AtomicLimiter`] by default (one [`Quota`]), or any
-/// [`RateLimiter`] such as [`Locked`]`<`[`Limits<K>`](Limits)`>`. Every method takes `&self`;
+/// `Limiter` is a type alias, a name for [`Pacer`] on [`SmolTimer`]: compiler errors and
+/// rustdoc show the full type (`Pacer<…, SmolTimer>`), and its methods are [`Pacer`]'s.
+///
+/// `L` is the shared limiter: lock-free [`AtomicLimiter`] in a [`Pausable`] by default (one
+/// [`Quota`]; [`pause_for`](pacer_core::Pacer::pause_for) holds every waiter back), or any
+/// [`RateLimiter`](traits::RateLimiter) such as [`Locked`]`<`[`Limits<K>`](Limits)`>`. Every method takes `&self`;
 /// share it by reference or in an `Arc`.
 ///
 /// ```
@@ -105,10 +167,13 @@ pub use pacer_core::{
 /// })
 /// # }
 /// ```
-pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, SmolTimer>;
+pub type Limiter<L = Pausable<AtomicLimiter>> = pacer_core::Pacer<L, SmolTimer>;
 
 /// A [`Limiter`] behind a cap on how many are in flight: "at most 50 per second and at most 10
 /// at once", the job of most API clients.
+///
+/// `Gate` is a type alias, a name for [`pacer_core::Gate`] on [`SmolTimer`]: compiler errors
+/// and rustdoc show the full type (`Gate<…, SmolTimer>`), and its methods are documented there.
 ///
 /// [`acquire`](pacer_core::Gate::acquire) waits for a concurrency slot, then for the rate,
 /// and returns a [`GatePermit`] that holds the slot until dropped.
@@ -126,10 +191,14 @@ pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, SmolTimer>;
 /// })
 /// # }
 /// ```
-pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, SmolTimer>;
+pub type Gate<L = Pausable<AtomicLimiter>> = pacer_core::Gate<L, SmolTimer>;
 
 /// One limit per key (a user, an address, a host), for up to a fixed number of busy keys, on
 /// smol's clock: `limiter.acquire(&key).await` waits until a cell of that key's limit may go.
+///
+/// `KeyedLimiter` is a type alias, a name for [`KeyedPacer`] on [`SmolTimer`] over a
+/// [`ShardedKeyedGcra`]: compiler errors and rustdoc show the full type
+/// (`KeyedPacer<ShardedKeyedGcra<K>, SmolTimer>`), and its methods are [`KeyedPacer`]'s.
 ///
 /// Idle keys are forgotten by the limiter itself, so memory stays what
 /// [`new`](pacer_core::KeyedPacer::new) allocated; a new key with no room is refused with
@@ -148,25 +217,7 @@ pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, SmolTimer>;
 /// })
 /// # }
 /// ```
-pub type KeyedLimiter<K> = pacer_core::KeyedPacer<ShardedKeyedGcra<K>, SmolTimer>;
-
-/// A stream that passes on another's items no faster than a [`Limiter`] allows, one cell each;
-/// made by [`Limiter::throttle`](pacer_core::Pacer::throttle).
-///
-/// ```
-/// use pacer_smol::{Limiter, Quota};
-/// use smol::stream::{self, StreamExt};
-///
-/// # fn main() -> Result<(), pacer_smol::Error> {
-/// smol::block_on(async {
-///     let limiter = Limiter::new(Quota::per_second(1_000)?);
-///     let paced: Vec<u8> = limiter.throttle(stream::iter([1, 2, 3])).collect().await;
-///     assert_eq!(paced, [1, 2, 3]);
-///     Ok(())
-/// })
-/// # }
-/// ```
-pub type Throttle<'a, S, L = AtomicLimiter> = pacer_core::Throttle<'a, S, L, SmolTimer>;
+pub type KeyedLimiter<K> = pacer_core::KeyedPacer<Pausable<ShardedKeyedGcra<K>>, SmolTimer>;
 
 /// smol's clock and timer, as pacer needs them: a [`Clock`] reading nanoseconds since an
 /// origin (a [`std::time::Instant`]), and a [`Timer`] whose sleeps are [`async_io::Timer`]s,
@@ -179,7 +230,8 @@ pub type Throttle<'a, S, L = AtomicLimiter> = pacer_core::Throttle<'a, S, L, Smo
 /// reached its deadline, and [`now`](Clock::now) then reads at least the instant slept until.
 ///
 /// ```
-/// use pacer_smol::{Clock, SmolTimer, Timer};
+/// use pacer_smol::SmolTimer;
+/// use pacer_smol::traits::{Clock, Timer};
 ///
 /// smol::block_on(async {
 ///     let timer = SmolTimer::new();

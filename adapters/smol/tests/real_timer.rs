@@ -37,9 +37,9 @@ fn past_instants_are_due_at_once_and_unreachable_ones_never() {
 fn limiter_gate_and_throttle_on_the_real_timer() {
     real_timer::limiter_gate_and_throttle::<SmolTimer>(&Smol);
     // The aliases are the core types, on this crate's timer, that the shared check ran on.
-    let limiter: pacer_core::Pacer<AtomicLimiter, SmolTimer> =
+    let limiter: pacer_core::Pacer<pacer_core::Pausable<AtomicLimiter>, SmolTimer> =
         Limiter::new(Quota::per_second(1_000).unwrap());
-    let _: Throttle<'_, _> = limiter.throttle(stream::iter([1, 2, 3]));
-    let _: pacer_core::Gate<AtomicLimiter, SmolTimer> =
+    let _: Throttle<_, &Limiter> = limiter.throttle(stream::iter([1, 2, 3]));
+    let _: pacer_core::Gate<pacer_core::Pausable<AtomicLimiter>, SmolTimer> =
         Gate::new(Quota::per_second(1_000).unwrap(), 2).unwrap();
 }

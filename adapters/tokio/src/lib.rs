@@ -57,7 +57,9 @@
 //!
 //! [`TokioTimer`] reads [`tokio::time::Instant`], so throttled code runs under tokio's paused
 //! time (`#[tokio::test(start_paused = true)]`, with tokio's `test-util` feature): a test of a
-//! minute of pacing takes microseconds, and every instant is exact.
+//! minute of pacing takes microseconds, and every instant is exact. Code written over
+//! [`Pacer`]`<L, T>` also runs on a [`ManualTimer`], on any executor:
+//! [`ManualTimer::block_on`] moves its clock to the next wake whenever the future is idle.
 //!
 //! ## Timer resolution
 //!
@@ -74,9 +76,54 @@
 //! rate at burst 1 (994 per second measured, against 924 on tokio's timer); waiters within 1 ms of each other share one wake-up of the runtime, at the last of
 //! their instants, so a herd keeps its rate exactly at about the CPU cost of tokio's timer. It
 //! reads the real clock, not tokio's paused one. Name the limiter `PreciseLimiter`.
+//!
+//! ## One crate
+//!
+//! Everything a user of tokio names comes from this crate: the runtime's types ([`Limiter`],
+//! [`Gate`], [`KeyedLimiter`], [`TokioTimer`]), pacer's ([`Pacer`], [`KeyedPacer`], [`Quota`],
+//! [`Error`], [`Reservation`], [`Throttle`], the schedulers and shared limiters, and what
+//! reads a server's answers: [`Feedback`], [`Adaptive`]), the test
+//! timer ([`ManualTimer`], with [`Run`] for virtual time), and [`pacer_core`] itself. The
+//! traits, to read a clock or to write code generic over a limiter or a timer, are in
+//! [`traits`] (`use pacer_tokio::traits::*;`).
+//!
+//! ## A throttled stream that outlives its scope
+//!
+//! `limiter.throttle(stream)` borrows the limiter. To return a throttled stream from a
+//! function, or to spawn it, give it a share of the limiter:
+//! [`Throttle::new`]`(Arc::clone(&limiter), stream)` is `'static`.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use futures_util::{Stream, StreamExt};
+//! use pacer_tokio::{Limiter, Quota, Throttle};
+//!
+//! fn paced(limiter: &Arc<Limiter>, ids: Vec<u32>) -> impl Stream<Item = u32> + Send + 'static {
+//!     Throttle::new(Arc::clone(limiter), futures_util::stream::iter(ids))
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), pacer_tokio::Error> {
+//! let limiter = Arc::new(Limiter::new(Quota::per_second(1_000)?));
+//! let task = tokio::spawn(paced(&limiter, vec![1, 2, 3]).collect::<Vec<u32>>());
+//! assert_eq!(task.await.expect("the task ran"), [1, 2, 3]);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Refusals and `Retry-After`
+//!
+//! A bounded wait that would be too long fails at once with [`Error::WouldWait`], whose
+//! instant is in the limiter's nanoseconds. [`retry_after`](Pacer::retry_after) turns it into
+//! the wait from now (exact to the nanosecond, never short), and
+//! [`retry_after_secs`](Pacer::retry_after_secs) into whole seconds rounded up, for an HTTP
+//! `Retry-After` header (never 0 for a positive wait); [`TokioTimer::instant`] gives the
+//! runtime's own instant. A keyed limiter has the same two methods.
 #![forbid(unsafe_code)]
 
 use core::time::Duration;
+
+use pacer_core::{Clock, Timer};
 
 use tokio::time::{Instant, Sleep};
 
@@ -85,25 +132,51 @@ mod precise;
 #[cfg(all(feature = "precise", any(target_os = "linux", target_os = "android")))]
 pub use precise::{PreciseSleep, PreciseTimer};
 
+/// The core crate, for what is not re-exported here (the schedulers' cancel tokens, the
+/// no_std building blocks, ...).
+pub use pacer_core;
 pub use pacer_core::{
-    Acquire, AtomicLimiter, Clock, Error, GatePermit, Gcra, KeyedRateLimiter, Limits, Locked,
-    Quota, RateLimiter, Scheduler, ShardedKeyedGcra, SlidingWindow, Snapshot, Timer, WhenFull,
+    Acquire, Adaptive, AtomicLimiter, Decision, DutyCycle, Error, Feedback, FeedbackError,
+    GatePermit, Gcra, KeyedGcra, KeyedPacer, Limits, Locked, ManualClock, ManualSleep, ManualTimer,
+    Pacer, Pausable, PerKey, Policy, Quota, Reason, Reservation, Run, ShardedKeyedGcra,
+    SlidingWindow, Snapshot, Throttle, WhenFull,
 };
+
+/// The traits behind the types: bring them into scope with `use pacer_tokio::traits::*;` to read
+/// a timer's clock ([`now`](traits::Clock::now)), to write code generic over a limiter
+/// (`L: RateLimiter`) or a timer (`T: Timer`), or to drive a pure scheduler by hand.
+pub mod traits {
+    pub use pacer_core::{
+        Clock, KeyedRateLimiter, PacerRef, Pause, RateLimiter, Reconfigure, Scheduler, Timer,
+    };
+}
 
 /// A rate limiter on tokio's timer: `limiter.acquire().await` waits until a cell may go.
 ///
-/// `L` is the shared limiter: the lock-free [`AtomicLimiter`] for one quota (the default), or
+/// `Limiter` is a type alias, a name for [`Pacer`] on [`TokioTimer`]: compiler errors and
+/// rustdoc show the full type (`Pacer<…, TokioTimer>`), and its methods are [`Pacer`]'s.
+///
+/// `L` is the shared limiter: the lock-free [`AtomicLimiter`] for one quota, in a [`Pausable`]
+/// so that [`pause_for`](pacer_core::Pacer::pause_for) holds every waiter back when a server
+/// says so (the default), or
 /// [`Locked`] around a [`Gcra`], a [`SlidingWindow`] or [`Limits`] (several quotas at once),
 /// made with [`with_limiter`](pacer_core::Pacer::with_limiter).
-pub type Limiter<L = AtomicLimiter> = pacer_core::Pacer<L, TokioTimer>;
+pub type Limiter<L = Pausable<AtomicLimiter>> = pacer_core::Pacer<L, TokioTimer>;
 
 /// A rate and a cap on how many are in flight ("100 per second, at most 20 at once"), on
 /// tokio's timer.
-pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, TokioTimer>;
+///
+/// `Gate` is a type alias, a name for [`pacer_core::Gate`] on [`TokioTimer`]: compiler errors
+/// and rustdoc show the full type (`Gate<…, TokioTimer>`), and its methods are documented there.
+pub type Gate<L = Pausable<AtomicLimiter>> = pacer_core::Gate<L, TokioTimer>;
 
 /// One limit per key (a client, an API key, a destination host), for up to a fixed number of
 /// busy keys, on tokio's timer: `limiter.acquire(&key).await` waits until a cell of that
 /// key's limit may go.
+///
+/// `KeyedLimiter` is a type alias, a name for [`KeyedPacer`] on [`TokioTimer`] over a
+/// [`ShardedKeyedGcra`]: compiler errors and rustdoc show the full type
+/// (`KeyedPacer<ShardedKeyedGcra<K>, TokioTimer>`), and its methods are [`KeyedPacer`]'s.
 ///
 /// Idle keys are forgotten by the limiter itself, so memory stays what
 /// [`new`](pacer_core::KeyedPacer::new) allocated, however many distinct keys pass; a new key
@@ -129,21 +202,18 @@ pub type Gate<L = AtomicLimiter> = pacer_core::Gate<L, TokioTimer>;
 /// # Ok(())
 /// # }
 /// ```
-pub type KeyedLimiter<K> = pacer_core::KeyedPacer<ShardedKeyedGcra<K>, TokioTimer>;
+pub type KeyedLimiter<K> = pacer_core::KeyedPacer<Pausable<ShardedKeyedGcra<K>>, TokioTimer>;
 
 /// A rate limiter on a [`PreciseTimer`]: waits never end early and keep the rate exactly.
 /// Make it with [`PreciseTimer::limiter`] (or [`from_parts`](pacer_core::Pacer::from_parts))
 /// on a timer made inside the runtime.
 #[cfg(all(feature = "precise", any(target_os = "linux", target_os = "android")))]
-pub type PreciseLimiter<L = AtomicLimiter> = pacer_core::Pacer<L, PreciseTimer>;
+pub type PreciseLimiter<L = Pausable<AtomicLimiter>> = pacer_core::Pacer<L, PreciseTimer>;
 
 /// A rate and a cap on how many are in flight, on a [`PreciseTimer`]; made with
 /// [`PreciseTimer::gate`].
 #[cfg(all(feature = "precise", any(target_os = "linux", target_os = "android")))]
-pub type PreciseGate<L = AtomicLimiter> = pacer_core::Gate<L, PreciseTimer>;
-
-/// A stream paced by a [`Limiter`], made by [`throttle`](pacer_core::Pacer::throttle).
-pub type Throttle<'a, S, L = AtomicLimiter> = pacer_core::Throttle<'a, S, L, TokioTimer>;
+pub type PreciseGate<L = Pausable<AtomicLimiter>> = pacer_core::Gate<L, PreciseTimer>;
 
 /// tokio's clock and sleep as a pacer [`Timer`].
 ///

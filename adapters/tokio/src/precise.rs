@@ -109,7 +109,8 @@ impl PreciseTimer {
     /// # }
     /// ```
     pub fn limiter(&self, quota: pacer_core::Quota) -> crate::PreciseLimiter {
-        crate::PreciseLimiter::from_parts(pacer_core::AtomicLimiter::new(quota), self.clone())
+        let limiter = pacer_core::Pausable::new(pacer_core::AtomicLimiter::new(quota));
+        crate::PreciseLimiter::from_parts(limiter, self.clone())
     }
 
     /// A gate on this timer: `quota`, and at most `concurrency` holders of a permit at once.

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pacer_tests::{assert_conforms, count_polls};
-use pacer_tokio::{Clock, Error, KeyedLimiter, Quota, ShardedKeyedGcra, WhenFull};
+use pacer_tokio::traits::Clock;
+use pacer_tokio::{Error, KeyedLimiter, Pausable, Quota, ShardedKeyedGcra, WhenFull};
 
 const MS: u64 = 1_000_000;
 
@@ -78,7 +79,7 @@ async fn a_dropped_waiter_cancels_its_own_key_only() {
 async fn a_full_table_refuses_new_keys_until_a_slot_frees() {
     let quota = Quota::per_second(10).unwrap();
     let table = ShardedKeyedGcra::with_shards(quota, 2, 1).unwrap();
-    let limiter = KeyedLimiter::<String>::with_limiter(table);
+    let limiter = KeyedLimiter::<String>::with_limiter(Pausable::new(table));
     limiter.acquire("a").await.unwrap();
     limiter.acquire("b").await.unwrap();
     let full = Error::TableFull { at: 100 * MS };
@@ -89,11 +90,11 @@ async fn a_full_table_refuses_new_keys_until_a_slot_frees() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     limiter.acquire("c").await.unwrap(); // "a" and "b" are idle: one is forgotten
 
-    let forgetting = KeyedLimiter::<String>::with_limiter(
+    let forgetting = KeyedLimiter::<String>::with_limiter(Pausable::new(
         ShardedKeyedGcra::with_shards(quota, 2, 1)
             .unwrap()
             .when_full(WhenFull::Forget),
-    );
+    ));
     forgetting.acquire("a").await.unwrap();
     forgetting.acquire("b").await.unwrap();
     let now = forgetting.timer().now();

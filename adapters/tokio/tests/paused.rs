@@ -9,7 +9,8 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use pacer_tests::assert_conforms;
 use pacer_tests::race::{Race, Record};
-use pacer_tokio::{Clock, Error, Gate, Limiter, Quota, Timer, TokioTimer};
+use pacer_tokio::traits::{Clock, Timer};
+use pacer_tokio::{Error, Gate, Limiter, Quota, TokioTimer};
 
 const MS: u64 = 1_000_000;
 
@@ -201,7 +202,8 @@ async fn dropping_the_newest_waiter_returns_its_slot() {
 async fn throttle_spaces_a_stream() {
     let limiter = Limiter::new(Quota::per_second(20).unwrap());
     let timer = *limiter.timer();
-    let paced: pacer_tokio::Throttle<'_, _> = limiter.throttle(futures_util::stream::iter(0..10));
+    let paced: pacer_tokio::Throttle<_, &Limiter> =
+        limiter.throttle(futures_util::stream::iter(0..10));
     let seen: Vec<(u32, u64)> = paced.map(|item| (item, timer.now())).collect().await;
     let expected: Vec<(u32, u64)> = (0..10).map(|i| (i, u64::from(i) * 50 * MS)).collect();
     assert_eq!(seen, expected);

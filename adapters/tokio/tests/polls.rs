@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use pacer_tests::count_polls;
-use pacer_tokio::{Clock, Limiter, Quota};
+use pacer_tokio::traits::Clock;
+use pacer_tokio::{Limiter, Quota};
 
 #[tokio::test(start_paused = true)]
 async fn a_thousand_waiters_are_each_polled_at_most_twice() {

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use pacer_tests::race::{Race, Record};
 use pacer_tests::{XorShift, assert_conforms, count_polls, poll_once};
-use pacer_tokio::{AtomicLimiter, Clock, PreciseLimiter, PreciseTimer, Quota, Timer};
+use pacer_tokio::traits::{Clock, Timer};
+use pacer_tokio::{AtomicLimiter, PreciseLimiter, PreciseTimer, Quota};
 
 const MS: u64 = 1_000_000;
 

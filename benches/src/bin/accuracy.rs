@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use pacer_benches::{Schedule, analyse_burst};
-use pacer_core::{AtomicLimiter, Pacer, Quota, Timer};
+use pacer_core::{AtomicLimiter, Pacer, Pausable, Quota, Timer};
 
 const RATES: [u32; 5] = [10, 100, 1_000, 10_000, 100_000];
 
@@ -54,7 +54,7 @@ impl Rt {
 /// Runs the waiters on a tokio multi-thread runtime with 2 workers, built as `#[tokio::main]`
 /// builds it (timer and I/O driver), on the limiter `make` returns inside it.
 fn on_tokio<T>(
-    make: impl FnOnce() -> Pacer<AtomicLimiter, T>,
+    make: impl FnOnce() -> Pacer<Pausable<AtomicLimiter>, T>,
     record: &Arc<Record>,
     mode: Mode,
     n: usize,
@@ -128,7 +128,7 @@ impl Record {
 /// The work of waiter `w` of `waiters`: its share of `n` acquisitions (concurrent), or
 /// acquisitions until `n` or the span is over (sequential, one waiter).
 async fn waiter<T: Timer>(
-    limiter: Arc<Pacer<AtomicLimiter, T>>,
+    limiter: Arc<Pacer<Pausable<AtomicLimiter>, T>>,
     record: Arc<Record>,
     mode: Mode,
     share: usize,
@@ -170,7 +170,10 @@ fn run(rt: Rt, mode: Mode, rate: u32, burst: u32, span: Duration) -> (Schedule, 
         Rt::TokioPrecise => on_tokio(
             || {
                 let timer = pacer_tokio::PreciseTimer::new().expect("a timerfd in this runtime");
-                pacer_tokio::PreciseLimiter::from_parts(AtomicLimiter::new(quota), timer)
+                pacer_tokio::PreciseLimiter::from_parts(
+                    Pausable::new(AtomicLimiter::new(quota)),
+                    timer,
+                )
             },
             &record,
             mode,

@@ -208,9 +208,9 @@ impl Limiter {
                 // would: otherwise the queue's doubling adds about log2(N) allocations a run.
                 timer.reserve(n).expect("room for the waiters");
                 Limiter::Precise(pacer_tokio::PreciseLimiter::from_parts(
-                    pacer_tokio::AtomicLimiter::new(
+                    pacer_tokio::Pausable::new(pacer_tokio::AtomicLimiter::new(
                         pacer_tokio::Quota::per_second(rate).expect("quota"),
-                    ),
+                    )),
                     timer,
                 ))
             }
@@ -295,6 +295,8 @@ struct Outcome {
     most_in_period: usize,
     /// The most passes in any window of ten intervals (10 / `rate` s), where it allows 10.
     most_in_ten: usize,
+    /// Every pass instant, sorted, in nanoseconds since the run's base (for `--dump`).
+    passes: Vec<u64>,
 }
 
 fn run(flavor: Flavor, kind: Kind, n: usize, rate: u32, timeout: Duration) -> Outcome {
@@ -378,10 +380,36 @@ fn run(flavor: Flavor, kind: Kind, n: usize, rate: u32, timeout: Duration) -> Ou
             schedule,
             most_in_period,
             most_in_ten,
+            passes,
         }
     });
     runtime.shutdown_timeout(Duration::from_secs(1));
     outcome
+}
+
+/// Writes the pass instants of `out` to `dir` for the `plots` program; a failure to write is
+/// reported and ends the program, since the figures would lack this run.
+fn dump(dir: &std::path::Path, flavor: Flavor, out: &Outcome, run_index: usize) {
+    let runtime = match flavor {
+        Flavor::Multi => "multi",
+        Flavor::Current => "current",
+    };
+    let name = format!(
+        "{runtime}-{}-{}-{}-{run_index}.csv",
+        out.n,
+        out.rate,
+        out.kind.name()
+    );
+    let mut text = String::with_capacity(out.passes.len() * 12);
+    for at in &out.passes {
+        text.push_str(&at.to_string());
+        text.push('\n');
+    }
+    let written = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(dir.join(&name), text));
+    if let Err(error) = written {
+        eprintln!("herd: cannot write {}: {error}", dir.join(&name).display());
+        std::process::exit(1);
+    }
 }
 
 struct Options {
@@ -390,12 +418,14 @@ struct Options {
     flavors: Vec<Flavor>,
     timeout: Duration,
     runs: usize,
+    /// Where `--dump` writes each run's pass instants, if anywhere.
+    dump: Option<std::path::PathBuf>,
 }
 
 const USAGE: &str = "\
 usage: herd [--quick] [--case N:R]... [--limiter NAME]...
             [--runtime multi|current]... [--timeout SECS] [--runs K] [--gate-slots C] [--no-io]
-            [--precise-slack US]
+            [--precise-slack US] [--dump DIR]
   --quick      only the two short cases (1000:1000 and 10000:20000)
   --case       a case of N tasks at R per second (repeatable; default: the three of issue 4)
   --limiter    pacer, pacer-precise, governor, leaky, baseline, pacer-gate or
@@ -415,6 +445,9 @@ usage: herd [--quick] [--case N:R]... [--limiter NAME]...
                pacer-precise's timer slack in microseconds (default 1000, the timer's
                own default; 0 wakes each waiter at its own instant; see
                PreciseTimer::set_slack)
+  --dump DIR   write each run's pass instants to DIR/<runtime>-<N>-<R>-<limiter>-<run>.csv
+               (one instant a line, nanoseconds since the run started, sorted; the input of
+               the `plots` program, which draws BENCHMARKS.md's figures)
   --no-io      build the runtimes with tokio's timer only, no I/O driver (by default they
                have both, as #[tokio::main] builds them; pacer-precise needs the I/O driver)";
 
@@ -425,6 +458,7 @@ fn options() -> Options {
         flavors: Vec::new(),
         timeout: Duration::from_secs(60),
         runs: 1,
+        dump: None,
     };
     let mut quick = false;
     let mut args = std::env::args().skip(1);
@@ -468,6 +502,7 @@ fn options() -> Options {
                 GATE_SLOTS.store(slots, Ordering::Relaxed);
             }
             "--no-io" => NO_IO.store(true, Ordering::Relaxed),
+            "--dump" => o.dump = Some(value().into()),
             "--precise-slack" => {
                 let us: u64 = value()
                     .parse()
@@ -552,9 +587,12 @@ fn main() {
             // Round-robin over the limiters, so a change in the machine's load during the
             // series falls on all of them alike.
             let mut by_kind: Vec<Vec<Outcome>> = kinds.iter().map(|_| Vec::new()).collect();
-            for _ in 0..o.runs {
+            for run_index in 0..o.runs {
                 for (k, &kind) in kinds.iter().enumerate() {
                     let out = run(flavor, kind, n, rate, o.timeout);
+                    if let Some(dir) = &o.dump {
+                        dump(dir, flavor, &out, run_index);
+                    }
                     eprintln!(
                         "  {} N={n} R={rate} {}: {} passed in {} s, CPU {} s, \
                          achieved {:+.3}%, polls/acq {:.2}",
@@ -796,7 +834,7 @@ fn sizes() {
             true => "not measured (no I/O driver)".to_string(),
             false => {
                 let precise = pacer_tokio::PreciseLimiter::from_parts(
-                    pacer_tokio::AtomicLimiter::new(quota),
+                    pacer_tokio::Pausable::new(pacer_tokio::AtomicLimiter::new(quota)),
                     pacer_tokio::PreciseTimer::new().expect("a timerfd in this runtime"),
                 );
                 format!(

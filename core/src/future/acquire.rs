@@ -3,7 +3,10 @@
 //! Its life has three steps and no loop:
 //! 1. first poll: read the clock once and reserve (a future never polled takes nothing);
 //! 2. if the instant is later than now, sleep once on the runtime's timer until it;
-//! 3. when the timer fires, complete: the cells are spent.
+//! 3. when the timer fires, ask the limiter where the reservation stands
+//!    ([`RateLimiter::pending`]) and complete: the cells are spent. Only a limiter paused since
+//!    (see [`Pausable`](crate::Pausable)) moves the instant; then the future sleeps once more,
+//!    until the moved instant, or fails if that is past its bound.
 //!
 //! Dropping it between 1 and 3 cancels the reservation at the current time, which returns
 //! the cells if it is still the newest (see [`RateLimiter::cancel`]).
@@ -95,16 +98,30 @@ impl<L: RateLimiter, T: Timer> Future for Acquire<'_, L, T> {
                     reservation,
                     mut sleep,
                 } => {
-                    let at = reservation.at();
                     if sleep.as_mut().poll(cx).is_pending() {
                         return Poll::Pending;
                     }
-                    if this.timer.now() >= at {
+                    let now = this.timer.now();
+                    match this.limiter.pending(reservation, now) {
                         // The cells are spent: leaving `Waiting` cancels nothing.
-                        return finish(this.state.as_mut(), Ok(()));
+                        Ok(None) => return finish(this.state.as_mut(), Ok(())),
+                        // A pause moved the instant, or the timer fired early by this
+                        // clock: sleep again rather than go early.
+                        Ok(Some(at)) => sleep.set(this.timer.sleep_until(at)),
+                        // A pause moved the instant past the acquisition's bound: give the
+                        // reservation back and fail as a late reservation would have.
+                        Err(error) => {
+                            let done = State::Done {
+                                outcome: Err(error),
+                            };
+                            if let StateReplace::Waiting { reservation, .. } =
+                                this.state.as_mut().project_replace(done)
+                            {
+                                this.limiter.cancel(reservation, now);
+                            }
+                            return Poll::Ready(Err(error));
+                        }
                     }
-                    // The timer fired early by this clock: sleep again rather than go early.
-                    sleep.set(this.timer.sleep_until(at));
                 }
                 // Finished already: polling again is a caller error, answered calmly with
                 // the same outcome rather than a panic.

@@ -53,8 +53,9 @@ pub struct GatePermit<'a> {
     _slot: SemaphoreGuard<'a>,
 }
 
-impl<T: Timer + Default> Gate<AtomicLimiter, T> {
-    /// `quota` with at most `concurrency` permits out at once, on a new default timer.
+impl<T: Timer + Default> Gate<crate::Pausable<AtomicLimiter>, T> {
+    /// `quota` (a [`Pausable`](crate::Pausable) [`AtomicLimiter`]) with at most
+    /// `concurrency` permits out at once, on a new default timer.
     ///
     /// Fails with [`Error::ZeroConcurrency`] for a concurrency of zero, which could never
     /// admit anything.

@@ -38,14 +38,20 @@ pub struct KeyedPacer<L, T> {
 }
 
 #[cfg(feature = "std")]
-impl<K: core::hash::Hash + Eq, T: Timer + Default> KeyedPacer<crate::ShardedKeyedGcra<K>, T> {
+impl<K: core::hash::Hash + Eq, T: Timer + Default>
+    KeyedPacer<crate::Pausable<crate::ShardedKeyedGcra<K>>, T>
+{
     /// A [`ShardedKeyedGcra`](crate::ShardedKeyedGcra) for `quota` per key, with room for at
-    /// least `capacity` keys, on a new default timer of the runtime.
+    /// least `capacity` keys, in a [`Pausable`](crate::Pausable) so that
+    /// [`pause_for`](KeyedPacer::pause_for) can hold every key back, on a new default timer.
     ///
     /// Fails with [`Error::ZeroCapacity`] for a capacity of zero.
     pub fn new(quota: crate::Quota, capacity: usize) -> Result<Self, Error> {
         let limiter = crate::ShardedKeyedGcra::new(quota, capacity)?;
-        Ok(KeyedPacer::from_parts(limiter, T::default()))
+        Ok(KeyedPacer::from_parts(
+            crate::Pausable::new(limiter),
+            T::default(),
+        ))
     }
 }
 

@@ -36,10 +36,18 @@ pub struct Pacer<L, T> {
 }
 
 #[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
-impl<T: Timer + Default> Pacer<crate::AtomicLimiter, T> {
-    /// A lock-free [`AtomicLimiter`](crate::AtomicLimiter) for `quota` on a new default timer of the runtime.
+impl<T: Timer + Default> Pacer<crate::Pausable<crate::AtomicLimiter>, T> {
+    /// A lock-free [`AtomicLimiter`](crate::AtomicLimiter) for `quota`, in a
+    /// [`Pausable`](crate::Pausable) so that [`pause_for`](Pacer::pause_for) can hold every
+    /// waiter back, on a new default timer of the runtime.
+    ///
+    /// For a limiter that cannot be paused (a few bytes and loads less), use
+    /// [`with_limiter`](Pacer::with_limiter)`(AtomicLimiter::new(quota))`.
     pub fn new(quota: crate::Quota) -> Self {
-        Pacer::from_parts(crate::AtomicLimiter::new(quota), T::default())
+        Pacer::from_parts(
+            crate::Pausable::new(crate::AtomicLimiter::new(quota)),
+            T::default(),
+        )
     }
 }
 

@@ -54,6 +54,20 @@ pub trait KeyedRateLimiter<Q: ?Sized> {
     /// Hands a reservation of `key` back at `now`; returns whether its cells were returned.
     fn cancel(&self, key: &Q, reservation: Reservation<Self::Token>, now: u64) -> bool;
 
+    /// Where a reservation of `key` stands at `now`, asked by a waiter when its timer fires;
+    /// see [`RateLimiter::pending`]. The default answers from [`Reservation::at`].
+    #[inline]
+    fn pending(
+        &self,
+        key: &Q,
+        reservation: &Reservation<Self::Token>,
+        now: u64,
+    ) -> Result<Option<u64>, Error> {
+        let _ = key;
+        let at = reservation.at();
+        Ok((now < at).then_some(at))
+    }
+
     /// The remaining burst of `key` and the earliest instant for one of its cells, at `now`.
     fn snapshot(&self, key: &Q, now: u64) -> Snapshot;
 }
@@ -77,6 +91,15 @@ impl<Q: ?Sized, L: KeyedRateLimiter<Q> + ?Sized> KeyedRateLimiter<Q> for &L {
 
     fn cancel(&self, key: &Q, reservation: Reservation<L::Token>, now: u64) -> bool {
         (**self).cancel(key, reservation, now)
+    }
+
+    fn pending(
+        &self,
+        key: &Q,
+        reservation: &Reservation<L::Token>,
+        now: u64,
+    ) -> Result<Option<u64>, Error> {
+        (**self).pending(key, reservation, now)
     }
 
     fn snapshot(&self, key: &Q, now: u64) -> Snapshot {
@@ -141,6 +164,10 @@ impl<L: KeyedRateLimiter<Q> + ?Sized, Q: ?Sized> RateLimiter for PerKey<'_, L, Q
 
     fn cancel(&self, reservation: Reservation<L::Token>, now: u64) -> bool {
         self.limiter.cancel(self.key, reservation, now)
+    }
+
+    fn pending(&self, reservation: &Reservation<L::Token>, now: u64) -> Result<Option<u64>, Error> {
+        self.limiter.pending(self.key, reservation, now)
     }
 
     fn snapshot(&self, now: u64) -> Snapshot {

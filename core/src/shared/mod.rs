@@ -11,4 +11,17 @@ pub(crate) mod atomic_limiter;
 pub(crate) mod keyed_rate_limiter;
 #[cfg(any(feature = "std", feature = "critical-section"))]
 pub(crate) mod locked;
+#[cfg(any(
+    feature = "portable-atomic",
+    feature = "critical-section",
+    target_has_atomic = "64"
+))]
+pub(crate) mod pausable;
+#[cfg(any(
+    feature = "portable-atomic",
+    feature = "critical-section",
+    target_has_atomic = "64"
+))]
+pub(crate) mod pause_state;
 pub(crate) mod rate_limiter;
+pub(crate) mod reconfigure;

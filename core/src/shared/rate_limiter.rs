@@ -44,6 +44,22 @@ pub trait RateLimiter {
     /// [`Scheduler::cancel`](crate::Scheduler::cancel) for when they are.
     fn cancel(&self, reservation: Reservation<Self::Token>, now: u64) -> bool;
 
+    /// Where a reservation stands at `now`, asked by a waiter when its timer fires:
+    /// `Ok(None)` when its cells may go, `Ok(Some(at))` when they may go only at `at`, later
+    /// than `now` (a [`Pausable`](crate::Pausable) limiter has been paused since it was made),
+    /// or an error when that is past the bound the reservation was made with (then cancel it).
+    ///
+    /// The default answers from [`Reservation::at`], which nothing moves.
+    #[inline]
+    fn pending(
+        &self,
+        reservation: &Reservation<Self::Token>,
+        now: u64,
+    ) -> Result<Option<u64>, Error> {
+        let at = reservation.at();
+        Ok((now < at).then_some(at))
+    }
+
     /// The remaining burst and the earliest instant for one cell, at `now`.
     fn snapshot(&self, now: u64) -> Snapshot;
 }
@@ -66,6 +82,10 @@ impl<L: RateLimiter + ?Sized> RateLimiter for &L {
 
     fn cancel(&self, reservation: Reservation<L::Token>, now: u64) -> bool {
         (**self).cancel(reservation, now)
+    }
+
+    fn pending(&self, reservation: &Reservation<L::Token>, now: u64) -> Result<Option<u64>, Error> {
+        (**self).pending(reservation, now)
     }
 
     fn snapshot(&self, now: u64) -> Snapshot {

@@ -21,8 +21,20 @@ use crate::{Error, Quota, Reservation, Snapshot};
 /// slots hold busy keys, a new key is refused with [`Error::TableFull`] (the default) or the
 /// key that becomes idle soonest is forgotten ([`WhenFull::Forget`]).
 ///
-/// `N` must be a power of two, at least 2 (a rule of `heapless`'s map, checked when the
-/// program is compiled). Readings of the clock clamp to the latest this limiter has seen for
+/// `N` must be a power of two, at least 2 (a rule of `heapless`'s map). Any other `N` is
+/// refused when the program is compiled, with this message:
+///
+/// ```compile_fail
+/// # use pacer_core::{KeyedGcra, Quota};
+/// # let quota = Quota::per_second(10)?;
+/// let one_destination = KeyedGcra::<u8, 1>::new(quota);
+/// // error[E0080]: evaluation panicked: KeyedGcra<K, N> needs N to be a power of two, at
+/// // least 2: for a single key use a Gcra (or an AtomicLimiter), which needs no table
+/// # Ok::<(), pacer_core::Error>(())
+/// ```
+///
+/// For a single key there is nothing to look up: use a [`Gcra`](crate::Gcra) (or a shared
+/// [`AtomicLimiter`](crate::AtomicLimiter)), which keeps the same schedule in one instant. Readings of the clock clamp to the latest this limiter has seen for
 /// any key. Methods that only look ([`earliest`](KeyedGcra::earliest),
 /// [`snapshot`](KeyedGcra::snapshot)) take `&mut self` because they may tidy the order in
 /// which keys are forgotten; their answers change nothing.
@@ -48,6 +60,13 @@ pub struct KeyedGcra<K, const N: usize> {
 impl<K: Hash + Eq + Clone, const N: usize> KeyedGcra<K, N> {
     /// A limiter for `quota` per key, with room for `N` keys, all idle, origin at instant 0.
     pub const fn new(quota: Quota) -> Self {
+        const {
+            assert!(
+                N >= 2 && N.is_power_of_two(),
+                "KeyedGcra<K, N> needs N to be a power of two, at least 2: for a single key use \
+                 a Gcra (or an AtomicLimiter), which needs no table"
+            );
+        }
         KeyedGcra {
             table: Table::new(
                 quota,

@@ -1,0 +1,372 @@
+//! `Pausable`: any shared limiter, with a pause that stops its clock.
+//!
+//! The wrapped limiter never learns of a pause. It is given its own time,
+//! `max(now, until) - shift` (see `pause_state.rs`), which stands still while a pause lasts and
+//! runs with the caller's clock otherwise; `Pausable` adds `shift` back to every instant it
+//! hands out. A reservation not yet passed when a pause begins is therefore worth `shift` more
+//! of the caller's time when it is asked again, which is how every waiter moves later by the
+//! same amount, keeping its order and its spacing.
+
+use core::time::Duration;
+
+use crate::reservation::deadline;
+use crate::shared::pause_state::{PauseState, limiter_time};
+use crate::{Error, RateLimiter, Reservation, Snapshot};
+
+/// What [`Pausable`] records for each reservation: the wrapped limiter's own reservation, in
+/// its own time, and the last instant the caller accepted.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PausedToken<T> {
+    inner: Reservation<T>,
+    deadline: u64,
+}
+
+/// A limiter whose waiters can all be held back at once: [`pause_until`](Pause::pause_until)
+/// stops its clock until an instant, as when a server answers 429 with `Retry-After`.
+///
+/// After a pause made at `p` that ends at `r`:
+/// - nothing passes in `[p, r)`, except an acquisition whose instant was already reached
+///   before `p` (its timer was late);
+/// - every reservation not yet passed moves later by the time the clock stood still
+///   (`r - p`, or less where an earlier pause already covered part of it), so waiters keep
+///   their order and their spacing, and the quota still holds for what passes;
+/// - reservations made during the pause queue behind them; the limiter resumes at `r` as it
+///   was at `p`;
+/// - a waiter learns of the pause when its timer fires, and sleeps once more, until its
+///   moved instant;
+/// - pauses combine to the latest end, and one that ends no later than the current end, or
+///   in the past, changes nothing;
+/// - a bounded wait ([`reserve_within`](RateLimiter::reserve_within), `acquire_within`) that
+///   a pause pushes past its bound fails with [`Error::WouldWait`] carrying the moved instant,
+///   and its cancel returns its cells when it is the newest reservation.
+///
+/// A pause longer than [`max_pause`](Pausable::max_pause) (one day unless set with
+/// [`with_max_pause`](Pausable::with_max_pause)) is refused with [`Error::PauseTooLong`],
+/// so a hostile or garbled `Retry-After` cannot stop the limiter for ever.
+///
+/// ```
+/// use std::time::Duration;
+/// use pacer_core::{AtomicLimiter, ManualTimer, Pacer, Pausable, Quota};
+/// # futures_executor::block_on(async {
+/// let timer = ManualTimer::new();
+/// let pacer = Pacer::from_parts(Pausable::new(AtomicLimiter::new(Quota::per_second(10)?)), timer.clone());
+/// pacer.acquire().await?; // at 0
+/// pacer.pause_for(Duration::from_secs(2))?; // the server said: Retry-After: 2
+/// assert_eq!(pacer.delay(1)?, Duration::from_millis(2_100)); // the next cell: 2 s later
+/// # Ok::<(), pacer_core::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct Pausable<L> {
+    limiter: L,
+    pause: PauseState,
+    max_pause: u64,
+}
+
+/// One day, in nanoseconds: the longest pause [`Pausable`] accepts by default.
+const DEFAULT_MAX_PAUSE: u64 = 86_400 * 1_000_000_000;
+
+impl<L> Pausable<L> {
+    /// `limiter`, never paused yet, accepting pauses of up to one day.
+    pub const fn new(limiter: L) -> Pausable<L> {
+        Pausable::with_max_pause(limiter, Duration::from_nanos(DEFAULT_MAX_PAUSE))
+    }
+
+    /// `limiter`, accepting pauses of up to `max_pause` (saturating at about 584 years).
+    pub const fn with_max_pause(limiter: L, max_pause: Duration) -> Pausable<L> {
+        let nanos = max_pause.as_nanos();
+        let max_pause = if nanos > u64::MAX as u128 {
+            u64::MAX
+        } else {
+            nanos as u64
+        };
+        Pausable {
+            limiter,
+            pause: PauseState::new(),
+            max_pause,
+        }
+    }
+
+    /// The longest pause accepted.
+    pub const fn max_pause(&self) -> Duration {
+        Duration::from_nanos(self.max_pause)
+    }
+
+    /// The wrapped limiter. Its instants are in its own time, which a pause holds still.
+    pub fn inner(&self) -> &L {
+        &self.limiter
+    }
+
+    /// The limiter's own time at `now`, and the shift that maps it back to the caller's.
+    #[inline]
+    fn time(&self, now: u64) -> (u64, u64) {
+        let pause = self.pause.read();
+        (limiter_time(now, pause), pause.1)
+    }
+}
+
+impl<L: Default> Default for Pausable<L> {
+    fn default() -> Self {
+        Pausable::new(L::default())
+    }
+}
+
+/// A limiter that can be paused: every waiter held back until an instant.
+///
+/// Implemented by [`Pausable`], which wraps any [`RateLimiter`] or
+/// [`KeyedRateLimiter`](crate::KeyedRateLimiter) (pausing every key at once); the async
+/// layer's [`Pacer::pause_for`](crate::Pacer::pause_for) and
+/// [`KeyedPacer::pause_for`](crate::KeyedPacer::pause_for) read the clock and call it.
+pub trait Pause {
+    /// Holds every acquisition back until `until`, at `now`; returns whether the pause
+    /// changed anything (it does not when `until` is no later than `now` or than the end of
+    /// the current pause). Fails with [`Error::PauseTooLong`], changing nothing, when `until`
+    /// is further from `now` than the limiter accepts.
+    fn pause_until(&self, now: u64, until: u64) -> Result<bool, Error>;
+
+    /// The instant the current pause ends, or `None` when the limiter is not paused at `now`.
+    fn paused_until(&self, now: u64) -> Option<u64>;
+}
+
+impl<P: Pause + ?Sized> Pause for &P {
+    fn pause_until(&self, now: u64, until: u64) -> Result<bool, Error> {
+        (**self).pause_until(now, until)
+    }
+
+    fn paused_until(&self, now: u64) -> Option<u64> {
+        (**self).paused_until(now)
+    }
+}
+
+impl<L> Pause for Pausable<L> {
+    fn pause_until(&self, now: u64, until: u64) -> Result<bool, Error> {
+        if until.saturating_sub(now) > self.max_pause {
+            return Err(Error::PauseTooLong {
+                until,
+                max: self.max_pause,
+            });
+        }
+        Ok(self.pause.extend(now, until).is_some())
+    }
+
+    fn paused_until(&self, now: u64) -> Option<u64> {
+        let (until, _) = self.pause.read();
+        (until > now).then_some(until)
+    }
+}
+
+/// Moves an instant of the wrapped limiter's time into the caller's.
+#[inline]
+fn out(at: u64, shift: u64) -> Result<u64, Error> {
+    at.checked_add(shift).ok_or(Error::InstantOverflow)
+}
+
+/// Moves the instant an error carries into the caller's time.
+#[inline]
+fn out_error(error: Error, shift: u64) -> Error {
+    match error {
+        Error::WouldWait { at } => match out(at, shift) {
+            Ok(at) => Error::WouldWait { at },
+            Err(overflow) => overflow,
+        },
+        Error::TableFull { at } => match out(at, shift) {
+            Ok(at) => Error::TableFull { at },
+            Err(overflow) => overflow,
+        },
+        other => other,
+    }
+}
+
+/// Shared by the keyed and the unkeyed limiter: the bound, the call in the wrapped limiter's
+/// time, and the answer moved back into the caller's.
+impl<L> Pausable<L> {
+    #[inline]
+    fn reserve_with<T>(
+        &self,
+        now: u64,
+        cells: u32,
+        max_wait: Duration,
+        reserve: impl FnOnce(u64, Duration) -> Result<Reservation<T>, Error>,
+        earliest: impl FnOnce(u64) -> Result<u64, Error>,
+    ) -> Result<Reservation<PausedToken<T>>, Error> {
+        let (time, shift) = self.time(now);
+        let last = deadline(now, max_wait);
+        // Every instant handed out now is at least `time + shift = max(now, until)`; a bound
+        // that ends before that cannot be met.
+        let start = time + shift;
+        if cells > 0 && last < start {
+            let at = earliest(time).map_err(|error| out_error(error, shift))?;
+            return Err(Error::WouldWait {
+                at: out(at, shift)?,
+            });
+        }
+        let inner_wait = if max_wait == Duration::MAX {
+            Duration::MAX
+        } else {
+            Duration::from_nanos(last.saturating_sub(start))
+        };
+        let inner = reserve(time, inner_wait).map_err(|error| out_error(error, shift))?;
+        let at = if inner.cells() == 0 {
+            now
+        } else {
+            out(inner.at(), shift)?
+        };
+        let cells = inner.cells();
+        Ok(Reservation::new(
+            at,
+            cells,
+            PausedToken {
+                inner,
+                deadline: last,
+            },
+        ))
+    }
+
+    #[inline]
+    fn pending_with<T>(
+        &self,
+        reservation: &Reservation<PausedToken<T>>,
+        now: u64,
+    ) -> Result<Option<u64>, Error> {
+        let token = reservation.token();
+        let pause = self.pause.read();
+        let (time, shift) = (limiter_time(now, pause), pause.1);
+        let inner = token.inner.at();
+        // While paused, the wrapped limiter's clock stands at `time`, and what it reserved
+        // for `time` itself goes when the pause ends; before the pause it went at `time`.
+        let passed = inner < time || (inner == time && now >= pause.0);
+        if token.inner.cells() == 0 || passed {
+            return Ok(None);
+        }
+        let at = out(inner, shift)?;
+        if at > token.deadline {
+            return Err(Error::WouldWait { at });
+        }
+        Ok(Some(at))
+    }
+
+    #[inline]
+    fn snapshot_with(&self, now: u64, snapshot: impl FnOnce(u64) -> Snapshot) -> Snapshot {
+        let (time, shift) = self.time(now);
+        let inner = snapshot(time);
+        let earliest = inner.earliest.saturating_add(shift);
+        Snapshot {
+            // While paused, nothing goes now.
+            remaining: if earliest > now { 0 } else { inner.remaining },
+            earliest,
+        }
+    }
+}
+
+impl<L: RateLimiter> RateLimiter for Pausable<L> {
+    type Token = PausedToken<L::Token>;
+
+    fn reserve_within(
+        &self,
+        now: u64,
+        cells: u32,
+        max_wait: Duration,
+    ) -> Result<Reservation<Self::Token>, Error> {
+        self.reserve_with(
+            now,
+            cells,
+            max_wait,
+            |time, wait| self.limiter.reserve_within(time, cells, wait),
+            |time| self.limiter.earliest(time, cells),
+        )
+    }
+
+    fn earliest(&self, now: u64, cells: u32) -> Result<u64, Error> {
+        if cells == 0 {
+            return Ok(now);
+        }
+        let (time, shift) = self.time(now);
+        let at = self
+            .limiter
+            .earliest(time, cells)
+            .map_err(|error| out_error(error, shift))?;
+        out(at, shift)
+    }
+
+    fn pending(
+        &self,
+        reservation: &Reservation<Self::Token>,
+        now: u64,
+    ) -> Result<Option<u64>, Error> {
+        self.pending_with(reservation, now)
+    }
+
+    fn cancel(&self, reservation: Reservation<Self::Token>, now: u64) -> bool {
+        let (time, _) = self.time(now);
+        self.limiter.cancel(reservation.into_token().inner, time)
+    }
+
+    fn snapshot(&self, now: u64) -> Snapshot {
+        self.snapshot_with(now, |time| self.limiter.snapshot(time))
+    }
+}
+
+#[cfg(feature = "keyed")]
+impl<Q: ?Sized, L: crate::KeyedRateLimiter<Q>> crate::KeyedRateLimiter<Q> for Pausable<L> {
+    type Token = PausedToken<L::Token>;
+
+    fn reserve_within(
+        &self,
+        key: &Q,
+        now: u64,
+        cells: u32,
+        max_wait: Duration,
+    ) -> Result<Reservation<Self::Token>, Error> {
+        self.reserve_with(
+            now,
+            cells,
+            max_wait,
+            |time, wait| self.limiter.reserve_within(key, time, cells, wait),
+            |time| self.limiter.earliest(key, time, cells),
+        )
+    }
+
+    fn earliest(&self, key: &Q, now: u64, cells: u32) -> Result<u64, Error> {
+        if cells == 0 {
+            return Ok(now);
+        }
+        let (time, shift) = self.time(now);
+        let at = self
+            .limiter
+            .earliest(key, time, cells)
+            .map_err(|error| out_error(error, shift))?;
+        out(at, shift)
+    }
+
+    fn pending(
+        &self,
+        _key: &Q,
+        reservation: &Reservation<Self::Token>,
+        now: u64,
+    ) -> Result<Option<u64>, Error> {
+        self.pending_with(reservation, now)
+    }
+
+    fn cancel(&self, key: &Q, reservation: Reservation<Self::Token>, now: u64) -> bool {
+        let (time, _) = self.time(now);
+        self.limiter
+            .cancel(key, reservation.into_token().inner, time)
+    }
+
+    fn snapshot(&self, key: &Q, now: u64) -> Snapshot {
+        self.snapshot_with(now, |time| self.limiter.snapshot(key, time))
+    }
+}
+
+/// A paused limiter's quota changes at the wrapped limiter's own time, so a change made during
+/// a pause takes effect where the limiter resumes, with the reservations already moved.
+impl<L: crate::Reconfigure> crate::Reconfigure for Pausable<L> {
+    fn quota(&self) -> crate::Quota {
+        self.limiter.quota()
+    }
+
+    fn set_quota(&self, now: u64, quota: crate::Quota) -> Result<(), Error> {
+        let (time, _) = self.time(now);
+        self.limiter.set_quota(time, quota)
+    }
+}
