@@ -1,6 +1,9 @@
 //! Shared helpers of the benchmark programs: a counting global allocator, process CPU time, a
 //! poll-counting future wrapper, the analysis of a pass schedule against the ideal one, and
-//! the most passes in any window of a given length (what a server counting arrivals sees).
+//! the most passes in any window of a given length (what a server counting arrivals sees);
+//! and the keyed decision measure the `keyed` and `http` programs share.
+
+pub mod keyed_decisions;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;

@@ -204,6 +204,37 @@ fn redis_memory_runs_a_tiny_case() {
 }
 
 #[test]
+fn http_runs_a_tiny_case() {
+    let out = run(
+        env!("CARGO_BIN_EXE_http"),
+        &[
+            "--spray",
+            "2000",
+            "--seconds",
+            "0.05",
+            "--rounds",
+            "1",
+            "--decisions",
+            "1000",
+            "--keys",
+            "1000",
+        ],
+    );
+    let last = out.lines().last().unwrap_or("");
+    assert!(last.starts_with("http: 2000 client IPs: pacer +"), "{out}");
+    assert!(
+        last.contains("requests/s pacer/tower_governor/none: "),
+        "{out}"
+    );
+    assert!(
+        last.contains("keyed ns at 1000 keys on 2 threads pacer/governor: "),
+        "{out}"
+    );
+    // Every sprayed address was answered, and pacer admitted all (10 per second each).
+    assert!(out.contains("admitted 2000 refused 0"), "{out}");
+}
+
+#[test]
 fn herd_dumps_its_passes_and_plots_draws_from_them() {
     let dir = std::env::temp_dir().join(format!("pacer-plots-smoke-{}", std::process::id()));
     let data = dir.join("data");

@@ -1,66 +1,35 @@
 //! An HTTP service on axum that limits each client to 5 requests per second (bursts of 5),
-//! answering `429 Too Many Requests` with `Retry-After` once a client is over, and
-//! `X-RateLimit-Remaining` on every answer. One `pacer_tokio::KeyedLimiter` holds a limit
-//! per API key in memory fixed when the server starts: idle clients are forgotten by the
-//! limiter itself, so a flood of new keys cannot grow it.
+//! through pacer-tower's rate-limit layer: a client is named by its `x-api-key` header, a
+//! request without one is answered `401`, and a client over its limit gets `429 Too Many
+//! Requests` with `Retry-After`. Every answer carries the IETF `RateLimit-Policy` and
+//! `RateLimit` fields. The layer's table holds up to 100,000 busy clients in memory fixed
+//! when the server starts: idle clients are forgotten by the table itself, so a flood of new
+//! keys cannot grow it.
 //!
 //! The program serves on a free local port and drives itself: three clients send requests at
 //! different paces and each prints what it got.
 //!
-//! Run it with `cargo run --release --example keyed_server`.
+//! Run it with `cargo run -p pacer-examples-http --example keyed_server`.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderName, StatusCode};
 use axum::routing::get;
 use http_body_util::Empty;
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use pacer_tokio::{Error, KeyedLimiter, Quota};
+use pacer_tokio::{Quota, TokioTimer};
+use pacer_tower::server::{HeaderKey, Limit, RateLimitLayer, Unreadable};
 
 /// Requests per second per client, and how many may come back to back.
 const RATE: u32 = 5;
-/// Clients the limiter holds at once; beyond that, new clients wait for an idle one's slot.
+/// Clients the layer holds at once; beyond that, new clients are refused until a slot frees.
 const CLIENTS: usize = 100_000;
 
-type Limiter = Arc<KeyedLimiter<String>>;
-
-/// The one handler: a client is named by its `x-api-key` header.
-async fn hello(State(limiter): State<Limiter>, headers: HeaderMap) -> Response {
-    let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) else {
-        return (StatusCode::UNAUTHORIZED, "an x-api-key header, please\n").into_response();
-    };
-    match limiter.try_acquire(key, 1) {
-        Ok(()) => {
-            let remaining = limiter.snapshot(key).remaining;
-            let mut response = (StatusCode::OK, "hello\n").into_response();
-            response
-                .headers_mut()
-                .insert("x-ratelimit-remaining", remaining.into());
-            response
-        }
-        // Over the limit, or no room for a new client: both carry the instant to come back.
-        Err(error @ (Error::WouldWait { .. } | Error::TableFull { .. })) => {
-            let wait = limiter.retry_after(&error).unwrap_or(Duration::MAX);
-            // Retry-After is in whole seconds: round up, so a client that obeys is never early.
-            let seconds = wait.as_nanos().div_ceil(1_000_000_000).max(1) as u64;
-            let mut response = (StatusCode::TOO_MANY_REQUESTS, "slow down\n").into_response();
-            let headers = response.headers_mut();
-            headers.insert("retry-after", seconds.into());
-            headers.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
-            response
-        }
-        Err(other) => (StatusCode::INTERNAL_SERVER_ERROR, other.to_string()).into_response(),
-    }
-}
-
-/// What one client saw: each answer's status and headers.
+/// What one client saw: each answer's status and rate-limit fields.
 async fn client(address: SocketAddr, key: &'static str, requests: usize, pause: Duration) {
     let http = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
     let mut lines = Vec::new();
@@ -79,8 +48,13 @@ async fn client(address: SocketAddr, key: &'static str, requests: usize, pause: 
                 .to_owned()
         };
         lines.push(match response.status() {
-            StatusCode::OK => format!("200 remaining {}", header("x-ratelimit-remaining")),
-            status => format!("{} retry-after {}s", status.as_u16(), header("retry-after")),
+            StatusCode::OK => format!("200 RateLimit: {}", header("ratelimit")),
+            status => format!(
+                "{} retry-after {}s, RateLimit: {}",
+                status.as_u16(),
+                header("retry-after"),
+                header("ratelimit")
+            ),
         });
         tokio::time::sleep(pause).await;
     }
@@ -96,10 +70,19 @@ async fn client(address: SocketAddr, key: &'static str, requests: usize, pause: 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let quota = Quota::per_second(RATE)?.with_burst(RATE)?;
-    let limiter: Limiter = Arc::new(KeyedLimiter::new(quota, CLIENTS)?);
+    let per_key = Limit::new(
+        "per-key",
+        HeaderKey::new(HeaderName::from_static("x-api-key")),
+        quota,
+        CLIENTS,
+    )?
+    .on_unreadable(Unreadable::Respond(StatusCode::UNAUTHORIZED));
+    let layer = RateLimitLayer::builder(TokioTimer::new())
+        .limit(per_key)
+        .build()?;
     let app = Router::new()
-        .route("/", get(hello))
-        .with_state(limiter.clone());
+        .route("/", get(|| async { "hello\n" }))
+        .layer(layer.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -114,10 +97,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         client(address, "bob", 3, Duration::from_millis(300)),
         client(address, "carol", 10, Duration::from_millis(250)),
     );
-    println!(
-        "{} clients held by the limiter, which has room for {}",
-        limiter.limiter().inner().len(),
-        limiter.limiter().inner().capacity()
-    );
+    let (held, room) = layer.keys("per-key", "default")?;
+    println!("{held} clients held by the layer, which has room for {room}");
     Ok(())
 }

@@ -21,14 +21,13 @@
 //! The last line sums it all up in one line.
 
 use std::hint::black_box;
-use std::num::NonZeroU32;
 use std::process::Command;
-use std::sync::Barrier;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use governor::clock::FakeRelativeClock;
 use governor::state::keyed::DefaultKeyedStateStore;
-use pacer_core::{Clock, KeyedRateLimiter, ManualClock, Quota, ShardedKeyedGcra};
+use pacer_benches::keyed_decisions::{RATE, governor_quota, hot, pacer_quota};
+use pacer_core::{KeyedRateLimiter, ShardedKeyedGcra};
 
 type Governor = governor::RateLimiter<
     u64,
@@ -36,9 +35,6 @@ type Governor = governor::RateLimiter<
     FakeRelativeClock,
     governor::middleware::NoOpMiddleware<governor::nanos::Nanos>,
 >;
-
-/// Cells per second per key.
-const RATE: u32 = 10;
 
 struct Options {
     keys: u64,
@@ -97,14 +93,6 @@ fn usage(problem: &str) -> ! {
          \x20 --rounds R     rounds of the hot measure; the median is reported (3)"
     );
     std::process::exit(if problem.is_empty() { 0 } else { 2 })
-}
-
-fn pacer_quota() -> Quota {
-    Quota::per_second(RATE).expect("a valid quota")
-}
-
-fn governor_quota() -> governor::Quota {
-    governor::Quota::per_second(NonZeroU32::new(RATE).expect("non-zero"))
 }
 
 /// This process's resident memory, in KiB.
@@ -182,127 +170,6 @@ fn memory(which: &str, options: &Options) -> (f64, String) {
     (kib / 1024.0, line)
 }
 
-/// splitmix64, one per thread.
-struct Rng(u64);
-
-impl Rng {
-    #[inline]
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (z ^ (z >> 31)) % n
-    }
-}
-
-/// A limiter whose decisions the hot measure times.
-trait Decide: Sync {
-    fn decide(&self, key: u64) -> bool;
-    /// Moves the shared clock on by `nanos`.
-    fn advance(&self, nanos: u64);
-}
-
-struct Pacer {
-    limiter: ShardedKeyedGcra<u64>,
-    clock: ManualClock,
-}
-
-impl Decide for Pacer {
-    #[inline(never)]
-    fn decide(&self, key: u64) -> bool {
-        self.limiter.try_acquire(&key, self.clock.now(), 1).is_ok()
-    }
-
-    fn advance(&self, nanos: u64) {
-        self.clock.advance(Duration::from_nanos(nanos));
-    }
-}
-
-struct Gov {
-    limiter: Governor,
-    clock: FakeRelativeClock,
-}
-
-impl Decide for Gov {
-    #[inline(never)]
-    fn decide(&self, key: u64) -> bool {
-        self.limiter.check_key(&key).is_ok()
-    }
-
-    fn advance(&self, nanos: u64) {
-        self.clock.advance(Duration::from_nanos(nanos));
-    }
-}
-
-/// One thread's decisions: random keys of `keys`, the clock moved on every 64.
-fn decisions(limiter: &impl Decide, keys: u64, count: u64, seed: u64) -> u64 {
-    let mut rng = Rng(seed);
-    let mut admitted = 0;
-    for i in 0..count {
-        if i % 64 == 0 {
-            limiter.advance(64_000);
-        }
-        admitted += u64::from(limiter.decide(rng.below(keys)));
-    }
-    admitted
-}
-
-/// Nanoseconds per decision on `threads` threads: the slower thread's wall time.
-fn time(limiter: &impl Decide, keys: u64, count: u64, threads: u64) -> f64 {
-    let start = Barrier::new(threads as usize);
-    let slowest = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let start = &start;
-                s.spawn(move || {
-                    start.wait();
-                    let began = Instant::now();
-                    black_box(decisions(limiter, keys, count, 0x5eed + t));
-                    began.elapsed()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a timing thread"))
-            .max()
-            .expect("at least one thread")
-    });
-    slowest.as_nanos() as f64 / count as f64
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
-/// The hot measure for one key set and thread count: (pacer ns, governor ns).
-fn hot(keys: u64, threads: u64, options: &Options) -> (f64, f64) {
-    let capacity = (keys + keys / 4) as usize;
-    let pacer = Pacer {
-        limiter: ShardedKeyedGcra::new(pacer_quota(), capacity).expect("a capacity above zero"),
-        clock: ManualClock::new(),
-    };
-    let clock = FakeRelativeClock::default();
-    let gov = Gov {
-        limiter: Governor::dashmap_with_clock(governor_quota(), clock.clone()),
-        clock,
-    };
-    // Make every key present.
-    for key in 0..keys {
-        pacer.decide(key);
-        gov.decide(key);
-    }
-    assert_eq!(pacer.limiter.len(), keys as usize, "pacer holds every key");
-    let (mut p, mut g) = (Vec::new(), Vec::new());
-    for _ in 0..options.rounds {
-        p.push(time(&pacer, keys, options.decisions, threads));
-        g.push(time(&gov, keys, options.decisions, threads));
-    }
-    (median(p), median(g))
-}
-
 fn main() {
     let options = options();
     if let Some(which) = &options.memory {
@@ -326,7 +193,7 @@ fn main() {
     let mut cases = Vec::new();
     for keys in [1_000u64, 1_000_000] {
         for threads in [1u64, 2] {
-            let (p, g) = hot(keys, threads, &options);
+            let (p, g) = hot(keys, threads, options.decisions, options.rounds);
             println!(
                 "  {keys:>9} keys, {threads} thread(s): pacer {p:6.1}  governor {g:6.1}  \
                  ratio {:.2}",

@@ -3,12 +3,11 @@
 use core::borrow::Borrow;
 use core::hash::Hash;
 
-/// What the table keeps for one key besides the key: its arrival time, the generation of its
-/// entry, and its position in the order of forgetting. 16 bytes.
+/// What the table keeps for one key besides the key and its arrival time (which the storage
+/// keeps, so that the sharded table can move it with an atomic operation): the generation of
+/// its entry, and its position in the order of forgetting. 8 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Slot {
-    /// The key's theoretical arrival time, in the quota's units.
-    pub(crate) tat: u64,
     /// Which insertion made this entry, so a receipt from a forgotten entry of the same key
     /// cancels nothing.
     pub(crate) generation: u32,
@@ -42,11 +41,16 @@ pub(crate) trait Entries {
 
     fn slot(&self, place: u32) -> &Slot;
 
+    /// The key's theoretical arrival time, in the quota's units.
+    fn tat(&self, place: u32) -> u64;
+
+    fn set_tat(&mut self, place: u32, tat: u64);
+
     fn slot_mut(&mut self, place: u32) -> &mut Slot;
 
     /// Adds a key that is not present; returns its place, and whether other entries may have
     /// moved to other places. The table calls it only below capacity.
-    fn push(&mut self, hash: u64, key: Self::Key, slot: Slot) -> (u32, bool);
+    fn push(&mut self, hash: u64, key: Self::Key, tat: u64, slot: Slot) -> (u32, bool);
 
     /// Removes the entry at `place`; returns whether another entry moved into `place`.
     fn remove(&mut self, place: u32) -> bool;

@@ -184,7 +184,8 @@ const IN_RANGE: &str = "keyed table place in range";
 /// removal moves the last entry into the gap.
 #[derive(Clone)]
 struct Fixed<K, const N: usize> {
-    map: IndexMap<K, Slot, BuildHasherDefault<FnvHasher>, N>,
+    /// Each key's arrival time and slot.
+    map: IndexMap<K, (u64, Slot), BuildHasherDefault<FnvHasher>, N>,
 }
 
 impl<K: Hash + Eq + Clone, const N: usize> Entries for Fixed<K, N> {
@@ -207,17 +208,25 @@ impl<K: Hash + Eq + Clone, const N: usize> Entries for Fixed<K, N> {
     }
 
     fn slot(&self, place: u32) -> &Slot {
-        self.map.get_index(place as usize).expect(IN_RANGE).1
+        &self.map.get_index(place as usize).expect(IN_RANGE).1.1
     }
 
     fn slot_mut(&mut self, place: u32) -> &mut Slot {
-        self.map.get_index_mut(place as usize).expect(IN_RANGE).1
+        &mut self.map.get_index_mut(place as usize).expect(IN_RANGE).1.1
     }
 
-    fn push(&mut self, _hash: u64, key: K, slot: Slot) -> (u32, bool) {
+    fn tat(&self, place: u32) -> u64 {
+        self.map.get_index(place as usize).expect(IN_RANGE).1.0
+    }
+
+    fn set_tat(&mut self, place: u32, tat: u64) {
+        self.map.get_index_mut(place as usize).expect(IN_RANGE).1.0 = tat;
+    }
+
+    fn push(&mut self, _hash: u64, key: K, tat: u64, slot: Slot) -> (u32, bool) {
         let place = self.map.len() as u32;
         // Below capacity (the table's rule), so this cannot fail.
-        let _ = self.map.insert(key, slot);
+        let _ = self.map.insert(key, (tat, slot));
         (place, false)
     }
 

@@ -6,16 +6,20 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::borrow::Borrow;
 use core::hash::{BuildHasher, Hash};
+use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use hashbrown::DefaultHashBuilder;
 
+use super::entries::Entries;
 use super::order::Item;
 use super::std_entries::Inline;
 use super::table::{KeyedToken, Table};
 use super::when_full::WhenFull;
 use crate::KeyedRateLimiter;
+use crate::reservation::deadline;
+use crate::schedule::gcra::{advance, earliest_at, peek, remaining};
 use crate::{Error, Quota, Reservation, Snapshot};
 
 /// The fewest keys a default shard holds: below this, fewer shards.
@@ -28,11 +32,14 @@ const MAX_DEFAULT_SHARDS: usize = 1024;
 /// it is made.
 ///
 /// The keys are spread by their hash over shards, each a table of its own behind its own
-/// lock, so threads deciding for different keys rarely meet; a decision holds its shard's
-/// lock for one lookup and a few arithmetic operations, and never across an `.await`. A
-/// decision for a key already held is O(1) and allocates nothing. Idle keys are forgotten
-/// lazily, when their shard needs the room, at the cost of a step of a binary heap (O(log n)
-/// in the shard's keys); there is no background task or thread.
+/// reader-writer lock. A decision for a key already held takes the shard's lock *shared*:
+/// one lookup, then the key's arrival time moves by a compare-and-swap, as a lone
+/// [`AtomicLimiter`](crate::AtomicLimiter)'s does; so decisions never wait for one another,
+/// even on one shard, even when a thread holding the lock is descheduled. It is O(1) and
+/// allocates nothing. A new key, a cancel or a change of quota takes the lock exclusively,
+/// never across an `.await`. Idle keys are forgotten lazily, when their shard needs the room,
+/// at the cost of a step of a binary heap (O(log n) in the shard's keys); there is no
+/// background task or thread.
 ///
 /// A key's shard is fixed by its hash, and each shard has room for an even share of the
 /// capacity plus a margin for the unevenness of hashing: three standard deviations of its
@@ -45,7 +52,9 @@ const MAX_DEFAULT_SHARDS: usize = 1024;
 ///
 /// Every key is scheduled exactly as a [`Gcra`](crate::Gcra) of its own would be. Readings of
 /// the clock clamp to the latest its shard has seen (a key stays in one shard, so a forgotten
-/// key's next cell never goes before its last).
+/// key's next cell never goes before its last): a decision reads the key's arrival time and
+/// then the shard's latest reading, so one that follows another on the same key always sees
+/// that one's reading or a later one.
 ///
 /// Keys are looked up by any borrowed form (`&str` for `String` keys), hashed once per
 /// decision with `hashbrown`'s default hasher (foldhash, seeded at random per limiter).
@@ -66,10 +75,16 @@ pub struct ShardedKeyedGcra<K> {
     shards: Box<[Shard<K>]>,
 }
 
-/// One shard on a cache line of its own, so that locks of neighbouring shards do not share
-/// one.
-#[repr(align(128))]
-struct Shard<K>(Mutex<Table<Inline<K>, Vec<Item>>>);
+/// One shard on cache lines of its own, so that locks of neighbouring shards do not share
+/// one; the latest reading and the lock's word, which every decision touches, come first, on
+/// one line.
+#[repr(C, align(128))]
+struct Shard<K> {
+    /// The latest clock reading seen by a decision of this shard (the table's own `seen` is
+    /// brought up to it whenever the table is locked exclusively, and back).
+    seen: AtomicU64,
+    table: RwLock<Table<Inline<K>, Vec<Item>>>,
+}
 
 impl<K: Hash + Eq> ShardedKeyedGcra<K> {
     /// A limiter for `quota` per key, with room for at least `capacity` keys, over a number
@@ -113,7 +128,10 @@ impl<K: Hash + Eq> ShardedKeyedGcra<K> {
                     Inline::new(per_shard, hasher.clone()),
                     Vec::with_capacity(per_shard),
                 );
-                Shard(Mutex::new(table))
+                Shard {
+                    seen: AtomicU64::new(0),
+                    table: RwLock::new(table),
+                }
             })
             .collect();
         Ok(ShardedKeyedGcra { hasher, shards })
@@ -122,25 +140,28 @@ impl<K: Hash + Eq> ShardedKeyedGcra<K> {
     /// The same limiter, answering a new key for which its shard has no room by `when_full`.
     pub fn when_full(self, when_full: WhenFull) -> Self {
         for shard in self.shards.iter() {
-            lock(shard).set_when_full(when_full);
+            shard.write(|table| table.set_when_full(when_full));
         }
         self
     }
 
     /// The quota every key has.
     pub fn quota(&self) -> Quota {
-        lock(&self.shards[0]).quota()
+        self.shards[0].read().quota()
     }
 
     /// The policy for a new key when its shard is full of busy keys.
     pub fn full_policy(&self) -> WhenFull {
-        lock(&self.shards[0]).when_full()
+        self.shards[0].read().when_full()
     }
 
     /// The most keys held at once, over all shards: the capacity asked for, with each shard's
     /// margin.
     pub fn capacity(&self) -> usize {
-        self.shards.iter().map(|shard| lock(shard).capacity()).sum()
+        self.shards
+            .iter()
+            .map(|shard| shard.read().capacity())
+            .sum()
     }
 
     /// The number of shards.
@@ -151,7 +172,7 @@ impl<K: Hash + Eq> ShardedKeyedGcra<K> {
     /// Keys held now (busy, or idle and not yet forgotten), over all shards. Each shard is
     /// counted under its own lock, so with other threads at work this is a moment's estimate.
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|shard| lock(shard).len()).sum()
+        self.shards.iter().map(|shard| shard.read().len()).sum()
     }
 
     /// Whether no key is held.
@@ -167,11 +188,88 @@ impl<K: Hash + Eq> ShardedKeyedGcra<K> {
             .shards
             .iter()
             .map(|shard| {
-                let table = lock(shard);
+                let table = shard.read();
                 table.entries().allocated() + table.capacity() * core::mem::size_of::<Item>()
             })
             .sum();
         shards + tables
+    }
+
+    /// Changes every key's quota at `now`. Each key's arrival time carries over as a lone
+    /// [`Gcra`](crate::Gcra)'s does in [`Gcra::set_quota`](crate::Gcra::set_quota):
+    /// reservations already made keep their instants, new ones follow the new quota after
+    /// them, and no reservation made before the change can be cancelled after it.
+    ///
+    /// Every shard is locked for the change (all at once, so no decision sees two quotas),
+    /// which takes time in proportion to the keys held: a change is for an operator, not for
+    /// every request. Fails with [`Error::InstantOverflow`] where an arrival time cannot be
+    /// carried over, and then changes nothing.
+    ///
+    /// ```
+    /// use pacer_core::{KeyedRateLimiter, Quota, ShardedKeyedGcra};
+    ///
+    /// let limiter = ShardedKeyedGcra::<u32>::new(Quota::per_second(1)?, 100)?;
+    /// assert_eq!(limiter.reserve(&7, 0, 1)?.at(), 0);
+    /// limiter.set_quota(0, Quota::per_second(10)?)?;
+    /// // Key 7's last cell still occupies the bucket at the new rate's spacing.
+    /// assert_eq!(limiter.reserve(&7, 0, 1)?.at(), 100_000_000);
+    /// # Ok::<(), pacer_core::Error>(())
+    /// ```
+    pub fn set_quota(&self, now: u64, quota: Quota) -> Result<(), Error> {
+        let mut tables: Vec<_> = self.shards.iter().map(Shard::lock).collect();
+        for (shard, table) in self.shards.iter().zip(tables.iter_mut()) {
+            table.observe(shard.seen.load(Ordering::Relaxed));
+            table.check_quota(now, &quota)?;
+        }
+        for (shard, table) in self.shards.iter().zip(tables.iter_mut()) {
+            table.set_quota(now, quota)?;
+            shard.seen.fetch_max(table.seen(), Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Reserves `cells` cells for `key` at its earliest permitted instant or at `not_before`,
+    /// whichever is later, unless that is later than `now + max_wait`
+    /// ([`Error::WouldWait`], nothing recorded).
+    ///
+    /// The key's cells are recorded at the instant returned, and the limiter's clock reads
+    /// only `now`, so other keys are not held back. This is how one decision goes at the
+    /// instant several limits allow together: ask each for [`earliest`](KeyedRateLimiter::earliest),
+    /// then reserve on each at the latest of them.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use pacer_core::{KeyedRateLimiter, Quota, ShardedKeyedGcra};
+    ///
+    /// let limiter = ShardedKeyedGcra::<u32>::new(Quota::per_second(10)?, 100)?;
+    /// let r = limiter.reserve_from(&1, 0, 250_000_000, 1, Duration::MAX)?;
+    /// assert_eq!(r.at(), 250_000_000);
+    /// assert_eq!(limiter.earliest(&1, 0, 1)?, 350_000_000); // spaced from where it went
+    /// assert_eq!(limiter.earliest(&2, 0, 1)?, 0); // other keys are not held back
+    /// # Ok::<(), pacer_core::Error>(())
+    /// ```
+    pub fn reserve_from<Q>(
+        &self,
+        key: &Q,
+        now: u64,
+        not_before: u64,
+        cells: u32,
+        max_wait: Duration,
+    ) -> Result<Reservation<KeyedToken>, Error>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        let (hash, shard) = self.shard(key);
+        if cells > 0 {
+            let table = shard.read();
+            if let Some(place) = table.entries().find(hash, key) {
+                return shard.reserve_held(&table, place, now, not_before, cells, max_wait);
+            }
+        }
+        shard.write(|table| {
+            table.reserve_from(hash, key, Q::to_owned, now, not_before, cells, max_wait)
+        })
     }
 
     /// The hash of `key` and the shard it lives in.
@@ -203,10 +301,81 @@ fn buckets(room: usize) -> usize {
     room.saturating_mul(16).div_ceil(7).next_power_of_two()
 }
 
-fn lock<K>(shard: &Shard<K>) -> MutexGuard<'_, Table<Inline<K>, Vec<Item>>> {
+type ShardTable<K> = Table<Inline<K>, Vec<Item>>;
+
+impl<K: Hash + Eq> Shard<K> {
     // A panic inside a decision leaves the table as it was before or after that decision
     // (no step of one leaves it broken for the next), so a poisoned lock is taken over.
-    shard.0.lock().unwrap_or_else(PoisonError::into_inner)
+    fn read(&self) -> RwLockReadGuard<'_, ShardTable<K>> {
+        self.table.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The table, locked exclusively, its clock brought up to the shard's latest reading.
+    fn lock(&self) -> RwLockWriteGuard<'_, ShardTable<K>> {
+        let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
+        table.observe(self.seen.load(Ordering::Relaxed));
+        table
+    }
+
+    /// Runs `f` on the table locked exclusively, keeping the shard's latest reading.
+    fn write<R>(&self, f: impl FnOnce(&mut ShardTable<K>) -> R) -> R {
+        let mut table = self.lock();
+        let result = f(&mut table);
+        self.seen.fetch_max(table.seen(), Ordering::Relaxed);
+        result
+    }
+
+    /// The latest reading, `now` or one seen before it, recorded.
+    #[inline]
+    fn clamp(&self, now: u64) -> u64 {
+        let seen = self.seen.load(Ordering::Relaxed);
+        if now > seen {
+            self.seen.fetch_max(now, Ordering::Relaxed);
+        }
+        now.max(seen)
+    }
+
+    /// A reservation of a key already held, at `place`, under the shared lock: the key's
+    /// arrival time moves by compare-and-swap, exactly as the table would move it.
+    #[inline]
+    fn reserve_held(
+        &self,
+        table: &ShardTable<K>,
+        place: u32,
+        now: u64,
+        not_before: u64,
+        cells: u32,
+        max_wait: Duration,
+    ) -> Result<Reservation<KeyedToken>, Error> {
+        // Recorded first, as the table records a reading even for a refused weight.
+        self.clamp(now);
+        let quota = table.quota();
+        quota.check_weight(cells)?;
+        let entries = table.entries();
+        let cell = entries.tat_cell(place);
+        let generation = entries.slot(place).generation;
+        loop {
+            let tat = cell.load(Ordering::Acquire);
+            // Read after the arrival time: a reservation of this key that came before ours
+            // recorded its reading before it moved the arrival time, so we see that reading.
+            let now = now.max(self.seen.load(Ordering::Relaxed));
+            let at = earliest_at(&quota, tat, now.max(not_before), cells)?;
+            if at > deadline(now, max_wait) {
+                return Err(Error::WouldWait { at });
+            }
+            let after = advance(&quota, tat, at, cells)?;
+            if cell
+                .compare_exchange_weak(tat, after, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                return Ok(Reservation::new(
+                    at,
+                    cells,
+                    KeyedToken::new(tat, after, generation),
+                ));
+            }
+        }
+    }
 }
 
 impl<K, Q> KeyedRateLimiter<Q> for ShardedKeyedGcra<K>
@@ -224,23 +393,44 @@ where
         cells: u32,
         max_wait: Duration,
     ) -> Result<Reservation<KeyedToken>, Error> {
-        let (hash, shard) = self.shard(key);
-        lock(shard).reserve_within(hash, key, Q::to_owned, now, cells, max_wait)
+        self.reserve_from(key, now, 0, cells, max_wait)
     }
 
     fn earliest(&self, key: &Q, now: u64, cells: u32) -> Result<u64, Error> {
         let (hash, shard) = self.shard(key);
-        lock(shard).earliest(hash, key, now, cells)
+        if cells > 0 {
+            let table = shard.read();
+            if let Some(place) = table.entries().find(hash, key) {
+                let quota = table.quota();
+                quota.check_weight(cells)?;
+                let tat = table.entries().tat(place);
+                let now = now.max(shard.seen.load(Ordering::Relaxed));
+                return peek(&quota, tat, now, cells);
+            }
+        }
+        shard.write(|table| table.earliest(hash, key, now, cells))
     }
 
     fn cancel(&self, key: &Q, reservation: Reservation<KeyedToken>, now: u64) -> bool {
         let (hash, shard) = self.shard(key);
-        lock(shard).cancel(hash, key, reservation, now)
+        shard.write(|table| table.cancel(hash, key, reservation, now))
     }
 
     fn snapshot(&self, key: &Q, now: u64) -> Snapshot {
         let (hash, shard) = self.shard(key);
-        lock(shard).snapshot(hash, key, now)
+        {
+            let table = shard.read();
+            if let Some(place) = table.entries().find(hash, key) {
+                let quota = table.quota();
+                let tat = table.entries().tat(place);
+                let now = now.max(shard.seen.load(Ordering::Relaxed));
+                return Snapshot {
+                    remaining: remaining(&quota, tat, now),
+                    earliest: peek(&quota, tat, now, 1).unwrap_or(u64::MAX),
+                };
+            }
+        }
+        shard.write(|table| table.snapshot(hash, key, now))
     }
 }
 

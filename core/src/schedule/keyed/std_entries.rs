@@ -4,16 +4,20 @@
 use alloc::vec::Vec;
 use core::borrow::Borrow;
 use core::hash::{BuildHasher, Hash};
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 
 use super::entries::{Entries, Slot};
 use super::order::{Item, Items};
 
-/// One key and its slot, in a bucket of the table: 24 bytes for a `u64` key.
+/// One key, its arrival time and its slot, in a bucket of the table: 24 bytes for a `u64`
+/// key. The arrival time is atomic so that a decision on a key already present can move it
+/// under the shard's shared (read) lock; every other change is made under the exclusive one.
 #[derive(Debug)]
 struct Entry<K> {
     key: K,
+    tat: AtomicU64,
     slot: Slot,
 }
 
@@ -42,6 +46,12 @@ impl<K> Inline<K> {
             hasher,
             capacity,
         }
+    }
+
+    /// The atomic arrival time of the entry at `place`, for a decision under the shared lock.
+    #[inline]
+    pub(crate) fn tat_cell(&self, place: u32) -> &AtomicU64 {
+        &self.table.get_bucket(place as usize).expect(PRESENT).tat
     }
 
     /// Bytes allocated for the entries (for tests of the memory bound).
@@ -89,15 +99,36 @@ impl<K: Hash + Eq> Entries for Inline<K> {
             .slot
     }
 
-    fn push(&mut self, hash: u64, key: K, slot: Slot) -> (u32, bool) {
+    #[inline]
+    fn tat(&self, place: u32) -> u64 {
+        self.tat_cell(place).load(Ordering::Acquire)
+    }
+
+    #[inline]
+    fn set_tat(&mut self, place: u32, tat: u64) {
+        *self
+            .table
+            .get_bucket_mut(place as usize)
+            .expect(PRESENT)
+            .tat
+            .get_mut() = tat;
+    }
+
+    fn push(&mut self, hash: u64, key: K, tat: u64, slot: Slot) -> (u32, bool) {
         // With no growth left, hashbrown may rehash in place to clear tombstones.
         let may_move = self.table.capacity() == self.table.len();
         let hasher = &self.hasher;
         let place = self
             .table
-            .insert_unique(hash, Entry { key, slot }, |entry| {
-                hasher.hash_one(&entry.key)
-            })
+            .insert_unique(
+                hash,
+                Entry {
+                    key,
+                    tat: AtomicU64::new(tat),
+                    slot,
+                },
+                |entry| hasher.hash_one(&entry.key),
+            )
             .bucket_index();
         (place as u32, may_move)
     }

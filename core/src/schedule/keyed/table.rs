@@ -21,7 +21,7 @@ use super::entries::{Entries, Slot};
 use super::order::{self, Item, Items};
 use super::when_full::WhenFull;
 use crate::reservation::deadline;
-use crate::schedule::gcra::{advance, earliest_at, peek, remaining};
+use crate::schedule::gcra::{advance, carry_over, earliest_at, peek, remaining};
 use crate::{Error, Quota, Reservation, Snapshot};
 
 /// The cancel token of a keyed reservation.
@@ -30,6 +30,43 @@ pub struct KeyedToken {
     before: u64,
     after: u64,
     generation: u32,
+}
+
+impl KeyedToken {
+    /// The token of a reservation that moved a key's arrival time from `before` to `after`,
+    /// in the entry of generation `generation`.
+    #[cfg(feature = "std")]
+    pub(crate) fn new(before: u64, after: u64, generation: u32) -> Self {
+        KeyedToken {
+            before,
+            after,
+            generation,
+        }
+    }
+}
+
+impl Reservation<KeyedToken> {
+    /// The remaining burst of the key and the earliest instant for one of its cells, at `now`,
+    /// as this reservation left them under `quota` (the limiter's; later reservations of the
+    /// key not counted): what a server tells the client whose request made it, without
+    /// looking the key up again.
+    ///
+    /// ```
+    /// use pacer_core::{KeyedRateLimiter, Quota, ShardedKeyedGcra};
+    ///
+    /// let quota = Quota::per_second(10)?.with_burst(3)?;
+    /// let limiter = ShardedKeyedGcra::<u32>::new(quota, 100)?;
+    /// let first = limiter.reserve(&1, 0, 1)?;
+    /// assert_eq!(first.snapshot(&quota, 0).remaining, 2);
+    /// # Ok::<(), pacer_core::Error>(())
+    /// ```
+    pub fn snapshot(&self, quota: &Quota, now: u64) -> Snapshot {
+        let tat = self.token().after;
+        Snapshot {
+            remaining: remaining(quota, tat, now),
+            earliest: peek(quota, tat, now, 1).unwrap_or(u64::MAX),
+        }
+    }
 }
 
 /// A keyed GCRA on storage `E` (the keys) and `O` (the order of forgetting).
@@ -82,17 +119,53 @@ impl<E: Entries, O: Items> Table<E, O> {
         &self.entries
     }
 
+    /// The latest clock reading seen.
+    #[cfg(feature = "std")]
+    pub(crate) fn seen(&self) -> u64 {
+        self.seen
+    }
+
+    /// Takes `seen` as a reading already seen (the sharded table keeps the latest reading of
+    /// its lock-free decisions outside the table).
+    #[cfg(feature = "std")]
+    pub(crate) fn observe(&mut self, seen: u64) {
+        self.seen = self.seen.max(seen);
+    }
+
     fn now(&mut self, now: u64) -> u64 {
         self.seen = self.seen.max(now);
         self.seen
     }
 
+    #[inline]
     pub(crate) fn reserve_within<Q>(
         &mut self,
         hash: u64,
         key: &Q,
         to_owned: impl FnOnce(&Q) -> E::Key,
         now: u64,
+        cells: u32,
+        max_wait: Duration,
+    ) -> Result<Reservation<KeyedToken>, Error>
+    where
+        E::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.reserve_from(hash, key, to_owned, now, 0, cells, max_wait)
+    }
+
+    /// [`reserve_within`](Table::reserve_within) at `not_before` or later: the cells are
+    /// recorded at `max(earliest, not_before)`, while the table's clock reads only `now`
+    /// (other keys are not held back). The maximum wait counts from `now`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub(crate) fn reserve_from<Q>(
+        &mut self,
+        hash: u64,
+        key: &Q,
+        to_owned: impl FnOnce(&Q) -> E::Key,
+        now: u64,
+        not_before: u64,
         cells: u32,
         max_wait: Duration,
     ) -> Result<Reservation<KeyedToken>, Error>
@@ -112,20 +185,17 @@ impl<E: Entries, O: Items> Table<E, O> {
         self.quota.check_weight(cells)?;
         let found = self.entries.find(hash, key);
         let (tat, generation) = match found {
-            Some(place) => {
-                let slot = self.entries.slot(place);
-                (slot.tat, slot.generation)
-            }
+            Some(place) => (self.entries.tat(place), self.entries.slot(place).generation),
             None => (0, self.generation),
         };
-        let at = earliest_at(&self.quota, tat, now, cells)?;
+        let at = earliest_at(&self.quota, tat, now.max(not_before), cells)?;
         if at > deadline(now, max_wait) {
             return Err(Error::WouldWait { at });
         }
         let after = advance(&self.quota, tat, at, cells)?;
         match found {
             // The key's bound in the order stays a lower bound: arrival times only rise here.
-            Some(place) => self.entries.slot_mut(place).tat = after,
+            Some(place) => self.entries.set_tat(place, after),
             None => {
                 self.make_room(now)?;
                 self.insert(hash, to_owned(key), after);
@@ -137,6 +207,42 @@ impl<E: Entries, O: Items> Table<E, O> {
             generation,
         };
         Ok(Reservation::new(at, cells, token))
+    }
+
+    /// Whether every key's arrival time can be carried over to `quota` at `now` (see
+    /// [`set_quota`](Table::set_quota)); changes nothing but the clock.
+    pub(crate) fn check_quota(&mut self, now: u64, quota: &Quota) -> Result<(), Error> {
+        let now = self.now(now);
+        for item in self.order.items() {
+            carry_over(&self.quota, quota, self.entries.tat(item.entry), now, 0)?;
+        }
+        Ok(())
+    }
+
+    /// Changes every key's quota at `now`, each key's arrival time carried over as a lone
+    /// GCRA's is (`Gcra::set_quota`): reservations already made keep their instants, new ones
+    /// follow the new quota after them, and no receipt from before the change cancels
+    /// anything. O(n) in the keys held. On an error nothing changes.
+    pub(crate) fn set_quota(&mut self, now: u64, quota: Quota) -> Result<(), Error> {
+        self.check_quota(now, &quota)?;
+        let now = self.seen;
+        let old = self.quota;
+        for pos in 0..self.order.items().len() {
+            let place = self.order.items()[pos].entry;
+            // Checked above; the fallback (a full bucket at the end of time) never admits.
+            let tat = carry_over(&old, &quota, self.entries.tat(place), now, 0).unwrap_or(u64::MAX);
+            self.entries.set_tat(place, tat);
+            self.entries.slot_mut(place).generation = self.generation;
+            self.generation = self.generation.wrapping_add(1);
+            self.order.items_mut()[pos].set_bound(tat);
+        }
+        self.quota = quota;
+        // The bounds are exact now; restore the heap order over them.
+        let len = self.order.items().len();
+        for pos in (0..len / 2).rev() {
+            order::sift_down(self.order.items_mut(), pos, &mut moved(&mut self.entries));
+        }
+        Ok(())
     }
 
     pub(crate) fn earliest<Q>(
@@ -156,7 +262,7 @@ impl<E: Entries, O: Items> Table<E, O> {
         }
         self.quota.check_weight(cells)?;
         match self.entries.find(hash, key) {
-            Some(place) => peek(&self.quota, self.entries.slot(place).tat, now, cells),
+            Some(place) => peek(&self.quota, self.entries.tat(place), now, cells),
             None => {
                 self.check_room(now)?;
                 peek(&self.quota, 0, now, cells)
@@ -183,11 +289,11 @@ impl<E: Entries, O: Items> Table<E, O> {
         let Some(place) = self.entries.find(hash, key) else {
             return false; // forgotten: written off under `WhenFull::Forget`
         };
-        let slot = self.entries.slot_mut(place);
-        if slot.generation != token.generation || slot.tat != token.after {
+        let slot = *self.entries.slot(place);
+        if slot.generation != token.generation || self.entries.tat(place) != token.after {
             return false;
         }
-        slot.tat = token.before;
+        self.entries.set_tat(place, token.before);
         let pos = slot.pos as usize;
         // The only place an arrival time falls: its bound must fall with it.
         let items = self.order.items_mut();
@@ -205,7 +311,7 @@ impl<E: Entries, O: Items> Table<E, O> {
     {
         let now = now.max(self.seen);
         let tat = match self.entries.find(hash, key) {
-            Some(place) => self.entries.slot(place).tat,
+            Some(place) => self.entries.tat(place),
             None => match self.check_room(now) {
                 Ok(()) => 0,
                 Err(error) => {
@@ -249,7 +355,7 @@ impl<E: Entries, O: Items> Table<E, O> {
     }
 
     fn refuse_unless_idle(&self, place: u32, idle: u64) -> Result<(), Error> {
-        let tat = self.entries.slot(place).tat;
+        let tat = self.entries.tat(place);
         if tat <= idle {
             return Ok(());
         }
@@ -270,7 +376,7 @@ impl<E: Entries, O: Items> Table<E, O> {
     fn soonest(&mut self, idle: u64) -> Option<u32> {
         loop {
             let top = *self.order.items().first()?;
-            let tat = self.entries.slot(top.entry).tat;
+            let tat = self.entries.tat(top.entry);
             if tat <= idle || top.bound() == tat {
                 return Some(top.entry);
             }
@@ -283,12 +389,11 @@ impl<E: Entries, O: Items> Table<E, O> {
     fn insert(&mut self, hash: u64, key: E::Key, tat: u64) {
         let pos = self.order.items().len();
         let slot = Slot {
-            tat,
             generation: self.generation,
             pos: pos as u32,
         };
         self.generation = self.generation.wrapping_add(1);
-        let (place, moved_all) = self.entries.push(hash, key, slot);
+        let (place, moved_all) = self.entries.push(hash, key, tat, slot);
         self.order.push_item(Item::new(tat, place));
         if moved_all {
             // Entries moved to other places: point every item at its entry's new place (each

@@ -1,0 +1,209 @@
+//! The rate-limit header fields: the IETF `RateLimit` and `RateLimit-Policy` fields, in the
+//! structured-field form of draft-ietf-httpapi-ratelimit-headers-08 and later (-10 is the
+//! current draft), the legacy `X-RateLimit-*` trio, and `Retry-After`.
+//!
+//! ```text
+//! RateLimit-Policy: "per-ip";q=100;w=60
+//! RateLimit: "per-ip";r=50;t=30
+//! ```
+//!
+//! `q` is the quota in a window of `w` seconds, `r` the requests that may go back to back
+//! now, `t` the seconds until the whole burst is back (when nothing remains, until the next
+//! request may go; rounded up, so a client that waits `t` is never early).
+
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue};
+use pacer_core::{Quota, Snapshot};
+
+/// Which rate-limit fields the layer writes on its answers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Headers {
+    /// `RateLimit` and `RateLimit-Policy` (the default).
+    #[default]
+    Ietf,
+    /// `X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset` (seconds), for the
+    /// limit with the fewest requests remaining.
+    Legacy,
+    /// Both.
+    Both,
+    /// None (a refusal still carries `Retry-After`).
+    None,
+}
+
+impl Headers {
+    fn ietf(self) -> bool {
+        matches!(self, Headers::Ietf | Headers::Both)
+    }
+
+    fn legacy(self) -> bool {
+        matches!(self, Headers::Legacy | Headers::Both)
+    }
+}
+
+/// `RateLimit-Policy`.
+pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+/// `RateLimit`.
+pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+/// `X-RateLimit-Limit`.
+pub const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+/// `X-RateLimit-Remaining`.
+pub const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+/// `X-RateLimit-Reset`.
+pub const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+
+/// Whole seconds in `duration`, rounded up.
+pub(crate) fn seconds_up(duration: Duration) -> u64 {
+    duration.as_nanos().div_ceil(1_000_000_000) as u64
+}
+
+/// A policy's quota as `q` requests in `w` whole seconds: `w` is the period rounded up to a
+/// second, `q` what the rate allows in it, rounded down.
+pub(crate) fn window(quota: &Quota) -> (u64, u64) {
+    let period = u128::from(quota.period_nanos());
+    let w = period.div_ceil(1_000_000_000).max(1);
+    let q = u128::from(quota.count()) * w * 1_000_000_000 / period;
+    (u64::try_from(q).unwrap_or(u64::MAX), w as u64)
+}
+
+/// Seconds until the whole burst is back, or until the next cell when none remains.
+pub(crate) fn reset(quota: &Quota, snapshot: &Snapshot, now: u64) -> u64 {
+    let owed = u64::from(quota.burst().saturating_sub(snapshot.remaining));
+    let next = snapshot.earliest.saturating_sub(now);
+    let full = u128::from(owed) * u128::from(quota.period_nanos()) / u128::from(quota.count());
+    let nanos = u64::try_from(full).unwrap_or(u64::MAX).max(next);
+    seconds_up(Duration::from_nanos(nanos))
+}
+
+/// A class's quota, with its `RateLimit-Policy` item and its legacy limit written once.
+#[derive(Debug)]
+pub(crate) struct Policy {
+    pub(crate) quota: Quota,
+    /// `"name";q=Q;w=W`.
+    pub(crate) item: String,
+    /// `Q`, for `X-RateLimit-Limit`.
+    pub(crate) q: u64,
+}
+
+impl Policy {
+    pub(crate) fn new(name: &str, quota: Quota) -> Policy {
+        let (q, w) = window(&quota);
+        let mut item = String::with_capacity(name.len() + 24);
+        item.push('"');
+        item.push_str(name);
+        item.push_str("\";q=");
+        item.push_str(itoa::Buffer::new().format(q));
+        item.push_str(";w=");
+        item.push_str(itoa::Buffer::new().format(w));
+        Policy { quota, item, q }
+    }
+}
+
+/// One limit's state for the headers.
+pub(crate) struct Reading<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) policy: &'a Policy,
+    pub(crate) snapshot: Snapshot,
+}
+
+/// The header fields of an answer, most often two, kept without a map.
+pub(crate) type Fields = smallvec::SmallVec<[(HeaderName, HeaderValue); 3]>;
+
+/// Writes the fields `style` asks for, for the limits read, into `fields`.
+pub(crate) fn write(style: Headers, readings: &[Reading<'_>], now: u64, fields: &mut Fields) {
+    if readings.is_empty() {
+        return;
+    }
+    if style.ietf() {
+        let mut policy = Line::default();
+        let mut state = Line::default();
+        for reading in readings {
+            if !policy.is_empty() {
+                policy.push(b", ");
+                state.push(b", ");
+            }
+            policy.push(reading.policy.item.as_bytes());
+            let t = reset(&reading.policy.quota, &reading.snapshot, now);
+            state.push(b"\"");
+            state.push(reading.name.as_bytes());
+            state.push(b"\";r=");
+            state.push(
+                itoa::Buffer::new()
+                    .format(reading.snapshot.remaining)
+                    .as_bytes(),
+            );
+            state.push(b";t=");
+            state.push(itoa::Buffer::new().format(t).as_bytes());
+        }
+        // Names are checked printable ASCII without quotes or backslashes when made.
+        if let Ok(value) = policy.value() {
+            fields.push((RATELIMIT_POLICY, value));
+        }
+        if let Ok(value) = state.value() {
+            fields.push((RATELIMIT, value));
+        }
+    }
+    if style.legacy() {
+        let tightest = readings
+            .iter()
+            .min_by_key(|reading| reading.snapshot.remaining)
+            .expect("not empty");
+        let t = reset(&tightest.policy.quota, &tightest.snapshot, now);
+        fields.push((X_RATELIMIT_LIMIT, tightest.policy.q.into()));
+        fields.push((X_RATELIMIT_REMAINING, tightest.snapshot.remaining.into()));
+        fields.push((X_RATELIMIT_RESET, t.into()));
+    }
+}
+
+/// A field value being written: on the stack while short (most are), copied once into the
+/// header value.
+#[derive(Default)]
+struct Line(smallvec::SmallVec<[u8; 96]>);
+
+impl Line {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+
+    fn value(&self) -> Result<HeaderValue, http::header::InvalidHeaderValue> {
+        HeaderValue::from_bytes(&self.0)
+    }
+}
+
+/// Whether `name` can be written as a structured-field string without escapes.
+pub(crate) fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_in_whole_seconds() {
+        let q = |count, ms| window(&Quota::new(count, Duration::from_millis(ms)).unwrap());
+        assert_eq!(q(100, 60_000), (100, 60));
+        assert_eq!(q(5, 1_000), (5, 1));
+        assert_eq!(q(10, 100), (100, 1));
+        assert_eq!(q(3, 1_500), (4, 2));
+    }
+
+    #[test]
+    fn reset_rounds_up() {
+        let quota = Quota::per_second(2).unwrap().with_burst(4).unwrap();
+        let s = |remaining, earliest| Snapshot {
+            remaining,
+            earliest,
+        };
+        assert_eq!(reset(&quota, &s(4, 0), 0), 0);
+        assert_eq!(reset(&quota, &s(3, 0), 0), 1); // 0.5 s owed
+        assert_eq!(reset(&quota, &s(0, 400_000_000), 0), 2); // 2 s owed
+    }
+}

@@ -1,0 +1,352 @@
+//! The rate-limit layer in an HTTP service: pacer-tower's `RateLimitLayer` beside
+//! tower_governor's `GovernorLayer`, each around the same axum app (one route answering
+//! `hello`), and the app with no layer. Both layers key requests by the peer address (axum's
+//! `ConnectInfo`) and write their rate-limit fields on every answer (pacer's default, the IETF
+//! `RateLimit` and `RateLimit-Policy`; tower_governor's `use_headers()`, its
+//! `x-ratelimit-limit` and `x-ratelimit-remaining`).
+//!
+//! Run: `cargo run --release -p pacer-benches --bin http` (`-- --help` for the options).
+//!
+//! Three measures:
+//! - *memory*: each app, in a child process of its own (this program, run again), answers
+//!   one request from each of 1,000,000 distinct client addresses, as fast as it can on one
+//!   thread (10 requests per second per address, burst 20, on the real clock; pacer's table
+//!   has room for 100,000 busy addresses). Reported: the growth of the child's resident
+//!   memory (`VmRSS`) from before the app is made to after the last request, the app still
+//!   alive.
+//! - *requests per second*: an in-process load generator, 64 tasks on a tokio runtime of 2
+//!   worker threads, calls the app (`tower::ServiceExt::oneshot`, no sockets: the kernel's
+//!   loopback would hide the layers' cost) for `--seconds` per app per round, with requests
+//!   from 1,000 addresses, each allowed 1,000,000 per second (burst 1,000), so every request
+//!   is admitted and answered `hello`, the body read. The apps alternate; the median of
+//!   `--rounds` rounds.
+//! - *the keyed decision*: pacer's `ShardedKeyedGcra` against governor's keyed limiter at
+//!   1,000,000 keys on 2 threads (the `keyed` program's measure).
+//!
+//! The last line sums it up in one line.
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode};
+use axum::routing::get;
+use pacer_benches::keyed_decisions::hot;
+use pacer_core::Quota;
+use pacer_tokio::TokioTimer;
+use pacer_tower::server::{Limit, PeerIp, RateLimitLayer};
+use tower::ServiceExt;
+use tower_governor::GovernorLayer;
+use tower_governor::governor::GovernorConfigBuilder;
+
+struct Options {
+    spray: u64,
+    seconds: f64,
+    rounds: usize,
+    decisions: u64,
+    keys: u64,
+    memory: Option<String>,
+}
+
+fn options() -> Options {
+    let mut options = Options {
+        spray: 1_000_000,
+        seconds: 1.0,
+        rounds: 3,
+        decisions: 4_000_000,
+        keys: 1_000_000,
+        memory: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
+        };
+        match arg.as_str() {
+            "--spray" => options.spray = number(&value()),
+            "--seconds" => {
+                options.seconds = value()
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| *s > 0.0)
+                    .unwrap_or_else(|| usage("--seconds takes a positive number"))
+            }
+            "--rounds" => options.rounds = (number(&value()) as usize).max(1),
+            "--decisions" => options.decisions = number(&value()).max(1),
+            "--keys" => options.keys = number(&value()).max(1),
+            "--memory" => options.memory = Some(value()),
+            "--help" | "-h" => usage(""),
+            other => usage(&format!("unknown argument {other}")),
+        }
+    }
+    options
+}
+
+fn number(text: &str) -> u64 {
+    text.replace('_', "")
+        .parse()
+        .unwrap_or_else(|_| usage(&format!("not a number: {text}")))
+}
+
+fn usage(problem: &str) -> ! {
+    if !problem.is_empty() {
+        eprintln!("http: {problem}");
+    }
+    eprintln!(
+        "usage: http [--spray N] [--seconds S] [--rounds R] [--decisions D] [--keys K]\n\
+         \x20 --spray N      distinct client addresses in the memory measure (1000000)\n\
+         \x20 --seconds S    seconds per app per round of the requests/s measure (1)\n\
+         \x20 --rounds R     rounds of the requests/s and decision measures; medians (3)\n\
+         \x20 --decisions D  decisions per thread per round of the keyed measure (4000000)\n\
+         \x20 --keys K       keys of the keyed measure (1000000)"
+    );
+    std::process::exit(if problem.is_empty() { 0 } else { 2 })
+}
+
+/// Which layer the app has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Which {
+    Pacer,
+    Governor,
+    Nothing,
+}
+
+impl Which {
+    fn name(self) -> &'static str {
+        match self {
+            Which::Pacer => "pacer",
+            Which::Governor => "tower_governor",
+            Which::Nothing => "none",
+        }
+    }
+}
+
+/// A rate per address: one cell every `interval`, `burst` back to back.
+#[derive(Clone, Copy)]
+struct Rate {
+    interval: Duration,
+    burst: u32,
+    /// pacer's room for busy addresses.
+    capacity: usize,
+}
+
+/// 10 per second per address, burst 20: the memory measure.
+const SPRAY_RATE: Rate = Rate {
+    interval: Duration::from_millis(100),
+    burst: 20,
+    capacity: 100_000,
+};
+
+/// 1,000,000 per second per address, burst 1,000: every request of the load admitted.
+const LOAD_RATE: Rate = Rate {
+    interval: Duration::from_micros(1),
+    burst: 1_000,
+    capacity: 10_000,
+};
+
+/// The app, with the layer `which` at `rate`.
+fn app(which: Which, rate: Rate) -> Router {
+    let app = Router::new().route("/", get(|| async { "hello" }));
+    match which {
+        Which::Nothing => app,
+        Which::Pacer => {
+            let quota = Quota::new(1, rate.interval)
+                .and_then(|q| q.with_burst(rate.burst))
+                .expect("a valid quota");
+            let limit = Limit::new("per-ip", PeerIp::default(), quota, rate.capacity)
+                .expect("a valid limit");
+            let layer = RateLimitLayer::builder(TokioTimer::new())
+                .limit(limit)
+                .build()
+                .expect("a valid layer");
+            app.layer(layer)
+        }
+        Which::Governor => {
+            let config = GovernorConfigBuilder::default()
+                .period(rate.interval)
+                .burst_size(rate.burst)
+                .use_headers()
+                .finish()
+                .expect("a valid config");
+            app.layer(GovernorLayer::new(Arc::new(config)))
+        }
+    }
+}
+
+/// A request from the `i`-th address of 10.0.0.0/8.
+fn request(i: u64) -> Request<Body> {
+    let ip = [10, (i >> 16) as u8, (i >> 8) as u8, i as u8];
+    let mut request = Request::get("/").body(Body::empty()).expect("a request");
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((ip, 40_000))));
+    request
+}
+
+/// This process's resident memory, in KiB.
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("a VmRSS line")
+}
+
+/// The child's side of the memory measure: print `growth_kib G admitted A refused R`.
+fn memory_child(which: &str, options: &Options) {
+    let which = match which {
+        "pacer" => Which::Pacer,
+        "tower_governor" => Which::Governor,
+        "none" => Which::Nothing,
+        other => usage(&format!(
+            "--memory takes pacer, tower_governor or none, not {other}"
+        )),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let before = rss_kib();
+        let app = app(which, SPRAY_RATE);
+        let (mut admitted, mut refused) = (0u64, 0u64);
+        for i in 0..options.spray {
+            let response = app.clone().oneshot(request(i)).await.expect("an answer");
+            match response.status() {
+                StatusCode::OK => admitted += 1,
+                _ => refused += 1,
+            }
+        }
+        let growth = rss_kib().saturating_sub(before);
+        std::hint::black_box(&app);
+        println!("growth_kib {growth} admitted {admitted} refused {refused}");
+    });
+}
+
+/// Runs this program again as `--memory which`: its growth in MiB and its line.
+fn memory(which: Which, options: &Options) -> (f64, String) {
+    let exe = std::env::current_exe().expect("this program's path");
+    let output = Command::new(exe)
+        .args(["--memory", which.name()])
+        .args(["--spray", &options.spray.to_string()])
+        .output()
+        .expect("the memory child runs");
+    let line = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    assert!(
+        output.status.success(),
+        "memory child {which:?} failed: {line}"
+    );
+    let kib: f64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|k| k.parse().ok())
+        .expect("growth_kib in the child's line");
+    (kib / 1024.0, line)
+}
+
+/// Requests per second through `which` for `seconds`, from 64 tasks on `runtime`. Each task
+/// reads the clock between its requests (a request that is answered at once never yields to
+/// the runtime, so the runtime's own timer would not be driven).
+fn throughput(runtime: &tokio::runtime::Runtime, which: Which, seconds: f64) -> f64 {
+    runtime.block_on(async {
+        let app = app(which, LOAD_RATE);
+        let began = Instant::now();
+        let deadline = began + Duration::from_secs_f64(seconds);
+        let tasks: Vec<_> = (0..64u64)
+            .map(|t| {
+                let app = app.clone();
+                tokio::spawn(async move {
+                    let mut served = 0u64;
+                    let mut i = t;
+                    while Instant::now() < deadline {
+                        let response = app
+                            .clone()
+                            .oneshot(request(i % 1_000))
+                            .await
+                            .expect("an answer");
+                        assert_eq!(
+                            response.status(),
+                            StatusCode::OK,
+                            "{which:?} admits the load"
+                        );
+                        let body = axum::body::to_bytes(response.into_body(), 64).await;
+                        assert_eq!(&body.expect("a body")[..], b"hello");
+                        served += 1;
+                        i += 64;
+                    }
+                    served
+                })
+            })
+            .collect();
+        let mut served = 0;
+        for task in tasks {
+            served += task.await.expect("a load task");
+        }
+        served as f64 / began.elapsed().as_secs_f64()
+    })
+}
+
+fn main() {
+    let options = options();
+    if let Some(which) = &options.memory {
+        memory_child(which, &options);
+        return;
+    }
+    println!(
+        "memory: one request from each of {} client addresses, 10 per second per address, \
+         burst 20; pacer's capacity {}",
+        options.spray, SPRAY_RATE.capacity
+    );
+    let mut mib = Vec::new();
+    for which in [Which::Pacer, Which::Governor, Which::Nothing] {
+        let (growth, line) = memory(which, &options);
+        println!("  {:<14} {line}", which.name());
+        mib.push(growth);
+    }
+
+    println!(
+        "requests/s: 64 tasks on 2 threads, {} s per app per round, median of {} rounds",
+        options.seconds, options.rounds
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let order = [Which::Pacer, Which::Governor, Which::Nothing];
+    let mut rates: [Vec<f64>; 3] = Default::default();
+    for round in 0..options.rounds {
+        for k in 0..3 {
+            // Each round starts with the next app, so none always runs first.
+            let i = (k + round) % 3;
+            rates[i].push(throughput(&runtime, order[i], options.seconds));
+        }
+    }
+    let rates: Vec<f64> = rates
+        .into_iter()
+        .map(pacer_benches::keyed_decisions::median)
+        .collect();
+    for (which, rate) in order.iter().zip(&rates) {
+        println!("  {:<14} {rate:>9.0}", which.name());
+    }
+
+    println!(
+        "keyed decision: {} keys, 2 threads, median of {} rounds of {} per thread",
+        options.keys, options.rounds, options.decisions
+    );
+    let (p, g) = hot(options.keys, 2, options.decisions, options.rounds);
+    println!("  pacer {p:.1} ns, governor {g:.1} ns, ratio {:.2}", p / g);
+
+    println!(
+        "http: {} client IPs: pacer +{:.1} MiB, tower_governor +{:.1} MiB; requests/s \
+         pacer/tower_governor/none: {:.0}/{:.0}/{:.0}; keyed ns at {} keys on 2 threads \
+         pacer/governor: {p:.0}/{g:.0}",
+        options.spray, mib[0], mib[1], rates[0], rates[1], rates[2], options.keys
+    );
+}
