@@ -16,7 +16,7 @@ use crate::in_flight::InFlight;
 use crate::reservation::Token;
 use crate::runtime;
 use crate::script::{LuaScript, ScriptCall};
-use crate::{Error, Reservation};
+use crate::{Error, RedisReservation};
 
 /// burst × period (ns) and burst × count must stay within this, so that every value the
 /// script computes is an integer below 2^53, exact in a double.
@@ -117,7 +117,7 @@ impl Engine {
         &self,
         cells: u32,
         max_wait: Option<Duration>,
-    ) -> Result<Reservation, Error> {
+    ) -> Result<RedisReservation, Error> {
         let max_wait = max_wait.map_or(-1, |wait| i128::try_from(wait.as_nanos()).unwrap_or(-1));
         let engine = self.clone();
         let request = Box::pin(async move {
@@ -135,12 +135,16 @@ impl Engine {
     }
 
     /// The reservation (or the refusal) in the script's answer to a reserve call.
-    pub(crate) fn reservation_from(&self, value: Value, cells: u32) -> Result<Reservation, Error> {
+    pub(crate) fn reservation_from(
+        &self,
+        value: Value,
+        cells: u32,
+    ) -> Result<RedisReservation, Error> {
         let reply = Reply::parse(value)?;
         match reply.status.as_str() {
             "ok" => {
                 let [origin, at, now, epoch, bw, bf, aw, af] = reply.ints()?;
-                Ok(Reservation {
+                Ok(RedisReservation {
                     key: self.key.clone(),
                     at: absolute(origin, at)?,
                     decided: absolute(origin, now)?,
@@ -194,7 +198,7 @@ impl Engine {
 
     /// Hands a reservation back to the key it was made on; whether its cells were returned
     /// (the rules of [`pacer_core::Scheduler::cancel`], by the server's clock).
-    pub(crate) async fn cancel(&self, reservation: &Reservation) -> Result<bool, Error> {
+    pub(crate) async fn cancel(&self, reservation: &RedisReservation) -> Result<bool, Error> {
         if reservation.cells == 0 {
             return Ok(false);
         }

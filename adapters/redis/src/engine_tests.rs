@@ -19,7 +19,7 @@ use redis::aio::ConnectionManager;
 
 use crate::engine::{Engine, QuotaArgs};
 use crate::script::{LuaScript, SOURCE};
-use crate::{Error, Reservation};
+use crate::{Error, RedisReservation};
 
 const CLOCK: &str = "pacer-test:clock";
 /// The test clock's instant 0, in seconds since the Unix epoch.
@@ -130,7 +130,7 @@ async fn the_script_decides_as_the_core_does() {
         let burst = u64::from(quota.burst());
         let mut now = 10 * NS;
         // Reservations not yet cancelled, and the cells each holds.
-        let mut held: Vec<(Reservation, pacer_core::Reservation<GcraToken>)> = Vec::new();
+        let mut held: Vec<(RedisReservation, pacer_core::Reservation<GcraToken>)> = Vec::new();
         let mut admitted: Vec<(u64, u32)> = Vec::new();
         for step in 0..300 {
             match rng.between(0, 99) {
@@ -294,7 +294,7 @@ async fn a_quota_change_keeps_the_design_s_three_cases() {
     let conn = connect(&server).await;
     const MS: u64 = 1_000_000;
     let per_second = |count, burst| quota(count, Duration::from_secs(1), burst);
-    let at = |r: Result<Reservation, Error>| local(r.unwrap().at());
+    let at = |r: Result<RedisReservation, Error>| local(r.unwrap().at());
 
     // Idle: the new quota starts fresh.
     let engine = engine(&conn, "change:idle", per_second(10, 1));

@@ -19,11 +19,11 @@ pub enum Error {
     Limit(pacer_core::Error),
     /// Redis could not be reached, or did not answer in time. This call admitted nothing; if
     /// the request reached Redis before the connection failed, its cells may stay reserved
-    /// there unused (never over-admission). See [`Limiter::with_fallback`](crate::Limiter::with_fallback)
+    /// there unused (never over-admission). See [`RedisLimiter::with_fallback`](crate::RedisLimiter::with_fallback)
     /// for acquiring from a local limiter instead.
     Unavailable(redis::RedisError),
     /// The key holds a different quota, set by another client or by
-    /// [`set_quota`](crate::Limiter::set_quota). Nothing was recorded. Clients sharing a limit
+    /// [`set_quota`](crate::RedisLimiter::set_quota). Nothing was recorded. Clients sharing a limit
     /// must agree on its quota; this one should be given `stored`.
     QuotaMismatch {
         /// The quota this client was made with.

@@ -1,4 +1,4 @@
-//! `KeyedLimiter`: one quota, one independent limit per key, every limit in Redis.
+//! `RedisKeyedLimiter`: one quota, one independent limit per key, every limit in Redis.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,21 +9,21 @@ use pacer_tokio::TokioTimer;
 use crate::connection::Connection;
 use crate::engine::{Engine, QuotaArgs};
 use crate::wait;
-use crate::{Error, Reservation};
+use crate::{Error, RedisReservation};
 
 /// One quota and an independent limit per key (a user, a tenant, an IP), kept in Redis and
 /// shared by every process that uses the same prefix and quota.
 ///
 /// Key `k` is the Redis entry `prefix + k`, a small hash that the same script as
-/// [`Limiter`](crate::Limiter)'s decides on: every key behaves exactly as if it had its own
-/// `Limiter` (the same operations, the conformance rule, FIFO, weights, bounded waits,
+/// [`RedisLimiter`](crate::RedisLimiter)'s decides on: every key behaves exactly as if it had its own
+/// `RedisLimiter` (the same operations, the conformance rule, FIFO, weights, bounded waits,
 /// cancel and cancel on drop), and each call is one round trip on the server's clock,
 /// followed by one local sleep. The entry expires (`PEXPIRE`, on the server's clock) one
 /// second after its key is idle again, that is once its whole burst is free, so Redis holds
 /// only keys that are active: the number of distinct keys ever seen costs nothing. Forgetting
 /// an idle key changes no answer, because its state then equals a fresh one.
 ///
-/// On a Redis Cluster ([`KeyedLimiter::connect_cluster`]) each key's entry lives on the
+/// On a Redis Cluster ([`RedisKeyedLimiter::connect_cluster`]) each key's entry lives on the
 /// master of its slot, so the keys spread over the masters; a prefix with a hash tag
 /// (`{...}`) would put them all in one slot instead.
 ///
@@ -37,64 +37,68 @@ use crate::{Error, Reservation};
 ///
 /// Every call fails with [`Error::Unavailable`] and admits nothing: at once when the
 /// connection is refused or broken, and after the timeout (1 s unless set by
-/// [`with_timeout`](KeyedLimiter::with_timeout)) when Redis stops answering. There is no
+/// [`with_timeout`](RedisKeyedLimiter::with_timeout)) when Redis stops answering. There is no
 /// local fallback for keyed limits yet; catch `Unavailable` to choose what happens.
 ///
 /// ```no_run
-/// use pacer_redis::{KeyedLimiter, Quota};
+/// use pacer_redis::{RedisKeyedLimiter, Quota};
 ///
 /// # #[tokio::main]
 /// # async fn main() -> Result<(), pacer_redis::Error> {
 /// // Every process that runs this shares one limit of 10 per second for each user.
-/// let limiter = KeyedLimiter::connect("redis://127.0.0.1/", "limit:user:",
+/// let limiter = RedisKeyedLimiter::connect("redis://127.0.0.1/", "limit:user:",
 ///     Quota::per_second(10)?).await?;
 /// limiter.acquire("alice").await?; // alice's limit
 /// limiter.acquire("bob").await?;   // bob's, independent of alice's
 /// # Ok(())
 /// # }
 /// ```
-pub struct KeyedLimiter<T: Timer = TokioTimer> {
+pub struct RedisKeyedLimiter<T: Timer = TokioTimer> {
     /// The engine every key's calls run on, each through [`Engine::for_key`].
     engine: Engine,
     prefix: Arc<str>,
     timer: T,
 }
 
-impl<T: Timer> std::fmt::Debug for KeyedLimiter<T> {
+impl<T: Timer> std::fmt::Debug for RedisKeyedLimiter<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyedLimiter")
+        f.debug_struct("RedisKeyedLimiter")
             .field("prefix", &self.prefix)
             .field("quota", &self.engine.quota())
             .finish_non_exhaustive()
     }
 }
 
-impl KeyedLimiter {
+impl RedisKeyedLimiter {
     /// Connects to the Redis at `url` ([`Connection::connect`]) and makes a keyed limiter
     /// whose keys live under `prefix`, each with `quota`, on tokio's timer.
     ///
     /// Fails with [`Error::Unavailable`] if Redis cannot be reached now, and
     /// [`Error::QuotaTooLarge`] for a quota beyond the engine's range.
-    pub async fn connect(url: &str, prefix: &str, quota: Quota) -> Result<KeyedLimiter, Error> {
-        KeyedLimiter::connect_with_timer(url, prefix, quota, TokioTimer::new()).await
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        quota: Quota,
+    ) -> Result<RedisKeyedLimiter, Error> {
+        RedisKeyedLimiter::connect_with_timer(url, prefix, quota, TokioTimer::new()).await
     }
 
     /// Connects to the Redis Cluster that `nodes` (URLs of some of its masters) belong to
     /// ([`Connection::connect_cluster`]) and makes a keyed limiter as
-    /// [`connect`](KeyedLimiter::connect) does. Each key's entry lives on the master of its
+    /// [`connect`](RedisKeyedLimiter::connect) does. Each key's entry lives on the master of its
     /// slot.
     pub async fn connect_cluster<'a>(
         nodes: impl IntoIterator<Item = &'a str>,
         prefix: &str,
         quota: Quota,
-    ) -> Result<KeyedLimiter, Error> {
+    ) -> Result<RedisKeyedLimiter, Error> {
         let conn = Connection::connect_cluster(nodes).await?;
-        KeyedLimiter::new(conn, prefix, quota, TokioTimer::new())
+        RedisKeyedLimiter::new(conn, prefix, quota, TokioTimer::new())
     }
 }
 
-impl<T: Timer + Clone> KeyedLimiter<T> {
-    /// [`connect`](KeyedLimiter::connect), sleeping on `timer`: for smol (with the `smol`
+impl<T: Timer + Clone> RedisKeyedLimiter<T> {
+    /// [`connect`](RedisKeyedLimiter::connect), sleeping on `timer`: for smol (with the `smol`
     /// feature) `pacer_redis::SmolTimer::new()`, or a
     /// [`ManualTimer`](pacer_core::ManualTimer) in tests.
     pub async fn connect_with_timer(
@@ -102,9 +106,9 @@ impl<T: Timer + Clone> KeyedLimiter<T> {
         prefix: &str,
         quota: Quota,
         timer: T,
-    ) -> Result<KeyedLimiter<T>, Error> {
+    ) -> Result<RedisKeyedLimiter<T>, Error> {
         let conn = Connection::connect(url).await?;
-        KeyedLimiter::new(conn, prefix, quota, timer)
+        RedisKeyedLimiter::new(conn, prefix, quota, timer)
     }
 
     /// A keyed limiter under `prefix` with `quota` for each key, on an existing connection
@@ -118,10 +122,10 @@ impl<T: Timer + Clone> KeyedLimiter<T> {
         prefix: &str,
         quota: Quota,
         timer: T,
-    ) -> Result<KeyedLimiter<T>, Error> {
+    ) -> Result<RedisKeyedLimiter<T>, Error> {
         let prefix: Arc<str> = Arc::from(prefix);
         let engine = Engine::new(conn.into(), prefix.clone(), QuotaArgs::new(quota)?);
-        Ok(KeyedLimiter {
+        Ok(RedisKeyedLimiter {
             engine,
             prefix,
             timer,
@@ -130,7 +134,7 @@ impl<T: Timer + Clone> KeyedLimiter<T> {
 
     /// Bounds every call to Redis by `timeout` (1 s unless set): a call with no answer by
     /// then fails with [`Error::Unavailable`].
-    pub fn with_timeout(mut self, timeout: Duration) -> KeyedLimiter<T> {
+    pub fn with_timeout(mut self, timeout: Duration) -> RedisKeyedLimiter<T> {
         self.engine = self.engine.with_timeout(timeout);
         self
     }
@@ -164,7 +168,7 @@ impl<T: Timer + Clone> KeyedLimiter<T> {
         self.acquire_within(key, cells, Duration::MAX).await
     }
 
-    /// Like [`acquire_n`](KeyedLimiter::acquire_n), but fails at once with
+    /// Like [`acquire_n`](RedisKeyedLimiter::acquire_n), but fails at once with
     /// [`WouldWait`](pacer_core::Error::WouldWait), reserving nothing, if the cells could go
     /// only more than `max_wait` after the server's now.
     ///
@@ -194,13 +198,13 @@ impl<T: Timer + Clone> KeyedLimiter<T> {
     }
 
     /// Reserves `cells` cells of `key`'s limit at the earliest permitted instant, however far
-    /// away, and returns the receipt without waiting. Wait out [`Reservation::wait`] before
-    /// using the cells, or hand the receipt to [`cancel`](KeyedLimiter::cancel).
-    pub async fn reserve(&self, key: &str, cells: u32) -> Result<Reservation, Error> {
+    /// away, and returns the receipt without waiting. Wait out [`RedisReservation::wait`] before
+    /// using the cells, or hand the receipt to [`cancel`](RedisKeyedLimiter::cancel).
+    pub async fn reserve(&self, key: &str, cells: u32) -> Result<RedisReservation, Error> {
         self.engine_for(key).reserve(cells, None).await
     }
 
-    /// Like [`reserve`](KeyedLimiter::reserve), but fails with
+    /// Like [`reserve`](RedisKeyedLimiter::reserve), but fails with
     /// [`WouldWait`](pacer_core::Error::WouldWait), reserving nothing, if the cells could go
     /// only more than `max_wait` after the server's now.
     pub async fn reserve_within(
@@ -208,18 +212,18 @@ impl<T: Timer + Clone> KeyedLimiter<T> {
         key: &str,
         cells: u32,
         max_wait: Duration,
-    ) -> Result<Reservation, Error> {
+    ) -> Result<RedisReservation, Error> {
         self.engine_for(key).reserve(cells, Some(max_wait)).await
     }
 
     /// Hands a reservation back to the key it was made on; returns whether its cells were
     /// returned (if it is not yet due by the server's clock and no reservation of that key
     /// was made after it).
-    pub async fn cancel(&self, reservation: Reservation) -> Result<bool, Error> {
+    pub async fn cancel(&self, reservation: RedisReservation) -> Result<bool, Error> {
         self.engine.cancel(&reservation).await
     }
 
-    /// How long a call to [`acquire_n`](KeyedLimiter::acquire_n) on `key` made now would
+    /// How long a call to [`acquire_n`](RedisKeyedLimiter::acquire_n) on `key` made now would
     /// wait, by the server's clock. Records nothing (a key never seen stays absent).
     pub async fn delay(&self, key: &str, cells: u32) -> Result<Duration, Error> {
         let (at, now) = self.engine_for(key).peek(cells).await?;
@@ -234,9 +238,9 @@ impl<T: Timer + Clone> KeyedLimiter<T> {
 
     /// A keyed limiter on `engine` (its key is the prefix): the tests' engine on their clock.
     #[cfg(test)]
-    pub(crate) fn from_engine(engine: Engine, timer: T) -> KeyedLimiter<T> {
+    pub(crate) fn from_engine(engine: Engine, timer: T) -> RedisKeyedLimiter<T> {
         let prefix = Arc::from(engine.key());
-        KeyedLimiter {
+        RedisKeyedLimiter {
             engine,
             prefix,
             timer,

@@ -16,14 +16,14 @@ use pacer_core::{Gcra, GcraToken, ManualTimer, Scheduler};
 use pacer_tests::{RedisServer, XorShift, assert_conforms};
 
 use crate::engine_tests::{NS, clone_error, connect, engine, local, quotas, same, set_clock};
-use crate::{KeyedLimiter, Reservation};
+use crate::{RedisKeyedLimiter, RedisReservation};
 
 const KEYS: [&str; 4] = ["alice", "bob", "carol", "dave"];
 
 /// A reservation held in Redis and in the key's core limiter.
 struct Held {
     key: &'static str,
-    redis: Reservation,
+    redis: RedisReservation,
     core: pacer_core::Reservation<GcraToken>,
 }
 
@@ -35,7 +35,7 @@ async fn every_key_decides_as_its_own_core_limiter_would() {
     let conn = connect(&server).await;
     for (case, quota) in quotas().into_iter().enumerate() {
         let engine = engine(&conn, &format!("keyed:{case}:"), quota);
-        let limiter = KeyedLimiter::from_engine(engine, ManualTimer::new());
+        let limiter = RedisKeyedLimiter::from_engine(engine, ManualTimer::new());
         let mut cores: HashMap<&str, Gcra> = KEYS.map(|key| (key, Gcra::new(quota))).into();
         let mut admitted: HashMap<&str, Vec<u64>> = HashMap::new();
         let mut held: Vec<Held> = Vec::new();

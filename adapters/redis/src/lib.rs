@@ -1,34 +1,34 @@
 //! # pacer-redis
 //!
 //! [pacer](pacer_core)'s rate limit shared by many processes through Redis. A
-//! [`Limiter`] names a key; every client that uses the key with the same quota shares one
+//! [`RedisLimiter`] names a key; every client that uses the key with the same quota shares one
 //! limit, kept exactly as pacer keeps it in one process.
 //!
 //! ```no_run
-//! use pacer_redis::{Limiter, Quota};
+//! use pacer_redis::{RedisLimiter, Quota};
 //!
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), pacer_redis::Error> {
-//! let limiter = Limiter::connect("redis://127.0.0.1/", "limit:api.example.com",
+//! let limiter = RedisLimiter::connect("redis://127.0.0.1/", "limit:api.example.com",
 //!     Quota::per_second(100)?).await?;
 //! limiter.acquire().await?; // every process together: at most 100 per second
 //! # Ok(())
 //! # }
 //! ```
 //!
-//! [`Gate`] adds a cap on how many of this process's calls are in flight ("100 per second
+//! [`RedisGate`] adds a cap on how many of this process's calls are in flight ("100 per second
 //! across all processes, at most 20 at once in each").
 //!
-//! [`KeyedLimiter`] keeps one limit per key (a user, a tenant, an IP) under a prefix, each
-//! with the same quota and the same guarantees as a [`Limiter`] of its own; the method names
+//! [`RedisKeyedLimiter`] keeps one limit per key (a user, a tenant, an IP) under a prefix, each
+//! with the same quota and the same guarantees as a [`RedisLimiter`] of its own; the method names
 //! are those of `pacer_tokio::KeyedLimiter`, its in-process counterpart:
 //!
 //! ```no_run
-//! use pacer_redis::{KeyedLimiter, Quota};
+//! use pacer_redis::{RedisKeyedLimiter, Quota};
 //!
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), pacer_redis::Error> {
-//! let per_user = KeyedLimiter::connect("redis://127.0.0.1/", "limit:user:",
+//! let per_user = RedisKeyedLimiter::connect("redis://127.0.0.1/", "limit:user:",
 //!     Quota::per_second(10)?).await?;
 //! per_user.acquire("alice").await?; // every process together: 10 per second for alice
 //! # Ok(())
@@ -71,7 +71,7 @@
 //! Each limit is one small hash in Redis (its quota, its origin, its theoretical arrival
 //! time, the latest clock reading and an epoch), which expires (`PEXPIRE`, on the server's
 //! clock) one second after the limit is idle again, that is once its whole burst is free.
-//! Forgetting an idle limit changes no answer, so a [`KeyedLimiter`] leaves in Redis only
+//! Forgetting an idle limit changes no answer, so a [`RedisKeyedLimiter`] leaves in Redis only
 //! the keys that are active, and the number of distinct keys ever seen costs nothing:
 //! 1,000,000 keys each taking a cell took 200 MiB in Redis, and once they were idle and
 //! expired `used_memory` was back within 0.21 MiB of the fresh server's (the `redis_memory`
@@ -88,7 +88,7 @@
 //! ## Redis Cluster
 //!
 //! Every script names exactly one key, so on a cluster it runs on the master that holds the
-//! key's slot (redis-rs's cluster connection routes it), keys of a [`KeyedLimiter`] spread
+//! key's slot (redis-rs's cluster connection routes it), keys of a [`RedisKeyedLimiter`] spread
 //! over the masters, and the decision is as atomic as on one server. While a slot moves
 //! between masters the connection follows `ASK` and `MOVED` redirects, and a limit moves
 //! with its key (`MIGRATE` keeps its time to live): the crate's tests move a slot in the
@@ -108,9 +108,9 @@
 //!
 //! Every call that needs Redis fails with [`Error::Unavailable`] and admits nothing: at once
 //! when the connection is refused or broken, and after the limiter's timeout (1 s unless
-//! set by [`Limiter::with_timeout`]) when Redis stops answering. That is the default;
-//! [`Limiter::with_fallback`] chooses instead to acquire from a local limiter while Redis
-//! is unavailable. A [`KeyedLimiter`] has no fallback yet: its calls fail with
+//! set by [`RedisLimiter::with_timeout`]) when Redis stops answering. That is the default;
+//! [`RedisLimiter::with_fallback`] chooses instead to acquire from a local limiter while Redis
+//! is unavailable. A [`RedisKeyedLimiter`] has no fallback yet: its calls fail with
 //! `Unavailable`, for the caller to decide. Never is a cell admitted silently beyond the
 //! limit.
 //!
@@ -139,15 +139,15 @@
 //!
 //! On tokio by default. With the `smol` feature it also runs where no tokio runtime is
 //! running: the connection, the timeout and the background cancel use smol, and
-//! [`Limiter::connect_with_timer`] with a `SmolTimer` sleeps on async-io's timer (a cluster
-//! connection and a [`KeyedLimiter`] too). The same
+//! [`RedisLimiter::connect_with_timer`] with a `SmolTimer` sleeps on async-io's timer (a cluster
+//! connection and a [`RedisKeyedLimiter`] too). The same
 //! works inside async-std, which runs on async-io too (give it `pacer_async_std::AsyncStdTimer`,
 //! the same type); the crate's tests run it there.
 //!
 //! ## Testing
 //!
 //! The crate's own tests start a private `redis-server` (and a private 3-master cluster);
-//! code that uses a [`Limiter`] or [`KeyedLimiter`] can give it a
+//! code that uses a [`RedisLimiter`] or [`RedisKeyedLimiter`] can give it a
 //! [`pacer_core::ManualTimer`] (`new`'s or `connect_with_timer`'s `timer`) so that its
 //! sleeps follow a clock the test moves.
 #![forbid(unsafe_code)]
@@ -172,10 +172,10 @@ mod keyed_tests;
 
 pub use connection::Connection;
 pub use error::Error;
-pub use gate::{Gate, GatePermit};
-pub use keyed::KeyedLimiter;
-pub use limiter::Limiter;
-pub use reservation::Reservation;
+pub use gate::{RedisGate, RedisGatePermit};
+pub use keyed::RedisKeyedLimiter;
+pub use limiter::RedisLimiter;
+pub use reservation::RedisReservation;
 
 pub use pacer_core::{ManualTimer, Quota, Snapshot, Timer};
 #[cfg(feature = "smol")]

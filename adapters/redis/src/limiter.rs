@@ -1,4 +1,4 @@
-//! `Limiter`: one limit in Redis, shared by every process that names its key.
+//! `RedisLimiter`: one limit in Redis, shared by every process that names its key.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +9,7 @@ use pacer_tokio::TokioTimer;
 use crate::connection::Connection;
 use crate::engine::{Engine, QuotaArgs};
 use crate::wait;
-use crate::{Error, Reservation};
+use crate::{Error, RedisReservation};
 
 /// A rate limit kept in Redis and shared by every client that uses the same key and quota.
 ///
@@ -22,16 +22,16 @@ use crate::{Error, Reservation};
 /// reservations, weighted, cancellable.
 ///
 /// Every method that talks to Redis can fail with [`Error::Unavailable`]. By default that
-/// is the answer; [`with_fallback`](Limiter::with_fallback) makes the `acquire` and
+/// is the answer; [`with_fallback`](RedisLimiter::with_fallback) makes the `acquire` and
 /// `try_acquire` methods use a local limiter instead, which is your choice to make.
 ///
 /// ```no_run
-/// use pacer_redis::{Limiter, Quota};
+/// use pacer_redis::{RedisLimiter, Quota};
 ///
 /// # #[tokio::main]
 /// # async fn main() -> Result<(), pacer_redis::Error> {
 /// // Every process that runs this shares one limit of 100 per second.
-/// let limiter = Limiter::connect("redis://127.0.0.1/", "limit:api.example.com",
+/// let limiter = RedisLimiter::connect("redis://127.0.0.1/", "limit:api.example.com",
 ///     Quota::per_second(100)?).await?;
 /// for _ in 0..3 {
 ///     limiter.acquire().await?;
@@ -40,15 +40,15 @@ use crate::{Error, Reservation};
 /// # Ok(())
 /// # }
 /// ```
-pub struct Limiter<T: Timer = TokioTimer> {
+pub struct RedisLimiter<T: Timer = TokioTimer> {
     engine: Engine,
     timer: T,
     fallback: Option<Pacer<AtomicLimiter, T>>,
 }
 
-impl<T: Timer> std::fmt::Debug for Limiter<T> {
+impl<T: Timer> std::fmt::Debug for RedisLimiter<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Limiter")
+        f.debug_struct("RedisLimiter")
             .field("key", &self.engine.key())
             .field("quota", &self.engine.quota())
             .field(
@@ -59,18 +59,18 @@ impl<T: Timer> std::fmt::Debug for Limiter<T> {
     }
 }
 
-impl Limiter {
+impl RedisLimiter {
     /// Connects to the Redis at `url` and makes a limiter for `key` with `quota`, on tokio's
     /// timer.
     ///
     /// The connection is [`Connection::connect`]'s: it reconnects by itself, and a connection
     /// attempt or a reply times out after 1 s. For other settings build a
-    /// [`ConnectionManager`](redis::aio::ConnectionManager) and use [`Limiter::new`].
+    /// [`ConnectionManager`](redis::aio::ConnectionManager) and use [`RedisLimiter::new`].
     ///
     /// Fails with [`Error::Unavailable`] if Redis cannot be reached now, and
     /// [`Error::QuotaTooLarge`] for a quota beyond the engine's range.
-    pub async fn connect(url: &str, key: &str, quota: Quota) -> Result<Limiter, Error> {
-        Limiter::connect_with_timer(url, key, quota, TokioTimer::new()).await
+    pub async fn connect(url: &str, key: &str, quota: Quota) -> Result<RedisLimiter, Error> {
+        RedisLimiter::connect_with_timer(url, key, quota, TokioTimer::new()).await
     }
 
     /// Connects to the Redis Cluster that `nodes` (URLs of some of its masters) belong to
@@ -80,14 +80,14 @@ impl Limiter {
         nodes: impl IntoIterator<Item = &'a str>,
         key: &str,
         quota: Quota,
-    ) -> Result<Limiter, Error> {
+    ) -> Result<RedisLimiter, Error> {
         let conn = Connection::connect_cluster(nodes).await?;
-        Limiter::new(conn, key, quota, TokioTimer::new())
+        RedisLimiter::new(conn, key, quota, TokioTimer::new())
     }
 }
 
-impl<T: Timer + Clone> Limiter<T> {
-    /// [`connect`](Limiter::connect), sleeping on `timer`: for smol (with the `smol` feature)
+impl<T: Timer + Clone> RedisLimiter<T> {
+    /// [`connect`](RedisLimiter::connect), sleeping on `timer`: for smol (with the `smol` feature)
     /// `pacer_redis::SmolTimer::new()`, or a [`ManualTimer`](pacer_core::ManualTimer) in
     /// tests.
     pub async fn connect_with_timer(
@@ -95,9 +95,9 @@ impl<T: Timer + Clone> Limiter<T> {
         key: &str,
         quota: Quota,
         timer: T,
-    ) -> Result<Limiter<T>, Error> {
+    ) -> Result<RedisLimiter<T>, Error> {
         let conn = Connection::connect(url).await?;
-        Limiter::new(conn, key, quota, timer)
+        RedisLimiter::new(conn, key, quota, timer)
     }
 
     /// A limiter for `key` with `quota` on an existing connection (a [`Connection`], or a
@@ -110,13 +110,13 @@ impl<T: Timer + Clone> Limiter<T> {
         key: &str,
         quota: Quota,
         timer: T,
-    ) -> Result<Limiter<T>, Error> {
+    ) -> Result<RedisLimiter<T>, Error> {
         let engine = Engine::new(conn.into(), Arc::from(key), QuotaArgs::new(quota)?);
-        Ok(Limiter::from_engine(engine, timer))
+        Ok(RedisLimiter::from_engine(engine, timer))
     }
 
-    pub(crate) fn from_engine(engine: Engine, timer: T) -> Limiter<T> {
-        Limiter {
+    pub(crate) fn from_engine(engine: Engine, timer: T) -> RedisLimiter<T> {
+        RedisLimiter {
             engine,
             timer,
             fallback: None,
@@ -132,7 +132,7 @@ impl<T: Timer + Clone> Limiter<T> {
     /// `set_quota` and `snapshot` still report [`Error::Unavailable`]. A refusal from the
     /// local limiter carries an instant of the local timer (nanoseconds since its origin),
     /// not of the server's clock.
-    pub fn with_fallback(mut self, quota: Quota) -> Limiter<T> {
+    pub fn with_fallback(mut self, quota: Quota) -> RedisLimiter<T> {
         let local = AtomicLimiter::new(quota);
         self.fallback = Some(Pacer::from_parts(local, self.timer.clone()));
         self
@@ -142,7 +142,7 @@ impl<T: Timer + Clone> Limiter<T> {
     /// then fails with [`Error::Unavailable`] (or goes to the fallback), whatever the
     /// connection's own settings. A decision takes one round trip, so the bound is only
     /// reached when Redis is away or stalled.
-    pub fn with_timeout(mut self, timeout: Duration) -> Limiter<T> {
+    pub fn with_timeout(mut self, timeout: Duration) -> RedisLimiter<T> {
         self.engine = self.engine.with_timeout(timeout);
         self
     }
@@ -168,7 +168,7 @@ impl<T: Timer + Clone> Limiter<T> {
         self.acquire_within(cells, Duration::MAX).await
     }
 
-    /// Like [`acquire_n`](Limiter::acquire_n), but fails at once with
+    /// Like [`acquire_n`](RedisLimiter::acquire_n), but fails at once with
     /// [`WouldWait`](pacer_core::Error::WouldWait), reserving nothing, if the cells could go
     /// only more than `max_wait` after the server's now.
     ///
@@ -202,31 +202,31 @@ impl<T: Timer + Clone> Limiter<T> {
     }
 
     /// Reserves `cells` cells at the earliest permitted instant, however far away, and
-    /// returns the receipt without waiting. Wait out [`Reservation::wait`] before using the
-    /// cells, or hand the receipt to [`cancel`](Limiter::cancel).
-    pub async fn reserve(&self, cells: u32) -> Result<Reservation, Error> {
+    /// returns the receipt without waiting. Wait out [`RedisReservation::wait`] before using the
+    /// cells, or hand the receipt to [`cancel`](RedisLimiter::cancel).
+    pub async fn reserve(&self, cells: u32) -> Result<RedisReservation, Error> {
         self.engine.reserve(cells, None).await
     }
 
-    /// Like [`reserve`](Limiter::reserve), but fails with
+    /// Like [`reserve`](RedisLimiter::reserve), but fails with
     /// [`WouldWait`](pacer_core::Error::WouldWait), reserving nothing, if the cells could go
     /// only more than `max_wait` after the server's now.
     pub async fn reserve_within(
         &self,
         cells: u32,
         max_wait: Duration,
-    ) -> Result<Reservation, Error> {
+    ) -> Result<RedisReservation, Error> {
         self.engine.reserve(cells, Some(max_wait)).await
     }
 
     /// Hands a reservation back; returns whether its cells were returned. They are if it is
     /// not yet due by the server's clock and no reservation was made after it; otherwise its
     /// slot stays empty, so that no later reservation moves and no newcomer jumps the queue.
-    pub async fn cancel(&self, reservation: Reservation) -> Result<bool, Error> {
+    pub async fn cancel(&self, reservation: RedisReservation) -> Result<bool, Error> {
         self.engine.cancel(&reservation).await
     }
 
-    /// How long a call to [`acquire_n`](Limiter::acquire_n) made now would wait, by the
+    /// How long a call to [`acquire_n`](RedisLimiter::acquire_n) made now would wait, by the
     /// server's clock.
     pub async fn delay(&self, cells: u32) -> Result<Duration, Error> {
         let (at, now) = self.engine.peek(cells).await?;

@@ -4,11 +4,11 @@
 use pacer_core::Timer;
 
 use crate::engine::Engine;
-use crate::{Reservation, runtime};
+use crate::{RedisReservation, runtime};
 
 /// Sleeps once on `timer` until `reservation` is due (its wait after the server's decision),
 /// cancelling it in the background through `engine` if this future is dropped first.
-pub(crate) async fn until_due<T: Timer>(engine: &Engine, timer: &T, reservation: Reservation) {
+pub(crate) async fn until_due<T: Timer>(engine: &Engine, timer: &T, reservation: RedisReservation) {
     let wait = u64::try_from(reservation.wait().as_nanos()).unwrap_or(u64::MAX);
     if wait == 0 {
         return;
@@ -27,7 +27,7 @@ pub(crate) async fn until_due<T: Timer>(engine: &Engine, timer: &T, reservation:
 /// Cancels a reservation in the background if the acquisition is dropped while it sleeps.
 struct CancelOnDrop<'a> {
     engine: &'a Engine,
-    reservation: Option<Reservation>,
+    reservation: Option<RedisReservation>,
 }
 
 impl CancelOnDrop<'_> {
