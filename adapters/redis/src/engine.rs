@@ -44,12 +44,17 @@ impl QuotaArgs {
         self.quota
     }
 
-    /// Adds the quota to a script call: count, period in nanoseconds, burst.
+    /// Adds the quota to a script call, already divided so that the script parses nothing:
+    /// count, period in nanoseconds, burst, and the period's quotient and remainder by the
+    /// count (period = quotient · count + remainder).
     fn add_to(&self, call: &mut ScriptCall) {
         let quota = self.quota;
-        call.arg(quota.count())
-            .arg(quota.period_nanos())
-            .arg(quota.burst());
+        let (count, period) = (u64::from(quota.count()), quota.period_nanos());
+        call.arg(count)
+            .arg(period)
+            .arg(quota.burst())
+            .arg(period / count)
+            .arg(period % count);
     }
 }
 
@@ -121,7 +126,7 @@ impl Engine {
         let max_wait = max_wait.map_or(-1, |wait| i128::try_from(wait.as_nanos()).unwrap_or(-1));
         let engine = self.clone();
         let request = Box::pin(async move {
-            let mut call = engine.call("reserve");
+            let mut call = engine.call("r");
             call.arg(cells).arg(max_wait);
             engine
                 .conn
@@ -143,7 +148,7 @@ impl Engine {
         let reply = Reply::parse(value)?;
         match reply.status.as_str() {
             "ok" => {
-                let [origin, at, now, epoch, bw, bf, aw, af] = reply.ints()?;
+                let [origin, at, now, epoch, shift, bw, bf, aw, af] = reply.ints()?;
                 Ok(RedisReservation {
                     key: self.key.clone(),
                     at: absolute(origin, at)?,
@@ -152,7 +157,8 @@ impl Engine {
                     token: Token {
                         origin,
                         epoch,
-                        at,
+                        // The token keeps limiter time, which a pause does not move.
+                        at: at - shift,
                         before: (bw, bf),
                         after: (aw, af),
                     },
@@ -171,7 +177,7 @@ impl Engine {
 
     /// The instant `reserve` would give `cells` now, and the server's now, recording nothing.
     pub(crate) async fn peek(&self, cells: u32) -> Result<(u64, u64), Error> {
-        let mut call = self.call("peek");
+        let mut call = self.call("l");
         call.arg(cells);
         let reply = self.run(&self.key, &call).await?;
         if reply.status != "ok" {
@@ -183,7 +189,7 @@ impl Engine {
 
     /// The remaining burst and the earliest instant for one cell, and the server's now.
     pub(crate) async fn snapshot(&self) -> Result<(Snapshot, u64), Error> {
-        let reply = self.run(&self.key, &self.call("snapshot")).await?;
+        let reply = self.run(&self.key, &self.call("s")).await?;
         if reply.status != "ok" {
             return Err(self.refusal(reply, 1));
         }
@@ -203,7 +209,7 @@ impl Engine {
             return Ok(false);
         }
         let token = reservation.token;
-        let mut call = self.call("cancel");
+        let mut call = self.call("c");
         call.arg(token.origin).arg(token.epoch).arg(token.at);
         call.arg(token.before.0).arg(token.before.1);
         call.arg(token.after.0).arg(token.after.1);
@@ -217,7 +223,7 @@ impl Engine {
     /// Changes the stored quota to `quota` at the server's now (the design's three cases),
     /// and returns the engine for it.
     pub(crate) async fn set_quota(&self, quota: QuotaArgs) -> Result<Engine, Error> {
-        let mut call = self.call("set_quota");
+        let mut call = ScriptCall::new("q");
         quota.add_to(&mut call);
         let reply = self.run(&self.key, &call).await?;
         match reply.status.as_str() {

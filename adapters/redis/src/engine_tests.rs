@@ -32,11 +32,12 @@ pub(crate) const NS: u64 = 1_000_000_000;
 /// which passes independently of the test clock, so on a slow run a key the test clock
 /// still holds busy could otherwise expire between two steps and start afresh.
 pub(crate) fn script_on_test_clock() -> Arc<LuaScript> {
-    let real = "local t = redis.call('TIME')\n  return tonumber(t[1]), tonumber(t[2]) * 1000";
-    let fake = "local t = redis.call('HMGET', 'pacer-test:clock', 's', 'ns')\n  \
-                return tonumber(t[1]), tonumber(t[2])";
-    let expiry = "redis.call('PEXPIRE', key, ttl)";
-    let later = "redis.call('PEXPIRE', key, ttl + 3600000)";
+    let real = "local clock = redis.call('TIME') -- the server's clock, read once\n\
+                local now_s, now_ns = tonumber(clock[1]), tonumber(clock[2]) * 1000";
+    let fake = "local clock = redis.call('HMGET', 'pacer-test:clock', 's', 'ns')\n\
+                local now_s, now_ns = tonumber(clock[1]), tonumber(clock[2])";
+    let expiry = "'PX', ttl)";
+    let later = "'PX', ttl + 3600000)";
     assert!(
         SOURCE.contains(real) && SOURCE.contains(expiry),
         "the script's clock or expiry changed; update this test"
@@ -149,8 +150,14 @@ async fn the_script_decides_as_the_core_does() {
                         _ => Some(Duration::from_nanos(rng.between(0, 3 * burst * interval))),
                     };
                     let redis = engine.reserve(cells, max_wait).await;
+                    // A refusal records nothing in Redis, not even its clock reading: the
+                    // model forgets it too.
+                    let model = core.clone();
                     let core_answer =
                         core.reserve_within(now, cells, max_wait.unwrap_or(Duration::MAX));
+                    if let Err(pacer_core::Error::WouldWait { .. }) = core_answer {
+                        core = model;
+                    }
                     let redis_at = redis.as_ref().map(|r| local(r.at())).map_err(clone_error);
                     let core_at = core_answer.as_ref().map(|r| r.at()).map_err(|e| *e);
                     assert!(

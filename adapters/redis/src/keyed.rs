@@ -14,7 +14,7 @@ use crate::{Error, RedisReservation};
 /// One quota and an independent limit per key (a user, a tenant, an IP), kept in Redis and
 /// shared by every process that uses the same prefix and quota.
 ///
-/// Key `k` is the Redis entry `prefix + k`, a small hash that the same script as
+/// Key `k` is the Redis entry `prefix + k`, a short string that the same script as
 /// [`RedisLimiter`](crate::RedisLimiter)'s decides on: every key behaves exactly as if it had its own
 /// `RedisLimiter` (the same operations, the conformance rule, FIFO, weights, bounded waits,
 /// cancel and cancel on drop), and each call is one round trip on the server's clock,

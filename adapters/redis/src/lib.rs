@@ -54,9 +54,10 @@
 //! The contract is pacer's (`docs/contract.md` in pacer's repository): for a quota of `count` per `period` with burst
 //! `b`, the instants Redis hands out satisfy the conformance rule among all clients;
 //! reservations are FIFO in the order Redis ran them; a weight above the burst is refused
-//! at once; a bounded wait is refused without recording anything; cancelling the newest
-//! reservation before it is due restores the limit exactly; a server clock that steps back
-//! is read as the latest reading seen.
+//! at once; a bounded wait is refused without recording anything (not even its clock
+//! reading, so a refusal costs Redis no write); cancelling the newest reservation before it
+//! is due restores the limit exactly; a server clock that steps back is read as the latest
+//! reading recorded (by a reservation, a cancel or a quota change).
 //!
 //! Lua numbers are doubles, so the script keeps every value an integer below 2^53: times
 //! are nanoseconds after a per-key origin that moves forward in whole seconds, and the
@@ -68,14 +69,15 @@
 //!
 //! ## Keyed limits and memory
 //!
-//! Each limit is one small hash in Redis (its quota, its origin, its theoretical arrival
-//! time, the latest clock reading and an epoch), which expires (`PEXPIRE`, on the server's
-//! clock) one second after the limit is idle again, that is once its whole burst is free.
+//! Each limit is one string of 44 bytes in Redis (its quota, its origin, its theoretical
+//! arrival time, the latest clock reading and an epoch, packed; 60 bytes while it remembers
+//! a pause), which expires (`SET ... PX`, on the server's clock) one second after the limit
+//! is idle again, that is once its whole burst is free.
 //! Forgetting an idle limit changes no answer, so a [`RedisKeyedLimiter`] leaves in Redis only
 //! the keys that are active, and the number of distinct keys ever seen costs nothing:
-//! 1,000,000 keys each taking a cell took 200 MiB in Redis, and once they were idle and
-//! expired `used_memory` was back within 0.21 MiB of the fresh server's (the `redis_memory`
-//! program of pacer-benches). The second after idleness guards
+//! 1,000,000 keys each taking a cell took 200 MiB in Redis when each was a six-field hash
+//! (the string is smaller), and once they were idle and expired `used_memory` was back
+//! within 0.21 MiB of the fresh server's (the `redis_memory` program of pacer-benches). The second after idleness guards
 //! the one case where forgetting could matter: a server clock that steps back, after an
 //! entry expired, by more than a second could let a new reservation come before the
 //! forgotten limit's last cell.

@@ -254,17 +254,40 @@ async fn another_kind_of_value_under_the_key_is_an_unexpected_answer() {
         return;
     };
     let mut conn = connect(&server).await;
-    let () = redis::cmd("SET")
+    let () = redis::cmd("HSET")
         .arg("taken")
-        .arg("a string")
+        .arg("field")
+        .arg("value")
         .query_async(&mut conn)
         .await
+        .map(|_: i64| ())
         .unwrap();
     let (limiter, _timer) = on_manual_timer(&server, "taken", Quota::per_second(1).unwrap()).await;
     match limiter.acquire().await {
         Err(error @ Error::Unexpected(_)) => assert!(error.to_string().contains("WRONGTYPE")),
         other => panic!("expected Unexpected, got {other:?}"),
     }
+    // A string that is not a limit's state is refused too, and left as it was.
+    let () = redis::cmd("SET")
+        .arg("taken-string")
+        .arg("a string")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let quota = Quota::per_second(1).unwrap();
+    let (limiter, _timer) = on_manual_timer(&server, "taken-string", quota).await;
+    match limiter.acquire().await {
+        Err(error @ Error::Unexpected(_)) => {
+            assert!(error.to_string().contains("not a pacer limit"), "{error}")
+        }
+        other => panic!("expected Unexpected, got {other:?}"),
+    }
+    let value: String = redis::cmd("GET")
+        .arg("taken-string")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(value, "a string");
 }
 
 #[tokio::test]
