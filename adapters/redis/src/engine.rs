@@ -23,6 +23,15 @@ use crate::{Error, RedisReservation};
 const LIMIT: u128 = 1 << 50;
 
 const NANOS_PER_SEC: i128 = 1_000_000_000;
+const NANOS: u64 = 1_000_000_000;
+
+/// The end of a pause: an instant of the server's clock (ns since the Unix epoch), or a
+/// duration from the server's now.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum PauseEnd {
+    At(u64),
+    After(Duration),
+}
 
 /// A quota as the script takes it, checked against the script's range.
 #[derive(Clone, Debug)]
@@ -159,6 +168,7 @@ impl Engine {
                         epoch,
                         // The token keeps limiter time, which a pause does not move.
                         at: at - shift,
+                        shift,
                         before: (bw, bf),
                         after: (aw, af),
                     },
@@ -233,6 +243,51 @@ impl Engine {
             }),
             "horizon" => Err(Error::QuotaTooLarge(quota.quota())),
             status => Err(unexpected(&status)),
+        }
+    }
+
+    /// Pauses the limit until `end` ([`PauseEnd`]), by the server's clock: whether the
+    /// pause moved its end later, the end of the pause in force (ns since the Unix epoch),
+    /// and the server's now.
+    pub(crate) async fn pause(&self, end: PauseEnd) -> Result<(bool, u64, u64), Error> {
+        let mut call = self.call("z");
+        match end {
+            PauseEnd::At(at) => call.arg(at / NANOS).arg(at % NANOS),
+            PauseEnd::After(wait) => call
+                .arg(-1)
+                .arg(wait.as_nanos().min(u128::from(u64::MAX)) as u64),
+        };
+        let reply = self.run(&self.key, &call).await?;
+        match reply.status.as_str() {
+            "ok" => {
+                let [extended, origin, end, now] = reply.ints()?;
+                Ok((
+                    extended == 1,
+                    absolute(origin, end)?,
+                    absolute(origin, now)?,
+                ))
+            }
+            "long" => Err(Error::PauseTooLong),
+            status => Err(unexpected(&status)),
+        }
+    }
+
+    /// Where `reservation` stands now: `None` once it has passed (or its key's state is
+    /// gone, which happens only once it is idle), otherwise its instant, moved by every
+    /// pause since it was made, and the pauses' shift in force (ns; the instant moved by
+    /// its difference from the reservation's own).
+    pub(crate) async fn pending(
+        &self,
+        reservation: &RedisReservation,
+    ) -> Result<Option<(u64, i64)>, Error> {
+        let mut call = ScriptCall::new("w");
+        self.quota.add_to(&mut call);
+        call.arg(reservation.token.origin).arg(reservation.token.at);
+        let reply = self.run(&reservation.key, &call).await?;
+        match (reply.status.as_str(), reply.ints.as_slice()) {
+            ("ok", [0]) => Ok(None),
+            ("ok", &[1, origin, at, _now, shift]) => Ok(Some((absolute(origin, at)?, shift))),
+            (status, _) => Err(unexpected(&status)),
         }
     }
 

@@ -33,6 +33,15 @@
 --        after_w, after_f -> {'ok', 1} if the cells were returned, {'ok', 0} if not
 --   q  set the quota to the one passed -> {'ok'} | {'horizon'}
 --        (the quota already in force: {'ok'}, nothing changed)
+--   z  pause until ARGV[7] s + ARGV[8] ns of the server's clock, or (ARGV[7] = -1) for
+--        ARGV[8] ns from its now -> {'ok', extended (1 or 0), o, end of the pause, now}
+--        | {'long'} for a pause beyond MAX_PAUSE; a pause ending no later than the
+--        current end does nothing (pauses combine to the latest end)
+--   w  where a reservation stands: ARGV[7] its origin, ARGV[8] its instant in limiter
+--        time -> {'ok', 0} once passed, {'ok', 1, o, at, now, s} with its instant now
+--        and the shift of all pauses so far
+-- A reservation at limiter instant L passed if it was due before the latest pause began
+-- (L < u - s), and otherwise goes at L + s: one due when a pause begins waits it out.
 -- Instants come back as (o, ns after o) on the server's clock; the client adds them up in
 -- 64 bits. Tokens stay in limiter time, which a pause does not move.
 
@@ -40,6 +49,7 @@ local NS = 1000000000
 local FLOOR = -(2 ^ 51)  -- times before this are long past: clamped, with the same effect
 local HORIZON = 2 ^ 51   -- the farthest TAT, limiter ns after the origin (about 26 days)
 local REBASE = 36000     -- the origin moves forward once it is this many seconds old
+local MAX_PAUSE = 2 ^ 50 -- the longest pause from now, and the most a busy limit's pauses add up to
 local FORMAT = '<I4dI4I4dI4dI4' -- c p b o w f n e: 44 bytes, one allocation in Redis
 local PAUSED = '<I4dI4I4dI4dI4dd' -- the same and s u, while a pause is remembered
 
@@ -97,6 +107,11 @@ if u > tau then
   tau = u
 end
 tau = tau - s
+if s ~= 0 and now >= u and tau >= w then
+  -- Idle after its pauses: the limit is as a fresh one, and forgets its shift.
+  w, f, s, u = FLOOR, 0, 0, FLOOR
+  tau = now
+end
 
 if op == 'r' then
   if c ~= C or p ~= P or b ~= B then
@@ -203,6 +218,19 @@ local function save()
   redis.call('SET', key, packed, 'PX', ttl)
 end
 
+if op == 'w' then
+  if not state then
+    return { 'ok', 0 } -- expired: idle, so every reservation of it has passed
+  end
+  local at = tonumber(ARGV[8]) + (tonumber(ARGV[7]) - o) * NS
+  -- Passed: due before the latest pause began (limiter time u - s), or its moved instant
+  -- has come.
+  if at < u - s or now >= at + s then
+    return { 'ok', 0 }
+  end
+  return { 'ok', 1, o, at + s, now, s }
+end
+
 -- The rarer operations, with the arithmetic written out as functions.
 
 -- floor(a / d) and a mod d, exact for 0 <= a < 2^53 and d >= 1.
@@ -255,13 +283,41 @@ if op == 'c' then
   local shift = (t_o - o) * NS
   local newest = t_e == e and c == C and p == P and b == B
     and math.abs(o - t_o) <= HORIZON / NS and aw + shift == w and af == f
-  if not newest or tau >= t_at + shift then
+  local passed = t_at + shift < u - s or now >= t_at + shift + s
+  if not newest or passed then
     save() -- the reading still counts as seen
     return { 'ok', 0 }
   end
   w, f = math.max(bw + shift, FLOOR), bf
   save()
   return { 'ok', 1 }
+end
+
+if op == 'z' then
+  local ends_s, ends_ns = tonumber(ARGV[7]), tonumber(ARGV[8])
+  if not (ends_s and ends_ns) or ends_ns < 0 then
+    return redis.error_reply('pacer: invalid pause end ' .. tostring(ARGV[7]) .. ' ' .. tostring(ARGV[8]))
+  end
+  local ends
+  if ends_s < 0 then
+    ends = now + ends_ns
+  else
+    ends = (ends_s - o) * NS + ends_ns
+  end
+  if ends - now > MAX_PAUSE then
+    return { 'long' }
+  end
+  local from = math.max(now, u)
+  if ends <= from then
+    return { 'ok', 0, o, math.max(u, now), now } -- over already, or within the current pause
+  end
+  if s + (ends - from) > MAX_PAUSE then
+    return { 'long' }
+  end
+  -- Limiter time stops until `ends`: every instant not yet passed moves later by as much.
+  s, u = s + (ends - from), ends
+  save()
+  return { 'ok', 1, o, u, now }
 end
 
 if op == 'q' then

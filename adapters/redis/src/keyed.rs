@@ -7,7 +7,7 @@ use pacer_core::{Quota, Snapshot, Timer};
 use pacer_tokio::TokioTimer;
 
 use crate::connection::Connection;
-use crate::engine::{Engine, QuotaArgs};
+use crate::engine::{Engine, PauseEnd, QuotaArgs};
 use crate::wait;
 use crate::{Error, RedisReservation};
 
@@ -185,8 +185,8 @@ impl<T: Timer + Clone> RedisKeyedLimiter<T> {
     ) -> Result<(), Error> {
         let engine = self.engine_for(key);
         let reservation = engine.reserve(cells, Some(max_wait)).await?;
-        wait::until_due(&engine, &self.timer, reservation).await;
-        Ok(())
+        let deadline = wait::deadline(reservation.decided_at(), max_wait);
+        wait::until_due(&engine, &self.timer, reservation, deadline).await
     }
 
     /// Takes `cells` cells of `key`'s limit now if they are free, without waiting; otherwise
@@ -234,6 +234,39 @@ impl<T: Timer + Clone> RedisKeyedLimiter<T> {
     /// Unix epoch by the server's clock). Records nothing.
     pub async fn snapshot(&self, key: &str) -> Result<Snapshot, Error> {
         Ok(self.engine_for(key).snapshot().await?.0)
+    }
+
+    /// Pauses `key`'s limit for every process until `until` (nanoseconds since the Unix
+    /// epoch by the Redis server's clock), as [`RedisLimiter::pause_until`](crate::RedisLimiter::pause_until)
+    /// does for an unkeyed limit: `key`'s clock stops, its waiters in every process move
+    /// later by the pause, other keys go on. Returns whether the pause now ends later than
+    /// before; fails with [`Error::PauseTooLong`] beyond about 13 days.
+    pub async fn pause_until(&self, key: &str, until: u64) -> Result<bool, Error> {
+        Ok(self.engine_for(key).pause(PauseEnd::At(until)).await?.0)
+    }
+
+    /// [`pause_until`](RedisKeyedLimiter::pause_until) the server's now plus `duration`.
+    pub async fn pause_for(&self, key: &str, duration: Duration) -> Result<bool, Error> {
+        Ok(self
+            .engine_for(key)
+            .pause(PauseEnd::After(duration))
+            .await?
+            .0)
+    }
+
+    /// The end of the pause in force on `key` (nanoseconds since the Unix epoch by the
+    /// server's clock), or `None` if it is not paused.
+    pub async fn paused_until(&self, key: &str) -> Result<Option<u64>, Error> {
+        let engine = self.engine_for(key);
+        let (_, end, now) = engine.pause(PauseEnd::After(Duration::ZERO)).await?;
+        Ok((end > now).then_some(end))
+    }
+
+    /// Where a reservation from [`reserve`](RedisKeyedLimiter::reserve) stands: `None` once
+    /// it has passed, otherwise its instant, later than [`RedisReservation::at`] if a pause
+    /// of its key moved it.
+    pub async fn pending(&self, reservation: &RedisReservation) -> Result<Option<u64>, Error> {
+        Ok(self.engine.pending(reservation).await?.map(|(at, _now)| at))
     }
 
     /// A keyed limiter on `engine` (its key is the prefix): the tests' engine on their clock.

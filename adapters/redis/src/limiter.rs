@@ -7,7 +7,7 @@ use pacer_core::{AtomicLimiter, Pacer, Quota, Snapshot, Timer};
 use pacer_tokio::TokioTimer;
 
 use crate::connection::Connection;
-use crate::engine::{Engine, QuotaArgs};
+use crate::engine::{Engine, PauseEnd, QuotaArgs};
 use crate::wait;
 use crate::{Error, RedisReservation};
 
@@ -181,8 +181,8 @@ impl<T: Timer + Clone> RedisLimiter<T> {
     pub async fn acquire_within(&self, cells: u32, max_wait: Duration) -> Result<(), Error> {
         match self.engine.reserve(cells, Some(max_wait)).await {
             Ok(reservation) => {
-                wait::until_due(&self.engine, &self.timer, reservation).await;
-                Ok(())
+                let deadline = wait::deadline(reservation.decided_at(), max_wait);
+                wait::until_due(&self.engine, &self.timer, reservation, deadline).await
             }
             Err(Error::Unavailable(error)) => {
                 Ok(self.local(error)?.acquire_within(cells, max_wait).await?)
@@ -250,6 +250,48 @@ impl<T: Timer + Clone> RedisLimiter<T> {
     pub async fn set_quota(&mut self, quota: Quota) -> Result<(), Error> {
         self.engine = self.engine.set_quota(QuotaArgs::new(quota)?).await?;
         Ok(())
+    }
+
+    /// Pauses the limit for every process that shares it until `until` (nanoseconds since
+    /// the Unix epoch by the Redis server's clock, the frame of [`RedisReservation::at`]),
+    /// as when an API answered 429 with `Retry-After`. Returns whether the pause now ends
+    /// later than before.
+    ///
+    /// The limit's own clock stops until `until`: no acquisition passes before it (except
+    /// one already past its instant), and every reservation not yet passed moves later by
+    /// the length of the pause, keeping its order and spacing, so the conformance rule holds
+    /// for what passes; reservations made during the pause queue behind them. Waiters in any
+    /// process hear of it when their sleep ends (they ask Redis where their reservation
+    /// stands, one round trip) and sleep again until the moved instant. A cancel stays exact:
+    /// the newest reservation gives its cells back until its moved instant.
+    ///
+    /// Pauses combine to the latest end: one that ends no later than the pause in force, or
+    /// in the past, changes nothing and returns `false`. A pause ending more than about 13
+    /// days (2^50 ns) after the server's now fails with [`Error::PauseTooLong`].
+    pub async fn pause_until(&self, until: u64) -> Result<bool, Error> {
+        Ok(self.engine.pause(PauseEnd::At(until)).await?.0)
+    }
+
+    /// [`pause_until`](RedisLimiter::pause_until) the server's now plus `duration` (for
+    /// example a `Retry-After` of that many seconds).
+    pub async fn pause_for(&self, duration: Duration) -> Result<bool, Error> {
+        Ok(self.engine.pause(PauseEnd::After(duration)).await?.0)
+    }
+
+    /// The end of the pause in force (nanoseconds since the Unix epoch by the server's
+    /// clock), or `None` if the limit is not paused.
+    pub async fn paused_until(&self) -> Result<Option<u64>, Error> {
+        let (_, end, now) = self.engine.pause(PauseEnd::After(Duration::ZERO)).await?;
+        Ok((end > now).then_some(end))
+    }
+
+    /// Where a reservation from [`reserve`](RedisLimiter::reserve) stands: `None` once it
+    /// has passed, otherwise the instant it may go (nanoseconds since the Unix epoch by the
+    /// server's clock), later than [`RedisReservation::at`] if a pause moved it. A
+    /// reservation waited out by hand should be asked this when its wait ends, and waited on
+    /// again while it answers an instant.
+    pub async fn pending(&self, reservation: &RedisReservation) -> Result<Option<u64>, Error> {
+        Ok(self.engine.pending(reservation).await?.map(|(at, _now)| at))
     }
 
     /// The fallback limiter, where one was chosen; otherwise `error` as [`Error::Unavailable`].

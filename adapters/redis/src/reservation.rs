@@ -30,6 +30,8 @@ pub(crate) struct Token {
     pub(crate) origin: i64,
     pub(crate) epoch: i64,
     pub(crate) at: i64,
+    /// The pauses' shift (ns) when it was made: a later shift moved it by the difference.
+    pub(crate) shift: i64,
     pub(crate) before: (i64, i64),
     pub(crate) after: (i64, i64),
 }
