@@ -67,6 +67,20 @@ impl QuotaArgs {
     }
 }
 
+/// Redis's refusal of a wait too long: the cells could go at `at` (ns since the Unix epoch,
+/// server's clock), and Redis decided at `now`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Refusal {
+    pub(crate) at: u64,
+    pub(crate) now: u64,
+}
+
+impl Refusal {
+    pub(crate) fn into_error(self) -> Error {
+        pacer_core::Error::WouldWait { at: self.at }.into()
+    }
+}
+
 /// How long a call may take before Redis counts as unavailable, unless set otherwise.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -132,6 +146,18 @@ impl Engine {
         cells: u32,
         max_wait: Option<Duration>,
     ) -> Result<RedisReservation, Error> {
+        self.reserve_or_refusal(cells, max_wait)
+            .await?
+            .map_err(Refusal::into_error)
+    }
+
+    /// [`reserve`](Engine::reserve), with a refusal for waiting too long given apart, with
+    /// the server's now when Redis decided it.
+    pub(crate) async fn reserve_or_refusal(
+        &self,
+        cells: u32,
+        max_wait: Option<Duration>,
+    ) -> Result<Result<RedisReservation, Refusal>, Error> {
         let max_wait = max_wait.map_or(-1, |wait| i128::try_from(wait.as_nanos()).unwrap_or(-1));
         let engine = self.clone();
         let request = Box::pin(async move {
@@ -145,7 +171,7 @@ impl Engine {
         let value = self
             .answer(InFlight::new(self.clone(), cells, request))
             .await?;
-        self.reservation_from(value, cells)
+        self.decision_from(value, cells)
     }
 
     /// The reservation (or the refusal) in the script's answer to a reserve call.
@@ -154,11 +180,22 @@ impl Engine {
         value: Value,
         cells: u32,
     ) -> Result<RedisReservation, Error> {
+        self.decision_from(value, cells)?
+            .map_err(Refusal::into_error)
+    }
+
+    /// The reservation, or the refusal for waiting too long, in the script's answer to a
+    /// reserve call; any other refusal is the error.
+    fn decision_from(
+        &self,
+        value: Value,
+        cells: u32,
+    ) -> Result<Result<RedisReservation, Refusal>, Error> {
         let reply = Reply::parse(value)?;
         match reply.status.as_str() {
             "ok" => {
                 let [origin, at, now, epoch, shift, bw, bf, aw, af] = reply.ints()?;
-                Ok(RedisReservation {
+                Ok(Ok(RedisReservation {
                     key: self.key.clone(),
                     at: absolute(origin, at)?,
                     decided: absolute(origin, now)?,
@@ -172,14 +209,14 @@ impl Engine {
                         before: (bw, bf),
                         after: (aw, af),
                     },
-                })
+                }))
             }
             "wait" => {
-                let [origin, at, _now] = reply.ints()?;
-                Err(pacer_core::Error::WouldWait {
+                let [origin, at, now] = reply.ints()?;
+                Ok(Err(Refusal {
                     at: absolute(origin, at)?,
-                }
-                .into())
+                    now: absolute(origin, now)?,
+                }))
             }
             _ => Err(self.refusal(reply, cells)),
         }

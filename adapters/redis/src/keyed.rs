@@ -8,6 +8,7 @@ use pacer_tokio::TokioTimer;
 
 use crate::connection::Connection;
 use crate::engine::{Engine, PauseEnd, QuotaArgs};
+use crate::refusals::Refusals;
 use crate::wait;
 use crate::{Error, RedisReservation};
 
@@ -58,7 +59,12 @@ pub struct RedisKeyedLimiter<T: Timer = TokioTimer> {
     engine: Engine,
     prefix: Arc<str>,
     timer: T,
+    /// Refusals answered here until their instant ([`Refusals`]).
+    refusals: Refusals,
 }
+
+/// How many keys' refusals a keyed limiter answers locally unless told otherwise.
+const DEFAULT_REFUSAL_KEYS: usize = 10_000;
 
 impl<T: Timer> std::fmt::Debug for RedisKeyedLimiter<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -129,6 +135,7 @@ impl<T: Timer + Clone> RedisKeyedLimiter<T> {
             engine,
             prefix,
             timer,
+            refusals: Refusals::new(DEFAULT_REFUSAL_KEYS),
         })
     }
 
@@ -184,16 +191,62 @@ impl<T: Timer + Clone> RedisKeyedLimiter<T> {
         max_wait: Duration,
     ) -> Result<(), Error> {
         let engine = self.engine_for(key);
-        let reservation = engine.reserve(cells, Some(max_wait)).await?;
+        let reservation = self.decide(&engine, key, cells, max_wait).await?;
         let deadline = wait::deadline(reservation.decided_at(), max_wait);
         wait::until_due(&engine, &self.timer, reservation, deadline).await
+    }
+
+    /// Reserves `cells` of `key` within `max_wait`, or refuses: here, if Redis refused as
+    /// much before and its instant has not come, otherwise by asking Redis.
+    async fn decide(
+        &self,
+        engine: &Engine,
+        key: &str,
+        cells: u32,
+        max_wait: Duration,
+    ) -> Result<RedisReservation, Error> {
+        let bounded = max_wait != Duration::MAX && cells > 0;
+        let wait_ns = u64::try_from(max_wait.as_nanos()).unwrap_or(u64::MAX);
+        if bounded && let Some(at) = self.refusals.refusal(key, cells, wait_ns, self.timer.now()) {
+            return Err(pacer_core::Error::WouldWait { at }.into());
+        }
+        match engine.reserve_or_refusal(cells, Some(max_wait)).await? {
+            Ok(reservation) => Ok(reservation),
+            Err(refusal) => {
+                if bounded {
+                    let local = self.timer.now();
+                    self.refusals
+                        .remember(key, cells, refusal.at, refusal.now, local);
+                }
+                Err(refusal.into_error())
+            }
+        }
+    }
+
+    /// Answers refusals locally for at most `keys` keys at once (10,000 unless set; 0: never,
+    /// every call asks Redis).
+    ///
+    /// When Redis refuses `cells` cells of a key until instant `t`, a later
+    /// [`try_acquire`](RedisKeyedLimiter::try_acquire) or
+    /// [`acquire_within`](RedisKeyedLimiter::acquire_within) of as many cells on that key that
+    /// Redis would refuse too is refused here, with the same `t`, until `t` comes by the local
+    /// timer (which reads the server's clock from the refusal's answer on; a reply's travel
+    /// makes it refuse that much longer at most). Other processes' reservations and pauses
+    /// only move `t` later, so the answer is Redis's own; a cancel or a quota change by
+    /// another process can free cells earlier, which this process then sees at `t` at the
+    /// latest. Never is a cell admitted that Redis would refuse.
+    pub fn with_refusal_cache(mut self, keys: usize) -> RedisKeyedLimiter<T> {
+        self.refusals = Refusals::new(keys);
+        self
     }
 
     /// Takes `cells` cells of `key`'s limit now if they are free, without waiting; otherwise
     /// fails with [`WouldWait`](pacer_core::Error::WouldWait) carrying the instant they could
     /// go.
     pub async fn try_acquire(&self, key: &str, cells: u32) -> Result<(), Error> {
-        let _spent = self.reserve_within(key, cells, Duration::ZERO).await?;
+        let _spent = self
+            .decide(&self.engine_for(key), key, cells, Duration::ZERO)
+            .await?;
         Ok(())
     }
 
@@ -273,10 +326,13 @@ impl<T: Timer + Clone> RedisKeyedLimiter<T> {
     #[cfg(test)]
     pub(crate) fn from_engine(engine: Engine, timer: T) -> RedisKeyedLimiter<T> {
         let prefix = Arc::from(engine.key());
+        // The tests' engine reads a clock they set, which the local timer does not follow,
+        // so refusals are never answered locally there.
         RedisKeyedLimiter {
             engine,
             prefix,
             timer,
+            refusals: Refusals::new(0),
         }
     }
 

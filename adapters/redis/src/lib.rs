@@ -162,6 +162,7 @@ mod gate;
 mod in_flight;
 mod keyed;
 mod limiter;
+mod refusals;
 mod reservation;
 mod runtime;
 mod script;

@@ -8,6 +8,7 @@ use pacer_tokio::TokioTimer;
 
 use crate::connection::Connection;
 use crate::engine::{Engine, PauseEnd, QuotaArgs};
+use crate::refusals::Refusals;
 use crate::wait;
 use crate::{Error, RedisReservation};
 
@@ -44,6 +45,8 @@ pub struct RedisLimiter<T: Timer = TokioTimer> {
     engine: Engine,
     timer: T,
     fallback: Option<Pacer<AtomicLimiter, T>>,
+    /// The latest refusal, answered here until its instant ([`Refusals`]).
+    refusals: Refusals,
 }
 
 impl<T: Timer> std::fmt::Debug for RedisLimiter<T> {
@@ -120,6 +123,7 @@ impl<T: Timer + Clone> RedisLimiter<T> {
             engine,
             timer,
             fallback: None,
+            refusals: Refusals::new(1),
         }
     }
 
@@ -179,7 +183,7 @@ impl<T: Timer + Clone> RedisLimiter<T> {
     /// (within 10 s; a server silent for longer leaves that slot unused, which never admits
     /// more).
     pub async fn acquire_within(&self, cells: u32, max_wait: Duration) -> Result<(), Error> {
-        match self.engine.reserve(cells, Some(max_wait)).await {
+        match self.decide(cells, max_wait).await {
             Ok(reservation) => {
                 let deadline = wait::deadline(reservation.decided_at(), max_wait);
                 wait::until_due(&self.engine, &self.timer, reservation, deadline).await
@@ -194,7 +198,7 @@ impl<T: Timer + Clone> RedisLimiter<T> {
     /// Takes `cells` cells now if they are free, without waiting; otherwise fails with
     /// [`WouldWait`](pacer_core::Error::WouldWait) carrying the instant they could go.
     pub async fn try_acquire(&self, cells: u32) -> Result<(), Error> {
-        match self.engine.reserve(cells, Some(Duration::ZERO)).await {
+        match self.decide(cells, Duration::ZERO).await {
             Ok(_spent) => Ok(()),
             Err(Error::Unavailable(error)) => Ok(self.local(error)?.try_acquire(cells)?),
             Err(error) => Err(error),
@@ -292,6 +296,48 @@ impl<T: Timer + Clone> RedisLimiter<T> {
     /// again while it answers an instant.
     pub async fn pending(&self, reservation: &RedisReservation) -> Result<Option<u64>, Error> {
         Ok(self.engine.pending(reservation).await?.map(|(at, _now)| at))
+    }
+
+    /// Answers refusals locally no more: every call asks Redis.
+    ///
+    /// By default, when Redis refuses `cells` cells until instant `t`, a later
+    /// [`try_acquire`](RedisLimiter::try_acquire) or
+    /// [`acquire_within`](RedisLimiter::acquire_within) of as many cells that Redis would
+    /// refuse too is refused here, with the same `t`, until `t` comes by the local timer
+    /// (which reads the server's clock from the refusal's answer on; a reply's travel makes
+    /// it refuse that much longer at most). Other processes' reservations and pauses only
+    /// move `t` later, so the answer is Redis's own; a cancel or a quota change by another
+    /// process can free cells earlier, which this process then sees at `t` at the latest.
+    /// Never is a cell admitted that Redis would refuse.
+    pub fn without_refusal_cache(mut self) -> RedisLimiter<T> {
+        self.refusals = Refusals::new(0);
+        self
+    }
+
+    /// Reserves `cells` within `max_wait`, or refuses: here, if Redis refused as much
+    /// before and its instant has not come, otherwise by asking Redis.
+    async fn decide(&self, cells: u32, max_wait: Duration) -> Result<RedisReservation, Error> {
+        let bounded = max_wait != Duration::MAX && cells > 0;
+        let wait_ns = u64::try_from(max_wait.as_nanos()).unwrap_or(u64::MAX);
+        let key = self.engine.key();
+        if bounded && let Some(at) = self.refusals.refusal(key, cells, wait_ns, self.timer.now()) {
+            return Err(pacer_core::Error::WouldWait { at }.into());
+        }
+        match self
+            .engine
+            .reserve_or_refusal(cells, Some(max_wait))
+            .await?
+        {
+            Ok(reservation) => Ok(reservation),
+            Err(refusal) => {
+                if bounded {
+                    let local = self.timer.now();
+                    self.refusals
+                        .remember(key, cells, refusal.at, refusal.now, local);
+                }
+                Err(refusal.into_error())
+            }
+        }
     }
 
     /// The fallback limiter, where one was chosen; otherwise `error` as [`Error::Unavailable`].
