@@ -19,7 +19,8 @@
 //!
 //! pacer is driven through its own client, `RedisKeyedLimiter::try_acquire`, the baseline
 //! through redis-rs's `Script`. The server's microseconds per call come from
-//! `INFO commandstats` (`cmdstat_evalsha`, reset before each phase); the client's CPU per
+//! `INFO commandstats` (`cmdstat_evalsha`, reset before each chunk), divided by the decisions
+//! (pacer's refusal cache answers most hot-key refusals without a script call); the client's CPU per
 //! decision from `getrusage` over pacer's phases (the server is another process). With
 //! `--flood` it also measures the refusal cache: 100,000 refused `try_acquire` calls on 100
 //! hot keys, and the script calls they caused.
@@ -98,7 +99,8 @@ impl Phase {
         self.script_calls += chunk.script_calls;
         self.admitted += chunk.admitted;
         self.calls += chunk.calls;
-        self.server_us = self.server_total_us / self.script_calls.max(1) as f64;
+        // Per decision, not per script call: a refusal answered locally costs Redis nothing.
+        self.server_us = self.server_total_us / self.calls.max(1) as f64;
         self.client_us = self.client_total_us / self.calls.max(1) as f64;
     }
 }
