@@ -67,6 +67,16 @@
 //! burst × count at most 2^50 ([`Error::QuotaTooLarge`] otherwise), and reservations at
 //! most about 26 days ahead ([`InstantOverflow`](pacer_core::Error::InstantOverflow)).
 //!
+//! ## Pauses and refusals
+//!
+//! [`RedisLimiter::pause_for`] (or [`pause_until`](RedisLimiter::pause_until); per key on a
+//! [`RedisKeyedLimiter`]) pauses the limit for every process that shares it, as on a 429:
+//! the limit's clock stops, every reservation not yet passed moves later by the pause, and a
+//! waiter asleep in any process asks Redis when its sleep ends whether a pause moved it, and
+//! sleeps on if so. A refusal is remembered ([`RedisKeyedLimiter::with_refusal_cache`]), so
+//! that the same refusal is answered without a round trip until its instant, never admitting
+//! what Redis would refuse. `docs/redis.md` in pacer's repository states both exactly.
+//!
 //! ## Keyed limits and memory
 //!
 //! Each limit is one string of 44 bytes in Redis (its quota, its origin, its theoretical
