@@ -1,8 +1,8 @@
 //! Limits on a Redis Cluster: four tenants at 20 per second each, and all of them together
 //! at most 50 per second, shared by three clients.
 //!
-//! Each tenant's limit is one entry of a `KeyedLimiter`, on the master that holds its slot,
-//! so the tenants spread over the masters; the global limit is a `Limiter` on one key. Every
+//! Each tenant's limit is one entry of a `RedisKeyedLimiter`, on the master that holds its slot,
+//! so the tenants spread over the masters; the global limit is a `RedisLimiter` on one key. Every
 //! call takes the tenant's cell, then the global one:
 //!
 //! ```text
@@ -20,7 +20,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use pacer_redis::{Connection, Error, KeyedLimiter, Limiter, Quota, TokioTimer, redis};
+use pacer_redis::{Connection, Error, Quota, RedisKeyedLimiter, RedisLimiter, TokioTimer, redis};
 
 const CLIENTS: usize = 3;
 const TENANTS: [&str; 4] = ["tenant-a", "tenant-b", "tenant-c", "tenant-d"];
@@ -57,8 +57,8 @@ async fn main() -> Result<(), Error> {
             Err(error) => return Err(error),
         };
         any_conn = Some(conn.clone());
-        let tenants = KeyedLimiter::new(conn.clone(), PREFIX, per_tenant, TokioTimer::new())?;
-        let all = Limiter::new(
+        let tenants = RedisKeyedLimiter::new(conn.clone(), PREFIX, per_tenant, TokioTimer::new())?;
+        let all = RedisLimiter::new(
             conn,
             "pacer-example:cluster-global",
             global,

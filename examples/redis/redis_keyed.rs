@@ -18,7 +18,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use pacer_redis::{Error, KeyedLimiter, Quota};
+use pacer_redis::{Error, Quota, RedisKeyedLimiter};
 
 const CLIENTS: usize = 3;
 const RATE: u32 = 20;
@@ -36,7 +36,7 @@ async fn main() -> Result<(), Error> {
     let start = Instant::now();
     let mut calls = Vec::new();
     for _client in 0..CLIENTS {
-        let limiter = match KeyedLimiter::connect(&url, PREFIX, quota).await {
+        let limiter = match RedisKeyedLimiter::connect(&url, PREFIX, quota).await {
             Ok(limiter) => Arc::new(limiter),
             Err(error @ Error::Unavailable(_)) => {
                 eprintln!("{error}\nstart one with `redis-server`, or set REDIS_URL");

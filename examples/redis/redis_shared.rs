@@ -15,7 +15,7 @@
 
 use std::time::Instant;
 
-use pacer_redis::{Error, Limiter, Quota};
+use pacer_redis::{Error, Quota, RedisLimiter};
 
 const CLIENTS: usize = 3;
 const CELLS_EACH: usize = 50;
@@ -31,7 +31,7 @@ async fn main() -> Result<(), Error> {
     let start = Instant::now();
     let mut clients = Vec::new();
     for client in 0..CLIENTS {
-        let limiter = match Limiter::connect(&url, KEY, quota).await {
+        let limiter = match RedisLimiter::connect(&url, KEY, quota).await {
             Ok(limiter) => limiter,
             Err(error @ Error::Unavailable(_)) => {
                 eprintln!("{error}\nstart one with `redis-server`, or set REDIS_URL");

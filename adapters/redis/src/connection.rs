@@ -31,15 +31,15 @@ const CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
 /// shares the underlying connection, so many limiters can use one.
 ///
 /// ```no_run
-/// use pacer_redis::{Connection, KeyedLimiter, Limiter, Quota};
+/// use pacer_redis::{Connection, RedisKeyedLimiter, RedisLimiter, Quota};
 ///
 /// # #[tokio::main]
 /// # async fn main() -> Result<(), pacer_redis::Error> {
 /// let conn = Connection::connect_cluster(["redis://10.0.0.1:7000/", "redis://10.0.0.2:7000/"])
 ///     .await?;
-/// let per_user = KeyedLimiter::new(conn.clone(), "limit:user:", Quota::per_second(10)?,
+/// let per_user = RedisKeyedLimiter::new(conn.clone(), "limit:user:", Quota::per_second(10)?,
 ///     pacer_redis::TokioTimer::new())?;
-/// let global = Limiter::new(conn, "limit:global", Quota::per_second(1_000)?,
+/// let global = RedisLimiter::new(conn, "limit:global", Quota::per_second(1_000)?,
 ///     pacer_redis::TokioTimer::new())?;
 /// # Ok(())
 /// # }
@@ -141,7 +141,7 @@ impl Connection {
     /// the master it names cannot be reached now, or `sentinels` is empty.
     ///
     /// ```no_run
-    /// use pacer_redis::{Connection, KeyedLimiter, Quota, TokioTimer};
+    /// use pacer_redis::{Connection, RedisKeyedLimiter, Quota, TokioTimer};
     ///
     /// # #[tokio::main]
     /// # async fn main() -> Result<(), pacer_redis::Error> {
@@ -150,7 +150,7 @@ impl Connection {
     ///     "limits",
     /// )
     /// .await?;
-    /// let per_user = KeyedLimiter::new(conn, "limit:user:", Quota::per_second(10)?,
+    /// let per_user = RedisKeyedLimiter::new(conn, "limit:user:", Quota::per_second(10)?,
     ///     TokioTimer::new())?;
     /// per_user.acquire("alice").await?;
     /// # Ok(())

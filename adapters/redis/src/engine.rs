@@ -16,13 +16,22 @@ use crate::in_flight::InFlight;
 use crate::reservation::Token;
 use crate::runtime;
 use crate::script::{LuaScript, ScriptCall};
-use crate::{Error, Reservation};
+use crate::{Error, RedisReservation};
 
 /// burst × period (ns) and burst × count must stay within this, so that every value the
 /// script computes is an integer below 2^53, exact in a double.
 const LIMIT: u128 = 1 << 50;
 
 const NANOS_PER_SEC: i128 = 1_000_000_000;
+const NANOS: u64 = 1_000_000_000;
+
+/// The end of a pause: an instant of the server's clock (ns since the Unix epoch), or a
+/// duration from the server's now.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum PauseEnd {
+    At(u64),
+    After(Duration),
+}
 
 /// A quota as the script takes it, checked against the script's range.
 #[derive(Clone, Debug)]
@@ -44,12 +53,31 @@ impl QuotaArgs {
         self.quota
     }
 
-    /// Adds the quota to a script call: count, period in nanoseconds, burst.
+    /// Adds the quota to a script call, already divided so that the script parses nothing:
+    /// count, period in nanoseconds, burst, and the period's quotient and remainder by the
+    /// count (period = quotient · count + remainder).
     fn add_to(&self, call: &mut ScriptCall) {
         let quota = self.quota;
-        call.arg(quota.count())
-            .arg(quota.period_nanos())
-            .arg(quota.burst());
+        let (count, period) = (u64::from(quota.count()), quota.period_nanos());
+        call.arg(count)
+            .arg(period)
+            .arg(quota.burst())
+            .arg(period / count)
+            .arg(period % count);
+    }
+}
+
+/// Redis's refusal of a wait too long: the cells could go at `at` (ns since the Unix epoch,
+/// server's clock), and Redis decided at `now`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Refusal {
+    pub(crate) at: u64,
+    pub(crate) now: u64,
+}
+
+impl Refusal {
+    pub(crate) fn into_error(self) -> Error {
+        pacer_core::Error::WouldWait { at: self.at }.into()
     }
 }
 
@@ -117,11 +145,23 @@ impl Engine {
         &self,
         cells: u32,
         max_wait: Option<Duration>,
-    ) -> Result<Reservation, Error> {
+    ) -> Result<RedisReservation, Error> {
+        self.reserve_or_refusal(cells, max_wait)
+            .await?
+            .map_err(Refusal::into_error)
+    }
+
+    /// [`reserve`](Engine::reserve), with a refusal for waiting too long given apart, with
+    /// the server's now when Redis decided it.
+    pub(crate) async fn reserve_or_refusal(
+        &self,
+        cells: u32,
+        max_wait: Option<Duration>,
+    ) -> Result<Result<RedisReservation, Refusal>, Error> {
         let max_wait = max_wait.map_or(-1, |wait| i128::try_from(wait.as_nanos()).unwrap_or(-1));
         let engine = self.clone();
         let request = Box::pin(async move {
-            let mut call = engine.call("reserve");
+            let mut call = engine.call("r");
             call.arg(cells).arg(max_wait);
             engine
                 .conn
@@ -131,16 +171,31 @@ impl Engine {
         let value = self
             .answer(InFlight::new(self.clone(), cells, request))
             .await?;
-        self.reservation_from(value, cells)
+        self.decision_from(value, cells)
     }
 
     /// The reservation (or the refusal) in the script's answer to a reserve call.
-    pub(crate) fn reservation_from(&self, value: Value, cells: u32) -> Result<Reservation, Error> {
+    pub(crate) fn reservation_from(
+        &self,
+        value: Value,
+        cells: u32,
+    ) -> Result<RedisReservation, Error> {
+        self.decision_from(value, cells)?
+            .map_err(Refusal::into_error)
+    }
+
+    /// The reservation, or the refusal for waiting too long, in the script's answer to a
+    /// reserve call; any other refusal is the error.
+    fn decision_from(
+        &self,
+        value: Value,
+        cells: u32,
+    ) -> Result<Result<RedisReservation, Refusal>, Error> {
         let reply = Reply::parse(value)?;
         match reply.status.as_str() {
             "ok" => {
-                let [origin, at, now, epoch, bw, bf, aw, af] = reply.ints()?;
-                Ok(Reservation {
+                let [origin, at, now, epoch, shift, bw, bf, aw, af] = reply.ints()?;
+                Ok(Ok(RedisReservation {
                     key: self.key.clone(),
                     at: absolute(origin, at)?,
                     decided: absolute(origin, now)?,
@@ -148,18 +203,20 @@ impl Engine {
                     token: Token {
                         origin,
                         epoch,
-                        at,
+                        // The token keeps limiter time, which a pause does not move.
+                        at: at - shift,
+                        shift,
                         before: (bw, bf),
                         after: (aw, af),
                     },
-                })
+                }))
             }
             "wait" => {
-                let [origin, at, _now] = reply.ints()?;
-                Err(pacer_core::Error::WouldWait {
+                let [origin, at, now] = reply.ints()?;
+                Ok(Err(Refusal {
                     at: absolute(origin, at)?,
-                }
-                .into())
+                    now: absolute(origin, now)?,
+                }))
             }
             _ => Err(self.refusal(reply, cells)),
         }
@@ -167,7 +224,7 @@ impl Engine {
 
     /// The instant `reserve` would give `cells` now, and the server's now, recording nothing.
     pub(crate) async fn peek(&self, cells: u32) -> Result<(u64, u64), Error> {
-        let mut call = self.call("peek");
+        let mut call = self.call("l");
         call.arg(cells);
         let reply = self.run(&self.key, &call).await?;
         if reply.status != "ok" {
@@ -179,7 +236,7 @@ impl Engine {
 
     /// The remaining burst and the earliest instant for one cell, and the server's now.
     pub(crate) async fn snapshot(&self) -> Result<(Snapshot, u64), Error> {
-        let reply = self.run(&self.key, &self.call("snapshot")).await?;
+        let reply = self.run(&self.key, &self.call("s")).await?;
         if reply.status != "ok" {
             return Err(self.refusal(reply, 1));
         }
@@ -194,12 +251,12 @@ impl Engine {
 
     /// Hands a reservation back to the key it was made on; whether its cells were returned
     /// (the rules of [`pacer_core::Scheduler::cancel`], by the server's clock).
-    pub(crate) async fn cancel(&self, reservation: &Reservation) -> Result<bool, Error> {
+    pub(crate) async fn cancel(&self, reservation: &RedisReservation) -> Result<bool, Error> {
         if reservation.cells == 0 {
             return Ok(false);
         }
         let token = reservation.token;
-        let mut call = self.call("cancel");
+        let mut call = self.call("c");
         call.arg(token.origin).arg(token.epoch).arg(token.at);
         call.arg(token.before.0).arg(token.before.1);
         call.arg(token.after.0).arg(token.after.1);
@@ -213,7 +270,7 @@ impl Engine {
     /// Changes the stored quota to `quota` at the server's now (the design's three cases),
     /// and returns the engine for it.
     pub(crate) async fn set_quota(&self, quota: QuotaArgs) -> Result<Engine, Error> {
-        let mut call = self.call("set_quota");
+        let mut call = ScriptCall::new("q");
         quota.add_to(&mut call);
         let reply = self.run(&self.key, &call).await?;
         match reply.status.as_str() {
@@ -223,6 +280,51 @@ impl Engine {
             }),
             "horizon" => Err(Error::QuotaTooLarge(quota.quota())),
             status => Err(unexpected(&status)),
+        }
+    }
+
+    /// Pauses the limit until `end` ([`PauseEnd`]), by the server's clock: whether the
+    /// pause moved its end later, the end of the pause in force (ns since the Unix epoch),
+    /// and the server's now.
+    pub(crate) async fn pause(&self, end: PauseEnd) -> Result<(bool, u64, u64), Error> {
+        let mut call = self.call("z");
+        match end {
+            PauseEnd::At(at) => call.arg(at / NANOS).arg(at % NANOS),
+            PauseEnd::After(wait) => call
+                .arg(-1)
+                .arg(wait.as_nanos().min(u128::from(u64::MAX)) as u64),
+        };
+        let reply = self.run(&self.key, &call).await?;
+        match reply.status.as_str() {
+            "ok" => {
+                let [extended, origin, end, now] = reply.ints()?;
+                Ok((
+                    extended == 1,
+                    absolute(origin, end)?,
+                    absolute(origin, now)?,
+                ))
+            }
+            "long" => Err(Error::PauseTooLong),
+            status => Err(unexpected(&status)),
+        }
+    }
+
+    /// Where `reservation` stands now: `None` once it has passed (or its key's state is
+    /// gone, which happens only once it is idle), otherwise its instant, moved by every
+    /// pause since it was made, and the pauses' shift in force (ns; the instant moved by
+    /// its difference from the reservation's own).
+    pub(crate) async fn pending(
+        &self,
+        reservation: &RedisReservation,
+    ) -> Result<Option<(u64, i64)>, Error> {
+        let mut call = ScriptCall::new("w");
+        self.quota.add_to(&mut call);
+        call.arg(reservation.token.origin).arg(reservation.token.at);
+        let reply = self.run(&reservation.key, &call).await?;
+        match (reply.status.as_str(), reply.ints.as_slice()) {
+            ("ok", [0]) => Ok(None),
+            ("ok", &[1, origin, at, _now, shift]) => Ok(Some((absolute(origin, at)?, shift))),
+            (status, _) => Err(unexpected(&status)),
         }
     }
 

@@ -19,7 +19,7 @@ use redis::aio::ConnectionManager;
 
 use crate::engine::{Engine, QuotaArgs};
 use crate::script::{LuaScript, SOURCE};
-use crate::{Error, Reservation};
+use crate::{Error, RedisReservation};
 
 const CLOCK: &str = "pacer-test:clock";
 /// The test clock's instant 0, in seconds since the Unix epoch.
@@ -32,11 +32,12 @@ pub(crate) const NS: u64 = 1_000_000_000;
 /// which passes independently of the test clock, so on a slow run a key the test clock
 /// still holds busy could otherwise expire between two steps and start afresh.
 pub(crate) fn script_on_test_clock() -> Arc<LuaScript> {
-    let real = "local t = redis.call('TIME')\n  return tonumber(t[1]), tonumber(t[2]) * 1000";
-    let fake = "local t = redis.call('HMGET', 'pacer-test:clock', 's', 'ns')\n  \
-                return tonumber(t[1]), tonumber(t[2])";
-    let expiry = "redis.call('PEXPIRE', key, ttl)";
-    let later = "redis.call('PEXPIRE', key, ttl + 3600000)";
+    let real = "local clock = redis.call('TIME') -- the server's clock, read once\n\
+                local now_s, now_ns = tonumber(clock[1]), tonumber(clock[2]) * 1000";
+    let fake = "local clock = redis.call('HMGET', 'pacer-test:clock', 's', 'ns')\n\
+                local now_s, now_ns = tonumber(clock[1]), tonumber(clock[2])";
+    let expiry = "'PX', ttl)";
+    let later = "'PX', ttl + 3600000)";
     assert!(
         SOURCE.contains(real) && SOURCE.contains(expiry),
         "the script's clock or expiry changed; update this test"
@@ -130,7 +131,7 @@ async fn the_script_decides_as_the_core_does() {
         let burst = u64::from(quota.burst());
         let mut now = 10 * NS;
         // Reservations not yet cancelled, and the cells each holds.
-        let mut held: Vec<(Reservation, pacer_core::Reservation<GcraToken>)> = Vec::new();
+        let mut held: Vec<(RedisReservation, pacer_core::Reservation<GcraToken>)> = Vec::new();
         let mut admitted: Vec<(u64, u32)> = Vec::new();
         for step in 0..300 {
             match rng.between(0, 99) {
@@ -149,8 +150,14 @@ async fn the_script_decides_as_the_core_does() {
                         _ => Some(Duration::from_nanos(rng.between(0, 3 * burst * interval))),
                     };
                     let redis = engine.reserve(cells, max_wait).await;
+                    // A refusal records nothing in Redis, not even its clock reading: the
+                    // model forgets it too.
+                    let model = core.clone();
                     let core_answer =
                         core.reserve_within(now, cells, max_wait.unwrap_or(Duration::MAX));
+                    if let Err(pacer_core::Error::WouldWait { .. }) = core_answer {
+                        core = model;
+                    }
                     let redis_at = redis.as_ref().map(|r| local(r.at())).map_err(clone_error);
                     let core_at = core_answer.as_ref().map(|r| r.at()).map_err(|e| *e);
                     assert!(
@@ -294,7 +301,7 @@ async fn a_quota_change_keeps_the_design_s_three_cases() {
     let conn = connect(&server).await;
     const MS: u64 = 1_000_000;
     let per_second = |count, burst| quota(count, Duration::from_secs(1), burst);
-    let at = |r: Result<Reservation, Error>| local(r.unwrap().at());
+    let at = |r: Result<RedisReservation, Error>| local(r.unwrap().at());
 
     // Idle: the new quota starts fresh.
     let engine = engine(&conn, "change:idle", per_second(10, 1));

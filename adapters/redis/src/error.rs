@@ -19,11 +19,11 @@ pub enum Error {
     Limit(pacer_core::Error),
     /// Redis could not be reached, or did not answer in time. This call admitted nothing; if
     /// the request reached Redis before the connection failed, its cells may stay reserved
-    /// there unused (never over-admission). See [`Limiter::with_fallback`](crate::Limiter::with_fallback)
+    /// there unused (never over-admission). See [`RedisLimiter::with_fallback`](crate::RedisLimiter::with_fallback)
     /// for acquiring from a local limiter instead.
     Unavailable(redis::RedisError),
     /// The key holds a different quota, set by another client or by
-    /// [`set_quota`](crate::Limiter::set_quota). Nothing was recorded. Clients sharing a limit
+    /// [`set_quota`](crate::RedisLimiter::set_quota). Nothing was recorded. Clients sharing a limit
     /// must agree on its quota; this one should be given `stored`.
     QuotaMismatch {
         /// The quota this client was made with.
@@ -34,6 +34,10 @@ pub enum Error {
     /// The quota is beyond what the Redis engine's exact arithmetic can hold: burst × period
     /// must be at most 2^50 ns (about 13 days), and burst × count at most 2^50.
     QuotaTooLarge(Quota),
+    /// A pause refused as absurd: it would end more than 2^50 ns (about 13 days) after the
+    /// server's now, or a limit that stays busy would be paused for more than that in all.
+    /// Nothing changed.
+    PauseTooLong,
     /// Redis answered something pacer-redis does not expect: another kind of value under the
     /// key, or an error from the server. Nothing was admitted.
     Unexpected(String),
@@ -58,6 +62,11 @@ impl fmt::Display for Error {
                 f,
                 "quota {quota} is too large for the Redis engine: burst × period must be at \
                  most 2^50 ns and burst × count at most 2^50"
+            ),
+            Error::PauseTooLong => write!(
+                f,
+                "pause refused: a pause may end at most 2^50 ns (about 13 days) after the \
+                 server's now, and a busy limit's pauses may add up to at most that"
             ),
             Error::Unexpected(what) => write!(f, "unexpected answer from Redis: {what}"),
         }

@@ -1,4 +1,4 @@
-//! `KeyedLimiter`: one quota, one independent limit per key, every limit in Redis.
+//! `RedisKeyedLimiter`: one quota, one independent limit per key, every limit in Redis.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,23 +7,24 @@ use pacer_core::{Quota, Snapshot, Timer};
 use pacer_tokio::TokioTimer;
 
 use crate::connection::Connection;
-use crate::engine::{Engine, QuotaArgs};
+use crate::engine::{Engine, PauseEnd, QuotaArgs};
+use crate::refusals::Refusals;
 use crate::wait;
-use crate::{Error, Reservation};
+use crate::{Error, RedisReservation};
 
 /// One quota and an independent limit per key (a user, a tenant, an IP), kept in Redis and
 /// shared by every process that uses the same prefix and quota.
 ///
-/// Key `k` is the Redis entry `prefix + k`, a small hash that the same script as
-/// [`Limiter`](crate::Limiter)'s decides on: every key behaves exactly as if it had its own
-/// `Limiter` (the same operations, the conformance rule, FIFO, weights, bounded waits,
+/// Key `k` is the Redis entry `prefix + k`, a short string that the same script as
+/// [`RedisLimiter`](crate::RedisLimiter)'s decides on: every key behaves exactly as if it had its own
+/// `RedisLimiter` (the same operations, the conformance rule, FIFO, weights, bounded waits,
 /// cancel and cancel on drop), and each call is one round trip on the server's clock,
 /// followed by one local sleep. The entry expires (`PEXPIRE`, on the server's clock) one
 /// second after its key is idle again, that is once its whole burst is free, so Redis holds
 /// only keys that are active: the number of distinct keys ever seen costs nothing. Forgetting
 /// an idle key changes no answer, because its state then equals a fresh one.
 ///
-/// On a Redis Cluster ([`KeyedLimiter::connect_cluster`]) each key's entry lives on the
+/// On a Redis Cluster ([`RedisKeyedLimiter::connect_cluster`]) each key's entry lives on the
 /// master of its slot, so the keys spread over the masters; a prefix with a hash tag
 /// (`{...}`) would put them all in one slot instead.
 ///
@@ -37,64 +38,73 @@ use crate::{Error, Reservation};
 ///
 /// Every call fails with [`Error::Unavailable`] and admits nothing: at once when the
 /// connection is refused or broken, and after the timeout (1 s unless set by
-/// [`with_timeout`](KeyedLimiter::with_timeout)) when Redis stops answering. There is no
+/// [`with_timeout`](RedisKeyedLimiter::with_timeout)) when Redis stops answering. There is no
 /// local fallback for keyed limits yet; catch `Unavailable` to choose what happens.
 ///
 /// ```no_run
-/// use pacer_redis::{KeyedLimiter, Quota};
+/// use pacer_redis::{RedisKeyedLimiter, Quota};
 ///
 /// # #[tokio::main]
 /// # async fn main() -> Result<(), pacer_redis::Error> {
 /// // Every process that runs this shares one limit of 10 per second for each user.
-/// let limiter = KeyedLimiter::connect("redis://127.0.0.1/", "limit:user:",
+/// let limiter = RedisKeyedLimiter::connect("redis://127.0.0.1/", "limit:user:",
 ///     Quota::per_second(10)?).await?;
 /// limiter.acquire("alice").await?; // alice's limit
 /// limiter.acquire("bob").await?;   // bob's, independent of alice's
 /// # Ok(())
 /// # }
 /// ```
-pub struct KeyedLimiter<T: Timer = TokioTimer> {
+pub struct RedisKeyedLimiter<T: Timer = TokioTimer> {
     /// The engine every key's calls run on, each through [`Engine::for_key`].
     engine: Engine,
     prefix: Arc<str>,
     timer: T,
+    /// Refusals answered here until their instant ([`Refusals`]).
+    refusals: Refusals,
 }
 
-impl<T: Timer> std::fmt::Debug for KeyedLimiter<T> {
+/// How many keys' refusals a keyed limiter answers locally unless told otherwise.
+const DEFAULT_REFUSAL_KEYS: usize = 10_000;
+
+impl<T: Timer> std::fmt::Debug for RedisKeyedLimiter<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyedLimiter")
+        f.debug_struct("RedisKeyedLimiter")
             .field("prefix", &self.prefix)
             .field("quota", &self.engine.quota())
             .finish_non_exhaustive()
     }
 }
 
-impl KeyedLimiter {
+impl RedisKeyedLimiter {
     /// Connects to the Redis at `url` ([`Connection::connect`]) and makes a keyed limiter
     /// whose keys live under `prefix`, each with `quota`, on tokio's timer.
     ///
     /// Fails with [`Error::Unavailable`] if Redis cannot be reached now, and
     /// [`Error::QuotaTooLarge`] for a quota beyond the engine's range.
-    pub async fn connect(url: &str, prefix: &str, quota: Quota) -> Result<KeyedLimiter, Error> {
-        KeyedLimiter::connect_with_timer(url, prefix, quota, TokioTimer::new()).await
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        quota: Quota,
+    ) -> Result<RedisKeyedLimiter, Error> {
+        RedisKeyedLimiter::connect_with_timer(url, prefix, quota, TokioTimer::new()).await
     }
 
     /// Connects to the Redis Cluster that `nodes` (URLs of some of its masters) belong to
     /// ([`Connection::connect_cluster`]) and makes a keyed limiter as
-    /// [`connect`](KeyedLimiter::connect) does. Each key's entry lives on the master of its
+    /// [`connect`](RedisKeyedLimiter::connect) does. Each key's entry lives on the master of its
     /// slot.
     pub async fn connect_cluster<'a>(
         nodes: impl IntoIterator<Item = &'a str>,
         prefix: &str,
         quota: Quota,
-    ) -> Result<KeyedLimiter, Error> {
+    ) -> Result<RedisKeyedLimiter, Error> {
         let conn = Connection::connect_cluster(nodes).await?;
-        KeyedLimiter::new(conn, prefix, quota, TokioTimer::new())
+        RedisKeyedLimiter::new(conn, prefix, quota, TokioTimer::new())
     }
 }
 
-impl<T: Timer + Clone> KeyedLimiter<T> {
-    /// [`connect`](KeyedLimiter::connect), sleeping on `timer`: for smol (with the `smol`
+impl<T: Timer + Clone> RedisKeyedLimiter<T> {
+    /// [`connect`](RedisKeyedLimiter::connect), sleeping on `timer`: for smol (with the `smol`
     /// feature) `pacer_redis::SmolTimer::new()`, or a
     /// [`ManualTimer`](pacer_core::ManualTimer) in tests.
     pub async fn connect_with_timer(
@@ -102,9 +112,9 @@ impl<T: Timer + Clone> KeyedLimiter<T> {
         prefix: &str,
         quota: Quota,
         timer: T,
-    ) -> Result<KeyedLimiter<T>, Error> {
+    ) -> Result<RedisKeyedLimiter<T>, Error> {
         let conn = Connection::connect(url).await?;
-        KeyedLimiter::new(conn, prefix, quota, timer)
+        RedisKeyedLimiter::new(conn, prefix, quota, timer)
     }
 
     /// A keyed limiter under `prefix` with `quota` for each key, on an existing connection
@@ -118,19 +128,20 @@ impl<T: Timer + Clone> KeyedLimiter<T> {
         prefix: &str,
         quota: Quota,
         timer: T,
-    ) -> Result<KeyedLimiter<T>, Error> {
+    ) -> Result<RedisKeyedLimiter<T>, Error> {
         let prefix: Arc<str> = Arc::from(prefix);
         let engine = Engine::new(conn.into(), prefix.clone(), QuotaArgs::new(quota)?);
-        Ok(KeyedLimiter {
+        Ok(RedisKeyedLimiter {
             engine,
             prefix,
             timer,
+            refusals: Refusals::new(DEFAULT_REFUSAL_KEYS),
         })
     }
 
     /// Bounds every call to Redis by `timeout` (1 s unless set): a call with no answer by
     /// then fails with [`Error::Unavailable`].
-    pub fn with_timeout(mut self, timeout: Duration) -> KeyedLimiter<T> {
+    pub fn with_timeout(mut self, timeout: Duration) -> RedisKeyedLimiter<T> {
         self.engine = self.engine.with_timeout(timeout);
         self
     }
@@ -164,7 +175,7 @@ impl<T: Timer + Clone> KeyedLimiter<T> {
         self.acquire_within(key, cells, Duration::MAX).await
     }
 
-    /// Like [`acquire_n`](KeyedLimiter::acquire_n), but fails at once with
+    /// Like [`acquire_n`](RedisKeyedLimiter::acquire_n), but fails at once with
     /// [`WouldWait`](pacer_core::Error::WouldWait), reserving nothing, if the cells could go
     /// only more than `max_wait` after the server's now.
     ///
@@ -180,27 +191,73 @@ impl<T: Timer + Clone> KeyedLimiter<T> {
         max_wait: Duration,
     ) -> Result<(), Error> {
         let engine = self.engine_for(key);
-        let reservation = engine.reserve(cells, Some(max_wait)).await?;
-        wait::until_due(&engine, &self.timer, reservation).await;
-        Ok(())
+        let reservation = self.decide(&engine, key, cells, max_wait).await?;
+        let deadline = wait::deadline(reservation.decided_at(), max_wait);
+        wait::until_due(&engine, &self.timer, reservation, deadline).await
+    }
+
+    /// Reserves `cells` of `key` within `max_wait`, or refuses: here, if Redis refused as
+    /// much before and its instant has not come, otherwise by asking Redis.
+    async fn decide(
+        &self,
+        engine: &Engine,
+        key: &str,
+        cells: u32,
+        max_wait: Duration,
+    ) -> Result<RedisReservation, Error> {
+        let bounded = max_wait != Duration::MAX && cells > 0;
+        let wait_ns = u64::try_from(max_wait.as_nanos()).unwrap_or(u64::MAX);
+        if bounded && let Some(at) = self.refusals.refusal(key, cells, wait_ns, self.timer.now()) {
+            return Err(pacer_core::Error::WouldWait { at }.into());
+        }
+        match engine.reserve_or_refusal(cells, Some(max_wait)).await? {
+            Ok(reservation) => Ok(reservation),
+            Err(refusal) => {
+                if bounded {
+                    let local = self.timer.now();
+                    self.refusals
+                        .remember(key, cells, refusal.at, refusal.now, local);
+                }
+                Err(refusal.into_error())
+            }
+        }
+    }
+
+    /// Answers refusals locally for at most `keys` keys at once (10,000 unless set; 0: never,
+    /// every call asks Redis).
+    ///
+    /// When Redis refuses `cells` cells of a key until instant `t`, a later
+    /// [`try_acquire`](RedisKeyedLimiter::try_acquire) or
+    /// [`acquire_within`](RedisKeyedLimiter::acquire_within) of as many cells on that key that
+    /// Redis would refuse too is refused here, with the same `t`, until `t` comes by the local
+    /// timer (which reads the server's clock from the refusal's answer on; a reply's travel
+    /// makes it refuse that much longer at most). Other processes' reservations and pauses
+    /// only move `t` later, so the answer is Redis's own; a cancel or a quota change by
+    /// another process can free cells earlier, which this process then sees at `t` at the
+    /// latest. Never is a cell admitted that Redis would refuse.
+    pub fn with_refusal_cache(mut self, keys: usize) -> RedisKeyedLimiter<T> {
+        self.refusals = Refusals::new(keys);
+        self
     }
 
     /// Takes `cells` cells of `key`'s limit now if they are free, without waiting; otherwise
     /// fails with [`WouldWait`](pacer_core::Error::WouldWait) carrying the instant they could
     /// go.
     pub async fn try_acquire(&self, key: &str, cells: u32) -> Result<(), Error> {
-        let _spent = self.reserve_within(key, cells, Duration::ZERO).await?;
+        let _spent = self
+            .decide(&self.engine_for(key), key, cells, Duration::ZERO)
+            .await?;
         Ok(())
     }
 
     /// Reserves `cells` cells of `key`'s limit at the earliest permitted instant, however far
-    /// away, and returns the receipt without waiting. Wait out [`Reservation::wait`] before
-    /// using the cells, or hand the receipt to [`cancel`](KeyedLimiter::cancel).
-    pub async fn reserve(&self, key: &str, cells: u32) -> Result<Reservation, Error> {
+    /// away, and returns the receipt without waiting. Wait out [`RedisReservation::wait`] before
+    /// using the cells, or hand the receipt to [`cancel`](RedisKeyedLimiter::cancel).
+    pub async fn reserve(&self, key: &str, cells: u32) -> Result<RedisReservation, Error> {
         self.engine_for(key).reserve(cells, None).await
     }
 
-    /// Like [`reserve`](KeyedLimiter::reserve), but fails with
+    /// Like [`reserve`](RedisKeyedLimiter::reserve), but fails with
     /// [`WouldWait`](pacer_core::Error::WouldWait), reserving nothing, if the cells could go
     /// only more than `max_wait` after the server's now.
     pub async fn reserve_within(
@@ -208,18 +265,18 @@ impl<T: Timer + Clone> KeyedLimiter<T> {
         key: &str,
         cells: u32,
         max_wait: Duration,
-    ) -> Result<Reservation, Error> {
+    ) -> Result<RedisReservation, Error> {
         self.engine_for(key).reserve(cells, Some(max_wait)).await
     }
 
     /// Hands a reservation back to the key it was made on; returns whether its cells were
     /// returned (if it is not yet due by the server's clock and no reservation of that key
     /// was made after it).
-    pub async fn cancel(&self, reservation: Reservation) -> Result<bool, Error> {
+    pub async fn cancel(&self, reservation: RedisReservation) -> Result<bool, Error> {
         self.engine.cancel(&reservation).await
     }
 
-    /// How long a call to [`acquire_n`](KeyedLimiter::acquire_n) on `key` made now would
+    /// How long a call to [`acquire_n`](RedisKeyedLimiter::acquire_n) on `key` made now would
     /// wait, by the server's clock. Records nothing (a key never seen stays absent).
     pub async fn delay(&self, key: &str, cells: u32) -> Result<Duration, Error> {
         let (at, now) = self.engine_for(key).peek(cells).await?;
@@ -232,14 +289,50 @@ impl<T: Timer + Clone> KeyedLimiter<T> {
         Ok(self.engine_for(key).snapshot().await?.0)
     }
 
+    /// Pauses `key`'s limit for every process until `until` (nanoseconds since the Unix
+    /// epoch by the Redis server's clock), as [`RedisLimiter::pause_until`](crate::RedisLimiter::pause_until)
+    /// does for an unkeyed limit: `key`'s clock stops, its waiters in every process move
+    /// later by the pause, other keys go on. Returns whether the pause now ends later than
+    /// before; fails with [`Error::PauseTooLong`] beyond about 13 days.
+    pub async fn pause_until(&self, key: &str, until: u64) -> Result<bool, Error> {
+        Ok(self.engine_for(key).pause(PauseEnd::At(until)).await?.0)
+    }
+
+    /// [`pause_until`](RedisKeyedLimiter::pause_until) the server's now plus `duration`.
+    pub async fn pause_for(&self, key: &str, duration: Duration) -> Result<bool, Error> {
+        Ok(self
+            .engine_for(key)
+            .pause(PauseEnd::After(duration))
+            .await?
+            .0)
+    }
+
+    /// The end of the pause in force on `key` (nanoseconds since the Unix epoch by the
+    /// server's clock), or `None` if it is not paused.
+    pub async fn paused_until(&self, key: &str) -> Result<Option<u64>, Error> {
+        let engine = self.engine_for(key);
+        let (_, end, now) = engine.pause(PauseEnd::After(Duration::ZERO)).await?;
+        Ok((end > now).then_some(end))
+    }
+
+    /// Where a reservation from [`reserve`](RedisKeyedLimiter::reserve) stands: `None` once
+    /// it has passed, otherwise its instant, later than [`RedisReservation::at`] if a pause
+    /// of its key moved it.
+    pub async fn pending(&self, reservation: &RedisReservation) -> Result<Option<u64>, Error> {
+        Ok(self.engine.pending(reservation).await?.map(|(at, _now)| at))
+    }
+
     /// A keyed limiter on `engine` (its key is the prefix): the tests' engine on their clock.
     #[cfg(test)]
-    pub(crate) fn from_engine(engine: Engine, timer: T) -> KeyedLimiter<T> {
+    pub(crate) fn from_engine(engine: Engine, timer: T) -> RedisKeyedLimiter<T> {
         let prefix = Arc::from(engine.key());
-        KeyedLimiter {
+        // The tests' engine reads a clock they set, which the local timer does not follow,
+        // so refusals are never answered locally there.
+        RedisKeyedLimiter {
             engine,
             prefix,
             timer,
+            refusals: Refusals::new(0),
         }
     }
 

@@ -16,14 +16,14 @@ use pacer_core::{Gcra, GcraToken, ManualTimer, Scheduler};
 use pacer_tests::{RedisServer, XorShift, assert_conforms};
 
 use crate::engine_tests::{NS, clone_error, connect, engine, local, quotas, same, set_clock};
-use crate::{KeyedLimiter, Reservation};
+use crate::{RedisKeyedLimiter, RedisReservation};
 
 const KEYS: [&str; 4] = ["alice", "bob", "carol", "dave"];
 
 /// A reservation held in Redis and in the key's core limiter.
 struct Held {
     key: &'static str,
-    redis: Reservation,
+    redis: RedisReservation,
     core: pacer_core::Reservation<GcraToken>,
 }
 
@@ -35,12 +35,12 @@ async fn every_key_decides_as_its_own_core_limiter_would() {
     let conn = connect(&server).await;
     for (case, quota) in quotas().into_iter().enumerate() {
         let engine = engine(&conn, &format!("keyed:{case}:"), quota);
-        let limiter = KeyedLimiter::from_engine(engine, ManualTimer::new());
+        let limiter = RedisKeyedLimiter::from_engine(engine, ManualTimer::new());
         let mut cores: HashMap<&str, Gcra> = KEYS.map(|key| (key, Gcra::new(quota))).into();
         let mut admitted: HashMap<&str, Vec<u64>> = HashMap::new();
         let mut held: Vec<Held> = Vec::new();
-        // Each key's latest clock reading recorded by Redis (by a reservation, refused or
-        // not, or a cancel): the server's now for that key is never earlier.
+        // Each key's latest clock reading recorded by Redis (by a reservation or a cancel; a
+        // refusal records nothing): the server's now for that key is never earlier.
         let mut seen: HashMap<&str, u64> = HashMap::new();
         let mut rng = XorShift::new(0xfeed + case as u64);
         let interval = quota.interval().as_nanos().max(1) as u64;
@@ -58,10 +58,23 @@ async fn every_key_decides_as_its_own_core_limiter_would() {
             let context = format!("{quota}, key {key}, step {step}, now {now}");
             let cells = rng.between(0, burst + 1) as u32;
             let op = rng.between(0, 9);
-            let server_now = now.max(seen.get(key).copied().unwrap_or(0));
+            let seen_before = seen.get(key).copied();
+            let server_now = now.max(seen_before.unwrap_or(0));
             if op <= 7 {
                 seen.insert(key, server_now);
             }
+            // A refusal records nothing in Redis, not even its clock reading: the model
+            // forgets it too.
+            let model = core.clone();
+            let mut refused = |core: &mut Gcra, answer: &Result<_, pacer_core::Error>| {
+                if matches!(answer, Err(pacer_core::Error::WouldWait { .. })) {
+                    *core = model.clone();
+                    match seen_before {
+                        Some(before) => seen.insert(key, before),
+                        None => seen.remove(key),
+                    };
+                }
+            };
             match op {
                 0..=4 => {
                     let max_wait = match rng.between(0, 2) {
@@ -74,6 +87,7 @@ async fn every_key_decides_as_its_own_core_limiter_would() {
                     };
                     let core_answer =
                         core.reserve_within(now, cells, max_wait.unwrap_or(Duration::MAX));
+                    refused(core, &core_answer.as_ref().map(|_| ()).map_err(|e| *e));
                     let redis_at = redis.as_ref().map(|r| local(r.at())).map_err(clone_error);
                     let core_at = core_answer.as_ref().map(|r| r.at()).map_err(|e| *e);
                     assert!(
@@ -92,6 +106,7 @@ async fn every_key_decides_as_its_own_core_limiter_would() {
                     // Granted, the cells go at the server's now.
                     let redis = limiter.try_acquire(key, cells).await.map(|()| server_now);
                     let core_answer = core.reserve_within(now, cells, Duration::ZERO);
+                    refused(core, &core_answer.as_ref().map(|_| ()).map_err(|e| *e));
                     let core_at = core_answer.as_ref().map(|r| r.at()).map_err(|e| *e);
                     assert!(
                         same(&redis, &core_at),

@@ -1,34 +1,34 @@
 //! # pacer-redis
 //!
 //! [pacer](pacer_core)'s rate limit shared by many processes through Redis. A
-//! [`Limiter`] names a key; every client that uses the key with the same quota shares one
+//! [`RedisLimiter`] names a key; every client that uses the key with the same quota shares one
 //! limit, kept exactly as pacer keeps it in one process.
 //!
 //! ```no_run
-//! use pacer_redis::{Limiter, Quota};
+//! use pacer_redis::{RedisLimiter, Quota};
 //!
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), pacer_redis::Error> {
-//! let limiter = Limiter::connect("redis://127.0.0.1/", "limit:api.example.com",
+//! let limiter = RedisLimiter::connect("redis://127.0.0.1/", "limit:api.example.com",
 //!     Quota::per_second(100)?).await?;
 //! limiter.acquire().await?; // every process together: at most 100 per second
 //! # Ok(())
 //! # }
 //! ```
 //!
-//! [`Gate`] adds a cap on how many of this process's calls are in flight ("100 per second
+//! [`RedisGate`] adds a cap on how many of this process's calls are in flight ("100 per second
 //! across all processes, at most 20 at once in each").
 //!
-//! [`KeyedLimiter`] keeps one limit per key (a user, a tenant, an IP) under a prefix, each
-//! with the same quota and the same guarantees as a [`Limiter`] of its own; the method names
+//! [`RedisKeyedLimiter`] keeps one limit per key (a user, a tenant, an IP) under a prefix, each
+//! with the same quota and the same guarantees as a [`RedisLimiter`] of its own; the method names
 //! are those of `pacer_tokio::KeyedLimiter`, its in-process counterpart:
 //!
 //! ```no_run
-//! use pacer_redis::{KeyedLimiter, Quota};
+//! use pacer_redis::{RedisKeyedLimiter, Quota};
 //!
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), pacer_redis::Error> {
-//! let per_user = KeyedLimiter::connect("redis://127.0.0.1/", "limit:user:",
+//! let per_user = RedisKeyedLimiter::connect("redis://127.0.0.1/", "limit:user:",
 //!     Quota::per_second(10)?).await?;
 //! per_user.acquire("alice").await?; // every process together: 10 per second for alice
 //! # Ok(())
@@ -54,9 +54,10 @@
 //! The contract is pacer's (`docs/contract.md` in pacer's repository): for a quota of `count` per `period` with burst
 //! `b`, the instants Redis hands out satisfy the conformance rule among all clients;
 //! reservations are FIFO in the order Redis ran them; a weight above the burst is refused
-//! at once; a bounded wait is refused without recording anything; cancelling the newest
-//! reservation before it is due restores the limit exactly; a server clock that steps back
-//! is read as the latest reading seen.
+//! at once; a bounded wait is refused without recording anything (not even its clock
+//! reading, so a refusal costs Redis no write); cancelling the newest reservation before it
+//! is due restores the limit exactly; a server clock that steps back is read as the latest
+//! reading recorded (by a reservation, a cancel or a quota change).
 //!
 //! Lua numbers are doubles, so the script keeps every value an integer below 2^53: times
 //! are nanoseconds after a per-key origin that moves forward in whole seconds, and the
@@ -66,16 +67,27 @@
 //! burst × count at most 2^50 ([`Error::QuotaTooLarge`] otherwise), and reservations at
 //! most about 26 days ahead ([`InstantOverflow`](pacer_core::Error::InstantOverflow)).
 //!
+//! ## Pauses and refusals
+//!
+//! [`RedisLimiter::pause_for`] (or [`pause_until`](RedisLimiter::pause_until); per key on a
+//! [`RedisKeyedLimiter`]) pauses the limit for every process that shares it, as on a 429:
+//! the limit's clock stops, every reservation not yet passed moves later by the pause, and a
+//! waiter asleep in any process asks Redis when its sleep ends whether a pause moved it, and
+//! sleeps on if so. A refusal is remembered ([`RedisKeyedLimiter::with_refusal_cache`]), so
+//! that the same refusal is answered without a round trip until its instant, never admitting
+//! what Redis would refuse. `docs/redis.md` in pacer's repository states both exactly.
+//!
 //! ## Keyed limits and memory
 //!
-//! Each limit is one small hash in Redis (its quota, its origin, its theoretical arrival
-//! time, the latest clock reading and an epoch), which expires (`PEXPIRE`, on the server's
-//! clock) one second after the limit is idle again, that is once its whole burst is free.
-//! Forgetting an idle limit changes no answer, so a [`KeyedLimiter`] leaves in Redis only
+//! Each limit is one string of 44 bytes in Redis (its quota, its origin, its theoretical
+//! arrival time, the latest clock reading and an epoch, packed; 60 bytes while it remembers
+//! a pause), which expires (`SET ... PX`, on the server's clock) one second after the limit
+//! is idle again, that is once its whole burst is free.
+//! Forgetting an idle limit changes no answer, so a [`RedisKeyedLimiter`] leaves in Redis only
 //! the keys that are active, and the number of distinct keys ever seen costs nothing:
-//! 1,000,000 keys each taking a cell took 200 MiB in Redis, and once they were idle and
-//! expired `used_memory` was back within 0.21 MiB of the fresh server's (the `redis_memory`
-//! program of pacer-benches). The second after idleness guards
+//! 1,000,000 keys each taking a cell took 200 MiB in Redis when each was a six-field hash
+//! (the string is smaller), and once they were idle and expired `used_memory` was back
+//! within 0.21 MiB of the fresh server's (the `redis_memory` program of pacer-benches). The second after idleness guards
 //! the one case where forgetting could matter: a server clock that steps back, after an
 //! entry expired, by more than a second could let a new reservation come before the
 //! forgotten limit's last cell.
@@ -88,7 +100,7 @@
 //! ## Redis Cluster
 //!
 //! Every script names exactly one key, so on a cluster it runs on the master that holds the
-//! key's slot (redis-rs's cluster connection routes it), keys of a [`KeyedLimiter`] spread
+//! key's slot (redis-rs's cluster connection routes it), keys of a [`RedisKeyedLimiter`] spread
 //! over the masters, and the decision is as atomic as on one server. While a slot moves
 //! between masters the connection follows `ASK` and `MOVED` redirects, and a limit moves
 //! with its key (`MIGRATE` keeps its time to live): the crate's tests move a slot in the
@@ -108,9 +120,9 @@
 //!
 //! Every call that needs Redis fails with [`Error::Unavailable`] and admits nothing: at once
 //! when the connection is refused or broken, and after the limiter's timeout (1 s unless
-//! set by [`Limiter::with_timeout`]) when Redis stops answering. That is the default;
-//! [`Limiter::with_fallback`] chooses instead to acquire from a local limiter while Redis
-//! is unavailable. A [`KeyedLimiter`] has no fallback yet: its calls fail with
+//! set by [`RedisLimiter::with_timeout`]) when Redis stops answering. That is the default;
+//! [`RedisLimiter::with_fallback`] chooses instead to acquire from a local limiter while Redis
+//! is unavailable. A [`RedisKeyedLimiter`] has no fallback yet: its calls fail with
 //! `Unavailable`, for the caller to decide. Never is a cell admitted silently beyond the
 //! limit.
 //!
@@ -172,15 +184,15 @@
 //!
 //! On tokio by default. With the `smol` feature it also runs where no tokio runtime is
 //! running: the connection, the timeout and the background cancel use smol, and
-//! [`Limiter::connect_with_timer`] with a `SmolTimer` sleeps on async-io's timer (a cluster
-//! connection and a [`KeyedLimiter`] too). The same
+//! [`RedisLimiter::connect_with_timer`] with a `SmolTimer` sleeps on async-io's timer (a cluster
+//! connection and a [`RedisKeyedLimiter`] too). The same
 //! works inside async-std, which runs on async-io too (give it `pacer_async_std::AsyncStdTimer`,
 //! the same type); the crate's tests run it there.
 //!
 //! ## Testing
 //!
 //! The crate's own tests start a private `redis-server` (and a private 3-master cluster);
-//! code that uses a [`Limiter`] or [`KeyedLimiter`] can give it a
+//! code that uses a [`RedisLimiter`] or [`RedisKeyedLimiter`] can give it a
 //! [`pacer_core::ManualTimer`] (`new`'s or `connect_with_timer`'s `timer`) so that its
 //! sleeps follow a clock the test moves.
 #![forbid(unsafe_code)]
@@ -194,6 +206,7 @@ mod gate;
 mod in_flight;
 mod keyed;
 mod limiter;
+mod refusals;
 mod reservation;
 mod runtime;
 mod script;
@@ -207,10 +220,10 @@ mod keyed_tests;
 
 pub use connection::Connection;
 pub use error::Error;
-pub use gate::{Gate, GatePermit};
-pub use keyed::KeyedLimiter;
-pub use limiter::Limiter;
-pub use reservation::Reservation;
+pub use gate::{RedisGate, RedisGatePermit};
+pub use keyed::RedisKeyedLimiter;
+pub use limiter::RedisLimiter;
+pub use reservation::RedisReservation;
 
 pub use pacer_core::{ManualTimer, Quota, Snapshot, Timer};
 #[cfg(feature = "smol")]

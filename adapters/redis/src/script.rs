@@ -56,8 +56,8 @@ enum Arg {
 
 impl ScriptCall {
     pub(crate) fn new(op: &'static str) -> ScriptCall {
-        // The longest call, a cancel, has 11 arguments.
-        let mut args = Vec::with_capacity(11);
+        // The longest call, a cancel, has 13 arguments.
+        let mut args = Vec::with_capacity(13);
         args.push(Arg::Text(op));
         ScriptCall { args }
     }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use pacer_async_std::AsyncStdTimer;
 use pacer_core::ManualTimer;
-use pacer_redis::{Limiter, Quota};
+use pacer_redis::{Quota, RedisLimiter};
 use pacer_tests::RedisServer;
 
 mod common;
@@ -32,7 +32,7 @@ fn on_async_std_a_cell_waits_a_dropped_acquisition_hands_its_slot_back_and_a_sta
 
         // On async-std's timer: the second of two cells at 50 per second waits for the 20 ms
         // the server computed (the bound is loose: it only shows that a sleep happened).
-        let limiter = Limiter::connect_with_timer(
+        let limiter = RedisLimiter::connect_with_timer(
             &server.url(),
             "async-std",
             Quota::per_second(50).unwrap(),
@@ -53,7 +53,7 @@ fn on_async_std_a_cell_waits_a_dropped_acquisition_hands_its_slot_back_and_a_sta
         // newcomer then waits about 100 s, not about 200 s.
         let timer = ManualTimer::new();
         let limiter = Arc::new(
-            Limiter::connect_with_timer(
+            RedisLimiter::connect_with_timer(
                 &server.url(),
                 "async-std-cancel",
                 one_per_hundred_seconds(),
@@ -74,7 +74,7 @@ fn on_async_std_a_cell_waits_a_dropped_acquisition_hands_its_slot_back_and_a_sta
         .await;
 
         // A server that stops answering: the call times out instead of hanging.
-        let stalled = Limiter::connect_with_timer(
+        let stalled = RedisLimiter::connect_with_timer(
             &server.url(),
             "async-std-stalled",
             Quota::per_second(100).unwrap(),

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pacer_core::Error as LimitError;
-use pacer_redis::{Error, KeyedLimiter, Limiter, Quota};
+use pacer_redis::{Error, Quota, RedisKeyedLimiter, RedisLimiter};
 use pacer_tests::{RedisCluster, assert_conforms};
 
 const MASTERS: usize = 3;
@@ -62,7 +62,7 @@ async fn each_key_keeps_its_own_limit_on_the_master_that_holds_it() {
     // Three clients, each on a cluster connection of its own, each cycling over every key.
     let mut tasks = Vec::new();
     for client in 0..3 {
-        let limiter = KeyedLimiter::connect_cluster(url_refs(&urls), prefix, quota)
+        let limiter = RedisKeyedLimiter::connect_cluster(url_refs(&urls), prefix, quota)
             .await
             .unwrap();
         let keys = keys.clone();
@@ -96,7 +96,7 @@ async fn each_key_keeps_its_own_limit_on_the_master_that_holds_it() {
         );
     }
     // One limit, unkeyed, on the cluster: the same.
-    let limiter = Limiter::connect_cluster(url_refs(&urls), "spread:global", quota)
+    let limiter = RedisLimiter::connect_cluster(url_refs(&urls), "spread:global", quota)
         .await
         .unwrap();
     let mut cells = Vec::new();
@@ -134,7 +134,7 @@ fn a_key_whose_slot_moves_during_a_run_keeps_its_limit() {
     let mut tasks = Vec::new();
     for _ in 0..2 {
         let limiter = runtime
-            .block_on(KeyedLimiter::connect_cluster(
+            .block_on(RedisKeyedLimiter::connect_cluster(
                 url_refs(&urls),
                 "moving:",
                 quota,
@@ -206,11 +206,11 @@ async fn a_master_that_goes_away_is_a_clear_error_or_the_fallback() {
     let master = 0;
     let key = keys_on(&cluster, "gone:", "user", master, 1).remove(0);
     let global = keys_on(&cluster, "", "gone:global", master, 1).remove(0);
-    let keyed = KeyedLimiter::connect_cluster(url_refs(&urls), "gone:", quota)
+    let keyed = RedisKeyedLimiter::connect_cluster(url_refs(&urls), "gone:", quota)
         .await
         .unwrap()
         .with_timeout(Duration::from_millis(500));
-    let unkeyed = Limiter::connect_cluster(url_refs(&urls), &global, quota)
+    let unkeyed = RedisLimiter::connect_cluster(url_refs(&urls), &global, quota)
         .await
         .unwrap()
         .with_timeout(Duration::from_millis(500))

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use pacer_core::Error as LimitError;
-use pacer_redis::{Connection, Error, KeyedLimiter, Quota, TokioTimer};
+use pacer_redis::{Connection, Error, Quota, RedisKeyedLimiter, TokioTimer};
 use pacer_tests::{MASTER_NAME, RedisCluster, RedisSentinel, RedisServer, gcra_excess};
 use tokio::runtime::Runtime;
 
@@ -74,7 +74,7 @@ impl Run {
     }
 
     /// Starts the tasks on `limiter` for `keys` (added to those of earlier calls).
-    fn start(&mut self, limiter: KeyedLimiter, keys: Vec<String>) {
+    fn start(&mut self, limiter: RedisKeyedLimiter, keys: Vec<String>) {
         let limiter = Arc::new(limiter);
         let first = self.keys.len();
         for (index, key) in (first..).zip(keys.iter()) {
@@ -294,7 +294,7 @@ fn sentinel_promotes_the_replica_of_a_killed_master_and_the_client_follows() {
     };
     let mut run = Run::new();
     let conn = group.connect(&run.runtime);
-    let limiter = KeyedLimiter::new(conn, "failover:", quota(), TokioTimer::new()).unwrap();
+    let limiter = RedisKeyedLimiter::new(conn, "failover:", quota(), TokioTimer::new()).unwrap();
     run.start(limiter, keys(4));
     run.progress(20);
     // The replica lags by at least 10 cells of every key when the master dies: they are
@@ -321,7 +321,7 @@ fn in_durable_mode_a_sentinel_failover_admits_nothing_beyond_the_quota() {
     let conn = group
         .connect(&run.runtime)
         .wait_for_replicas(1, Duration::from_millis(500));
-    let limiter = KeyedLimiter::new(conn, "durable:", quota(), TokioTimer::new()).unwrap();
+    let limiter = RedisKeyedLimiter::new(conn, "durable:", quota(), TokioTimer::new()).unwrap();
     run.start(limiter, keys(4));
     run.progress(20);
     // With the replica cut off, no call is acknowledged: calls fail (closed) instead of
@@ -352,7 +352,7 @@ fn slow() -> Quota {
 /// Every cell of `key` free now, by `reserve_within(key, 1, 0)` until refused; the
 /// instants taken. A call that finds Redis unavailable (the client finding the new master)
 /// is tried again, for at most [`PATIENCE`]; any other error panics.
-async fn take_all_free(limiter: &KeyedLimiter, key: &str) -> Vec<u64> {
+async fn take_all_free(limiter: &RedisKeyedLimiter, key: &str) -> Vec<u64> {
     let mut taken = Vec::new();
     let start = Instant::now();
     loop {
@@ -374,12 +374,13 @@ fn a_lagging_replica_loses_what_it_lacks_and_the_durable_mode_loses_nothing() {
         return;
     };
     let runtime = Run::new().runtime;
-    let plain = KeyedLimiter::new(group.connect(&runtime), "lag:", slow(), TokioTimer::new());
+    let plain = RedisKeyedLimiter::new(group.connect(&runtime), "lag:", slow(), TokioTimer::new());
     let plain = plain.unwrap();
     let durable = group
         .connect(&runtime)
         .wait_for_replicas(1, Duration::from_millis(500));
-    let durable = KeyedLimiter::new(durable, "lag-durable:", slow(), TokioTimer::new()).unwrap();
+    let durable =
+        RedisKeyedLimiter::new(durable, "lag-durable:", slow(), TokioTimer::new()).unwrap();
     let keys = ["a", "b", "c"];
     // Acknowledged by the replica: 2 cells of each durable key.
     let mut durable_cells: Vec<Vec<u64>> = keys
@@ -434,7 +435,7 @@ fn a_demoted_master_answering_readonly_sends_the_client_to_the_new_master() {
     let conn = group.connect(&run.runtime);
     // A timeout far beyond a loaded machine's stalls: a call that finds the old master
     // demoted looks up the new one and runs there within it.
-    let limiter = KeyedLimiter::new(conn, "demoted:", quota(), TokioTimer::new())
+    let limiter = RedisKeyedLimiter::new(conn, "demoted:", quota(), TokioTimer::new())
         .unwrap()
         .with_timeout(Duration::from_secs(10));
     run.start(limiter, keys(4));
@@ -487,7 +488,7 @@ fn a_cluster_master_killed_is_replaced_by_its_replica_and_the_client_follows() {
     let replica = cluster.replica_of(master);
     let limiter = run
         .runtime
-        .block_on(KeyedLimiter::connect_cluster(
+        .block_on(RedisKeyedLimiter::connect_cluster(
             urls.iter().map(String::as_str),
             prefix,
             quota(),
@@ -505,7 +506,7 @@ fn a_cluster_master_killed_is_replaced_by_its_replica_and_the_client_follows() {
     let durable = run.runtime.block_on(async {
         let conn = Connection::connect_cluster(urls.iter().map(String::as_str)).await?;
         let conn = conn.wait_for_replicas(1, Duration::from_millis(500));
-        KeyedLimiter::new(conn, durable_prefix, quota(), TokioTimer::new())
+        RedisKeyedLimiter::new(conn, durable_prefix, quota(), TokioTimer::new())
     });
     run.start(durable.unwrap(), durable_keys.clone());
     run.progress(20);
@@ -549,7 +550,7 @@ async fn in_durable_mode_a_master_without_replicas_admits_nothing() {
         .unwrap()
         .with_burst(5)
         .unwrap();
-    let limiter = KeyedLimiter::new(conn, "alone:", slow, TokioTimer::new()).unwrap();
+    let limiter = RedisKeyedLimiter::new(conn, "alone:", slow, TokioTimer::new()).unwrap();
     for _ in 0..3 {
         match limiter.try_acquire("k", 1).await {
             Err(Error::Unavailable(error)) => {
@@ -561,7 +562,7 @@ async fn in_durable_mode_a_master_without_replicas_admits_nothing() {
     }
     // Each refused answer's reservation stays on the master, unused: the limit only gets
     // stricter (3 of the burst of 5 are taken, as a plain client sees).
-    let plain = KeyedLimiter::connect(&server.url(), "alone:", slow)
+    let plain = RedisKeyedLimiter::connect(&server.url(), "alone:", slow)
         .await
         .unwrap();
     assert_eq!(plain.snapshot("k").await.unwrap().remaining, 2);

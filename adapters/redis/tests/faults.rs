@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use pacer_core::Error as LimitError;
-use pacer_redis::{Error, KeyedLimiter, Limiter, Quota, Reservation};
+use pacer_redis::{Error, Quota, RedisKeyedLimiter, RedisLimiter, RedisReservation};
 use pacer_tests::{RedisServer, gcra_excess};
 
 const KEYS: [&str; 3] = ["a", "b", "c"];
@@ -25,18 +25,18 @@ fn quota() -> Quota {
 
 /// Every key's limit and one unkeyed limit, on one server.
 struct Limits {
-    keyed: KeyedLimiter,
-    unkeyed: Limiter,
+    keyed: RedisKeyedLimiter,
+    unkeyed: RedisLimiter,
 }
 
 impl Limits {
     async fn connect(server: &RedisServer) -> Limits {
         let url = server.url();
         Limits {
-            keyed: KeyedLimiter::connect(&url, "fault:", quota())
+            keyed: RedisKeyedLimiter::connect(&url, "fault:", quota())
                 .await
                 .unwrap(),
-            unkeyed: Limiter::connect(&url, "fault-global", quota())
+            unkeyed: RedisLimiter::connect(&url, "fault-global", quota())
                 .await
                 .unwrap(),
         }
@@ -69,8 +69,8 @@ impl Limits {
 /// The answer to `call`, trying again while Redis is unavailable (reconnecting after the
 /// restart), for at most 10 s.
 async fn until_answered(
-    mut call: impl AsyncFnMut() -> Result<Reservation, Error>,
-) -> Result<Reservation, Error> {
+    mut call: impl AsyncFnMut() -> Result<RedisReservation, Error>,
+) -> Result<RedisReservation, Error> {
     let start = Instant::now();
     loop {
         match call().await {

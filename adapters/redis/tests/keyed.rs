@@ -1,4 +1,4 @@
-//! `KeyedLimiter` end to end, against a private `redis-server` and its real clock.
+//! `RedisKeyedLimiter` end to end, against a private `redis-server` and its real clock.
 //!
 //! Sleeps go through a `ManualTimer`, so no test waits on the wall clock for a rate. Where a
 //! test must let a background task, the network or Redis's own expiry finish, it polls for
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pacer_core::{Error as LimitError, ManualTimer};
-use pacer_redis::{Error, KeyedLimiter, Quota};
+use pacer_redis::{Error, Quota, RedisKeyedLimiter};
 use pacer_tests::{RedisServer, assert_conforms, poll_once};
 
 mod common;
@@ -20,11 +20,12 @@ async fn on_manual_timer(
     server: &RedisServer,
     prefix: &str,
     quota: Quota,
-) -> (KeyedLimiter<ManualTimer>, ManualTimer) {
+) -> (RedisKeyedLimiter<ManualTimer>, ManualTimer) {
     let timer = ManualTimer::new();
-    let limiter = KeyedLimiter::connect_with_timer(&server.url(), prefix, quota, timer.clone())
-        .await
-        .unwrap();
+    let limiter =
+        RedisKeyedLimiter::connect_with_timer(&server.url(), prefix, quota, timer.clone())
+            .await
+            .unwrap();
     (limiter, timer)
 }
 
@@ -43,7 +44,7 @@ fn pttl(server: &RedisServer, key: &str) -> i64 {
 
 /// After one cell at once and one more reserved 100 s out, a newcomer on `key` waits about
 /// 200 s; with that reservation cancelled, about 100 s.
-async fn slot_came_back(limiter: &KeyedLimiter<ManualTimer>, key: &str) -> bool {
+async fn slot_came_back(limiter: &RedisKeyedLimiter<ManualTimer>, key: &str) -> bool {
     limiter.delay(key, 1).await.unwrap() <= Duration::from_secs(110)
 }
 
@@ -225,9 +226,10 @@ async fn a_redis_that_goes_away_is_an_error_and_not_a_hang() {
     let Some(mut server) = RedisServer::start() else {
         return;
     };
-    let limiter = KeyedLimiter::connect(&server.url(), "away:", Quota::per_second(100).unwrap())
-        .await
-        .unwrap();
+    let limiter =
+        RedisKeyedLimiter::connect(&server.url(), "away:", Quota::per_second(100).unwrap())
+            .await
+            .unwrap();
     limiter.acquire("k").await.unwrap();
     server.kill();
     let started = Instant::now();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use pacer_core::{Error as LimitError, ManualTimer};
 use pacer_redis::redis::aio::ConnectionManager;
-use pacer_redis::{Error, Gate, Limiter, Quota};
+use pacer_redis::{Error, Quota, RedisGate, RedisLimiter};
 use pacer_tests::{RedisServer, assert_conforms, poll_once};
 
 mod common;
@@ -30,9 +30,9 @@ async fn on_manual_timer(
     server: &RedisServer,
     key: &str,
     quota: Quota,
-) -> (Limiter<ManualTimer>, ManualTimer) {
+) -> (RedisLimiter<ManualTimer>, ManualTimer) {
     let timer = ManualTimer::new();
-    let limiter = Limiter::new(connect(server).await, key, quota, timer.clone()).unwrap();
+    let limiter = RedisLimiter::new(connect(server).await, key, quota, timer.clone()).unwrap();
     (limiter, timer)
 }
 
@@ -43,7 +43,7 @@ async fn eventually(what: &str, done: impl AsyncFnMut() -> bool) {
 
 /// A newcomer's wait, after one cell was taken at once and one more is reserved 100 s out,
 /// is about 200 s; with that reservation cancelled, about 100 s.
-async fn slot_came_back(limiter: &Limiter<ManualTimer>) -> bool {
+async fn slot_came_back(limiter: &RedisLimiter<ManualTimer>) -> bool {
     limiter.delay(1).await.unwrap() <= Duration::from_secs(110)
 }
 
@@ -239,7 +239,7 @@ async fn a_quota_beyond_the_engine_s_range_is_refused_up_front() {
     let conn = connect(&server).await;
     // 10,000 cells back to back at 1 per hour span 417 days: beyond 2^50 ns.
     let quota = Quota::per_hour(1).unwrap().with_burst(10_000).unwrap();
-    match Limiter::new(conn, "huge", quota, ManualTimer::new()) {
+    match RedisLimiter::new(conn, "huge", quota, ManualTimer::new()) {
         Err(error @ Error::QuotaTooLarge(_)) => {
             assert!(error.to_string().contains("too large for the Redis engine"))
         }
@@ -254,17 +254,40 @@ async fn another_kind_of_value_under_the_key_is_an_unexpected_answer() {
         return;
     };
     let mut conn = connect(&server).await;
-    let () = redis::cmd("SET")
+    let () = redis::cmd("HSET")
         .arg("taken")
-        .arg("a string")
+        .arg("field")
+        .arg("value")
         .query_async(&mut conn)
         .await
+        .map(|_: i64| ())
         .unwrap();
     let (limiter, _timer) = on_manual_timer(&server, "taken", Quota::per_second(1).unwrap()).await;
     match limiter.acquire().await {
         Err(error @ Error::Unexpected(_)) => assert!(error.to_string().contains("WRONGTYPE")),
         other => panic!("expected Unexpected, got {other:?}"),
     }
+    // A string that is not a limit's state is refused too, and left as it was.
+    let () = redis::cmd("SET")
+        .arg("taken-string")
+        .arg("a string")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let quota = Quota::per_second(1).unwrap();
+    let (limiter, _timer) = on_manual_timer(&server, "taken-string", quota).await;
+    match limiter.acquire().await {
+        Err(error @ Error::Unexpected(_)) => {
+            assert!(error.to_string().contains("not a pacer limit"), "{error}")
+        }
+        other => panic!("expected Unexpected, got {other:?}"),
+    }
+    let value: String = redis::cmd("GET")
+        .arg("taken-string")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(value, "a string");
 }
 
 #[tokio::test]
@@ -272,7 +295,7 @@ async fn a_redis_that_goes_away_is_an_error_and_not_a_hang() {
     let Some(mut server) = RedisServer::start() else {
         return;
     };
-    let limiter = Limiter::connect(&server.url(), "away", Quota::per_second(100).unwrap())
+    let limiter = RedisLimiter::connect(&server.url(), "away", Quota::per_second(100).unwrap())
         .await
         .unwrap();
     limiter.acquire().await.unwrap();
@@ -288,7 +311,7 @@ async fn a_redis_that_goes_away_is_an_error_and_not_a_hang() {
     // And a limiter cannot be made against nothing.
     let port = server.port();
     let url = format!("redis://127.0.0.1:{port}/");
-    let refused = Limiter::connect(&url, "away", Quota::per_second(1).unwrap());
+    let refused = RedisLimiter::connect(&url, "away", Quota::per_second(1).unwrap());
     let refused = tokio::time::timeout(Duration::from_secs(30), refused).await;
     assert!(matches!(
         refused.expect("answers"),
@@ -328,7 +351,7 @@ async fn the_fallback_takes_over_while_redis_is_away() {
     };
     let shared = Quota::per_second(100).unwrap();
     let timer = ManualTimer::new();
-    let limiter = Limiter::new(connect(&server).await, "fallback", shared, timer.clone())
+    let limiter = RedisLimiter::new(connect(&server).await, "fallback", shared, timer.clone())
         .unwrap()
         .with_timeout(Duration::from_millis(100))
         .with_fallback(Quota::per_second(1).unwrap());
@@ -356,7 +379,7 @@ async fn a_gate_caps_this_process_s_calls_in_flight() {
     };
     let quota = Quota::per_second(1000).unwrap().with_burst(10).unwrap();
     let (limiter, timer) = on_manual_timer(&server, "gate", quota).await;
-    let gate = std::sync::Arc::new(Gate::new(limiter, 2).unwrap());
+    let gate = std::sync::Arc::new(RedisGate::new(limiter, 2).unwrap());
     let first = gate.acquire().await.unwrap();
     let second = gate.acquire().await.unwrap();
     assert_eq!(gate.available(), 0);
@@ -384,7 +407,7 @@ async fn a_gate_caps_this_process_s_calls_in_flight() {
     }
     assert_eq!(gate.available(), 2);
     assert!(matches!(
-        Gate::new(on_manual_timer(&server, "gate", quota).await.0, 0),
+        RedisGate::new(on_manual_timer(&server, "gate", quota).await.0, 0),
         Err(Error::Limit(LimitError::ZeroConcurrency))
     ));
 }

@@ -12,7 +12,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pacer_redis::{KeyedLimiter, Quota};
+use pacer_redis::{Quota, RedisKeyedLimiter};
 use pacer_tests::{RedisCluster, RedisServer, assert_conforms};
 
 const CHILD: &str = "PACER_REDIS_CHILD";
@@ -41,9 +41,9 @@ fn child_process() {
     let cells = runtime.block_on(async {
         let limiter = match target.split_once(' ') {
             Some(("cluster", urls)) => {
-                KeyedLimiter::connect_cluster(urls.split(','), PREFIX, quota()).await
+                RedisKeyedLimiter::connect_cluster(urls.split(','), PREFIX, quota()).await
             }
-            Some(("single", url)) => KeyedLimiter::connect(url, PREFIX, quota()).await,
+            Some(("single", url)) => RedisKeyedLimiter::connect(url, PREFIX, quota()).await,
             _ => panic!("{CHILD} is `single URL` or `cluster URL,URL,...`, not {target:?}"),
         };
         let limiter = std::sync::Arc::new(limiter.unwrap());

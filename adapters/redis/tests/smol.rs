@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use pacer_core::ManualTimer;
-use pacer_redis::{Connection, KeyedLimiter, Limiter, Quota};
+use pacer_redis::{Connection, Quota, RedisKeyedLimiter, RedisLimiter};
 use pacer_tests::RedisServer;
 
 mod common;
@@ -27,7 +27,7 @@ fn an_acquisition_sleeps_and_a_dropped_one_hands_its_slot_back() {
             "no tokio here"
         );
         let timer = ManualTimer::new();
-        let limiter = Limiter::connect_with_timer(
+        let limiter = RedisLimiter::connect_with_timer(
             &server.url(),
             "smol",
             one_per_hundred_seconds(),
@@ -66,7 +66,7 @@ fn a_redis_that_stops_answering_times_out_on_smol_and_the_call_given_up_is_cance
         return;
     };
     smol::block_on(async {
-        let limiter = Limiter::connect_with_timer(
+        let limiter = RedisLimiter::connect_with_timer(
             &server.url(),
             "smol-stalled",
             one_per_hundred_seconds(),
@@ -100,7 +100,7 @@ fn keyed_limits_and_a_cluster_work_on_smol() {
         // Keyed, on one server: a sleeping acquisition of one key, dropped, returns its slot
         // to that key while another key's limit is untouched.
         let timer = ManualTimer::new();
-        let limiter = KeyedLimiter::connect_with_timer(
+        let limiter = RedisKeyedLimiter::connect_with_timer(
             &server.url(),
             "smol:",
             one_per_hundred_seconds(),
@@ -126,7 +126,8 @@ fn keyed_limits_and_a_cluster_work_on_smol() {
             .await
             .unwrap();
         let quota = Quota::per_second(1000).unwrap().with_burst(3).unwrap();
-        let keyed = KeyedLimiter::new(conn, "smol-cluster:", quota, ManualTimer::new()).unwrap();
+        let keyed =
+            RedisKeyedLimiter::new(conn, "smol-cluster:", quota, ManualTimer::new()).unwrap();
         let mut cells = Vec::new();
         for k in 0..60 {
             let key = ["a", "b", "c"][k % 3];

@@ -19,7 +19,7 @@ fn api_key() -> HeaderKey {
 async fn redis_limit(server: &RedisServer, prefix: &str, when: WhenUnavailable) -> Limit {
     // Two requests per minute per key: the third within the minute is refused.
     let quota = Quota::per_minute(2).unwrap().with_burst(2).unwrap();
-    let limiter = pacer_redis::KeyedLimiter::connect(&server.url(), prefix, quota)
+    let limiter = pacer_redis::RedisKeyedLimiter::connect(&server.url(), prefix, quota)
         .await
         .expect("Redis answers");
     Limit::redis("shared", api_key(), limiter, when).unwrap()
@@ -86,7 +86,7 @@ async fn a_local_refusal_never_reaches_redis() {
     }
     // Redis was asked once: carol has one of her two cells left there.
     let quota = Quota::per_minute(2).unwrap().with_burst(2).unwrap();
-    let limiter = pacer_redis::KeyedLimiter::connect(&redis.url(), "rl:local-first:", quota)
+    let limiter = pacer_redis::RedisKeyedLimiter::connect(&redis.url(), "rl:local-first:", quota)
         .await
         .unwrap();
     assert_eq!(limiter.snapshot("carol").await.unwrap().remaining, 1);

@@ -47,7 +47,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use pacer_core::Error as LimitError;
-use pacer_redis::{Connection, Error, KeyedLimiter, Quota, TokioTimer};
+use pacer_redis::{Connection, Error, Quota, RedisKeyedLimiter, TokioTimer};
 use pacer_tests::{MASTER_NAME, RedisCluster, RedisSentinel, RedisServer, gcra_excess};
 use tokio::runtime::Runtime;
 
@@ -172,11 +172,11 @@ fn price(options: &Options) -> Vec<f64> {
         .with_burst(1_000_000)
         .unwrap();
     let modes = [Mode::Plain, Mode::Sentinel, Mode::Durable];
-    let limiters: Vec<Arc<KeyedLimiter>> = modes
+    let limiters: Vec<Arc<RedisKeyedLimiter>> = modes
         .iter()
         .map(|mode| {
             let conn = runtime.block_on(mode.connect(&master, &sentinel));
-            Arc::new(KeyedLimiter::new(conn, "price:", quota, TokioTimer::new()).unwrap())
+            Arc::new(RedisKeyedLimiter::new(conn, "price:", quota, TokioTimer::new()).unwrap())
         })
         .collect();
     // The modes take turns, a tenth of the calls at a time, so that a change in the machine's
@@ -262,7 +262,7 @@ struct Load {
 }
 
 impl Load {
-    fn start(runtime: &Runtime, limiter: KeyedLimiter, keys: Vec<String>) -> Load {
+    fn start(runtime: &Runtime, limiter: RedisKeyedLimiter, keys: Vec<String>) -> Load {
         let quota = limiter.quota();
         let limiter = Arc::new(limiter);
         let mut load = Load {
@@ -347,7 +347,7 @@ fn failover(mode: Mode, cut: Option<Duration>, rate: u32) -> Outcome {
     let sentinel = RedisSentinel::start(&master, 1);
     let runtime = runtime();
     let conn = runtime.block_on(mode.connect(&master, &sentinel));
-    let limiter = KeyedLimiter::new(conn, "failover:", quota, TokioTimer::new()).unwrap();
+    let limiter = RedisKeyedLimiter::new(conn, "failover:", quota, TokioTimer::new()).unwrap();
     let load = Load::start(&runtime, limiter, keys(8));
     std::thread::sleep(Duration::from_secs(1));
     if let Some(cut) = cut {
@@ -386,7 +386,7 @@ fn cluster_failover(rate: u32) -> Outcome {
     let replica = cluster.replica_of(master);
     let urls = cluster.urls();
     let limiter = runtime
-        .block_on(KeyedLimiter::connect_cluster(
+        .block_on(RedisKeyedLimiter::connect_cluster(
             urls.iter().map(String::as_str),
             prefix,
             quota,

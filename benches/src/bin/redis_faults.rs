@@ -36,7 +36,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use pacer_core::Error as LimitError;
-use pacer_redis::{Error, KeyedLimiter, Quota};
+use pacer_redis::{Error, Quota, RedisKeyedLimiter};
 use pacer_tests::{RedisServer, gcra_excess};
 
 const CONNECTIONS: usize = 4;
@@ -191,9 +191,10 @@ fn run_case(case: Case, traffic: Traffic, quota: Quota, options: &Options) -> Ou
         .enable_all()
         .build()
         .unwrap();
-    let limiters: Vec<Arc<KeyedLimiter>> = (0..CONNECTIONS)
+    let limiters: Vec<Arc<RedisKeyedLimiter>> = (0..CONNECTIONS)
         .map(|_| {
-            let limiter = runtime.block_on(KeyedLimiter::connect(&server.url(), "fault:", quota));
+            let limiter =
+                runtime.block_on(RedisKeyedLimiter::connect(&server.url(), "fault:", quota));
             Arc::new(limiter.expect("connect"))
         })
         .collect();

@@ -18,7 +18,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pacer_redis::{KeyedLimiter, Quota};
+use pacer_redis::{Quota, RedisKeyedLimiter};
 use pacer_tests::RedisServer;
 
 struct Options {
@@ -84,7 +84,7 @@ fn main() {
         .unwrap();
     let started = Instant::now();
     runtime.block_on(async {
-        let limiter = KeyedLimiter::connect(&server.url(), "memory:", quota)
+        let limiter = RedisKeyedLimiter::connect(&server.url(), "memory:", quota)
             .await
             .expect("connect");
         let limiter = Arc::new(limiter);

@@ -206,7 +206,7 @@ impl Limit {
     ///
     /// # async fn make() -> Result<(), Box<dyn std::error::Error>> {
     /// let quota = pacer_core::Quota::per_second(10)?;
-    /// let shared = pacer_redis::KeyedLimiter::connect("redis://127.0.0.1/", "rl:ip:", quota).await?;
+    /// let shared = pacer_redis::RedisKeyedLimiter::connect("redis://127.0.0.1/", "rl:ip:", quota).await?;
     /// let per_ip = Limit::redis("per-ip", PeerIp::default(), shared,
     ///     WhenUnavailable::Local { capacity: 100_000 })?;
     /// # Ok(()) }
@@ -215,7 +215,7 @@ impl Limit {
     pub fn redis(
         name: &str,
         extractor: impl KeyExtractor,
-        limiter: pacer_redis::KeyedLimiter,
+        limiter: pacer_redis::RedisKeyedLimiter,
         when_unavailable: super::remote::WhenUnavailable,
     ) -> Result<Limit, ConfigError> {
         let mut limit = Limit::new(name, extractor, limiter.quota(), 1)?;

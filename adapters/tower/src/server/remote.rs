@@ -25,7 +25,7 @@ pub enum WhenUnavailable {
 
 /// A Redis limit, running: pacer-redis's keyed limiter and the fallback table.
 pub(crate) struct Remote {
-    pub(crate) limiter: pacer_redis::KeyedLimiter,
+    pub(crate) limiter: pacer_redis::RedisKeyedLimiter,
     pub(crate) when_unavailable: WhenUnavailable,
     pub(crate) fallback: Option<ShardedKeyedGcra<Key>>,
 }
@@ -54,7 +54,7 @@ pub(crate) enum RemoteAnswer {
 
 impl Remote {
     pub(crate) fn new(
-        limiter: pacer_redis::KeyedLimiter,
+        limiter: pacer_redis::RedisKeyedLimiter,
         when_unavailable: WhenUnavailable,
     ) -> Result<Remote, Error> {
         let fallback = match when_unavailable {

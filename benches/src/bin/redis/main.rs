@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use pacer_benches::cpu_time;
-use pacer_redis::{Limiter, Quota, TokioTimer};
+use pacer_redis::{Quota, RedisLimiter, TokioTimer};
 use pacer_tests::{RedisCluster, RedisServer};
 use redis::aio::ConnectionManager;
 
@@ -146,7 +146,7 @@ fn usage(problem: &str) -> ! {
 enum Op {
     Ping(ConnectionManager),
     Window(ConnectionManager),
-    Pacer(Arc<Limiter<TokioTimer>>),
+    Pacer(Arc<RedisLimiter<TokioTimer>>),
 }
 
 impl Op {
@@ -231,7 +231,7 @@ async fn connect(url: &str) -> ConnectionManager {
 }
 
 async fn pacer(url: &str, key: &str, quota: Quota) -> Op {
-    let limiter = Limiter::new(connect(url).await, key, quota, TokioTimer::new()).unwrap();
+    let limiter = RedisLimiter::new(connect(url).await, key, quota, TokioTimer::new()).unwrap();
     limiter.try_acquire(1).await.unwrap();
     Op::Pacer(Arc::new(limiter))
 }

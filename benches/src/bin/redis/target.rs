@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use pacer_redis::{KeyedLimiter, Quota};
+use pacer_redis::{Quota, RedisKeyedLimiter};
 
 /// One Redis server (its URL) or a cluster (the URLs of its masters).
 #[derive(Clone, Debug)]
@@ -38,11 +38,12 @@ impl Target {
     }
 
     /// A keyed limiter on a connection of its own to the target.
-    pub(crate) async fn limiter(&self, prefix: &str, quota: Quota) -> KeyedLimiter {
+    pub(crate) async fn limiter(&self, prefix: &str, quota: Quota) -> RedisKeyedLimiter {
         let limiter = match self {
-            Target::Single(url) => KeyedLimiter::connect(url, prefix, quota).await,
+            Target::Single(url) => RedisKeyedLimiter::connect(url, prefix, quota).await,
             Target::Cluster(urls) => {
-                KeyedLimiter::connect_cluster(urls.iter().map(String::as_str), prefix, quota).await
+                RedisKeyedLimiter::connect_cluster(urls.iter().map(String::as_str), prefix, quota)
+                    .await
             }
         };
         limiter.unwrap_or_else(|error| panic!("connect to {}: {error}", self.name()))
