@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use pacer_core::{Quota, Snapshot, Timer};
+use pacer_core::{KeyedPacer, Quota, ShardedKeyedGcra, Snapshot, Timer};
 use pacer_tokio::TokioTimer;
 
 use crate::connection::Connection;
@@ -38,8 +38,10 @@ use crate::{Error, RedisReservation};
 ///
 /// Every call fails with [`Error::Unavailable`] and admits nothing: at once when the
 /// connection is refused or broken, and after the timeout (1 s unless set by
-/// [`with_timeout`](RedisKeyedLimiter::with_timeout)) when Redis stops answering. There is no
-/// local fallback for keyed limits yet; catch `Unavailable` to choose what happens.
+/// [`with_timeout`](RedisKeyedLimiter::with_timeout)) when Redis stops answering: fail
+/// closed, the default. To fall back on a local limit per key instead, in memory bounded by a
+/// capacity, use [`with_fallback`](RedisKeyedLimiter::with_fallback); to fail open, catch
+/// `Unavailable` and let the call go.
 ///
 /// ```no_run
 /// use pacer_redis::{RedisKeyedLimiter, Quota};
@@ -61,6 +63,8 @@ pub struct RedisKeyedLimiter<T: Timer = TokioTimer> {
     timer: T,
     /// Refusals answered here until their instant ([`Refusals`]).
     refusals: Refusals,
+    /// The local keyed limit used while Redis is unavailable, where one was chosen.
+    fallback: Option<KeyedPacer<ShardedKeyedGcra<String>, T>>,
 }
 
 /// How many keys' refusals a keyed limiter answers locally unless told otherwise.
@@ -136,7 +140,38 @@ impl<T: Timer + Clone> RedisKeyedLimiter<T> {
             prefix,
             timer,
             refusals: Refusals::new(DEFAULT_REFUSAL_KEYS),
+            fallback: None,
         })
+    }
+
+    /// While Redis is unavailable, `acquire`, `acquire_n`, `acquire_within` and
+    /// `try_acquire` take their cells from a local limit of `quota` for each key instead of
+    /// failing, in a table of at least `capacity` keys (pacer-core's `ShardedKeyedGcra`:
+    /// memory fixed here, idle keys forgotten by themselves, a new key refused with
+    /// [`TableFull`](pacer_core::Error::TableFull) when every slot is busy).
+    ///
+    /// The local limits know nothing of other processes, so give each key this process's share
+    /// of its limit, or the processes together may exceed it while Redis is away. `reserve`,
+    /// `cancel`, `snapshot` and the pauses still report [`Error::Unavailable`]. A refusal from
+    /// the local limit carries an instant of the local timer, not of the server's clock.
+    /// Fails with [`ZeroCapacity`](pacer_core::Error::ZeroCapacity) for a capacity of zero.
+    pub fn with_fallback(
+        mut self,
+        quota: Quota,
+        capacity: usize,
+    ) -> Result<RedisKeyedLimiter<T>, Error> {
+        let local = ShardedKeyedGcra::new(quota, capacity)?;
+        self.fallback = Some(KeyedPacer::from_parts(local, self.timer.clone()));
+        Ok(self)
+    }
+
+    /// The local keyed limit, where one was chosen; otherwise `error` as
+    /// [`Error::Unavailable`].
+    fn local(
+        &self,
+        error: redis::RedisError,
+    ) -> Result<&KeyedPacer<ShardedKeyedGcra<String>, T>, Error> {
+        self.fallback.as_ref().ok_or(Error::Unavailable(error))
     }
 
     /// Bounds every call to Redis by `timeout` (1 s unless set): a call with no answer by
@@ -191,7 +226,14 @@ impl<T: Timer + Clone> RedisKeyedLimiter<T> {
         max_wait: Duration,
     ) -> Result<(), Error> {
         let engine = self.engine_for(key);
-        let reservation = self.decide(&engine, key, cells, max_wait).await?;
+        let reservation = match self.decide(&engine, key, cells, max_wait).await {
+            Ok(reservation) => reservation,
+            Err(Error::Unavailable(error)) => {
+                let local = self.local(error)?;
+                return Ok(local.acquire_within(key, cells, max_wait).await?);
+            }
+            Err(error) => return Err(error),
+        };
         let deadline = wait::deadline(reservation.decided_at(), max_wait);
         wait::until_due(&engine, &self.timer, reservation, deadline).await
     }
@@ -244,10 +286,14 @@ impl<T: Timer + Clone> RedisKeyedLimiter<T> {
     /// fails with [`WouldWait`](pacer_core::Error::WouldWait) carrying the instant they could
     /// go.
     pub async fn try_acquire(&self, key: &str, cells: u32) -> Result<(), Error> {
-        let _spent = self
+        match self
             .decide(&self.engine_for(key), key, cells, Duration::ZERO)
-            .await?;
-        Ok(())
+            .await
+        {
+            Ok(_spent) => Ok(()),
+            Err(Error::Unavailable(error)) => Ok(self.local(error)?.try_acquire(key, cells)?),
+            Err(error) => Err(error),
+        }
     }
 
     /// Reserves `cells` cells of `key`'s limit at the earliest permitted instant, however far
@@ -333,6 +379,7 @@ impl<T: Timer + Clone> RedisKeyedLimiter<T> {
             prefix,
             timer,
             refusals: Refusals::new(0),
+            fallback: None,
         }
     }
 

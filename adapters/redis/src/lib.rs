@@ -112,7 +112,7 @@
 //! latest one seen counts as that one.
 //!
 //! A master that goes away takes its keys' limits with it: their calls fail with
-//! [`Error::Unavailable`] (or go to an unkeyed limiter's fallback); keys on the other
+//! [`Error::Unavailable`] (or go to the limiter's local fallback); keys on the other
 //! masters go on until the cluster itself stops serving (by default it does once it marks
 //! the master failed, `cluster-require-full-coverage`).
 //!
@@ -122,9 +122,9 @@
 //! when the connection is refused or broken, and after the limiter's timeout (1 s unless
 //! set by [`RedisLimiter::with_timeout`]) when Redis stops answering. That is the default;
 //! [`RedisLimiter::with_fallback`] chooses instead to acquire from a local limiter while Redis
-//! is unavailable. A [`RedisKeyedLimiter`] has no fallback yet: its calls fail with
-//! `Unavailable`, for the caller to decide. Never is a cell admitted silently beyond the
-//! limit.
+//! is unavailable, and [`RedisKeyedLimiter::with_fallback`] from a local limit per key, in a
+//! table of bounded memory. To fail open, catch `Unavailable` and let the call go: the choice
+//! is always the caller's, and never is a cell admitted silently beyond the limit.
 //!
 //! ## When Redis loses what it held
 //!
