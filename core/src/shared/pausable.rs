@@ -223,6 +223,23 @@ impl<L> Pausable<L> {
     }
 
     #[inline]
+    fn earliest_with(
+        &self,
+        now: u64,
+        cells: u32,
+        earliest: impl FnOnce(u64) -> Result<u64, Error>,
+    ) -> Result<u64, Error> {
+        if cells == 0 {
+            return Ok(now);
+        }
+        let (time, shift) = self.time(now);
+        out(
+            earliest(time).map_err(|error| out_error(error, shift))?,
+            shift,
+        )
+    }
+
+    #[inline]
     fn pending_with<T>(
         &self,
         reservation: &Reservation<PausedToken<T>>,
@@ -277,15 +294,7 @@ impl<L: RateLimiter> RateLimiter for Pausable<L> {
     }
 
     fn earliest(&self, now: u64, cells: u32) -> Result<u64, Error> {
-        if cells == 0 {
-            return Ok(now);
-        }
-        let (time, shift) = self.time(now);
-        let at = self
-            .limiter
-            .earliest(time, cells)
-            .map_err(|error| out_error(error, shift))?;
-        out(at, shift)
+        self.earliest_with(now, cells, |time| self.limiter.earliest(time, cells))
     }
 
     fn pending(
@@ -327,15 +336,7 @@ impl<Q: ?Sized, L: crate::KeyedRateLimiter<Q>> crate::KeyedRateLimiter<Q> for Pa
     }
 
     fn earliest(&self, key: &Q, now: u64, cells: u32) -> Result<u64, Error> {
-        if cells == 0 {
-            return Ok(now);
-        }
-        let (time, shift) = self.time(now);
-        let at = self
-            .limiter
-            .earliest(key, time, cells)
-            .map_err(|error| out_error(error, shift))?;
-        out(at, shift)
+        self.earliest_with(now, cells, |time| self.limiter.earliest(key, time, cells))
     }
 
     fn pending(
