@@ -17,8 +17,8 @@ pub(crate) struct Slot {
 
 /// A map from keys to [`Slot`]s that never grows past its capacity.
 ///
-/// An entry sits at a *place*, a `u32`. A place stays valid until a `remove` that moves
-/// another entry into it (storage that fills gaps says which) or a `push` that moves entries
+/// An entry sits at a *place*, a `u32`. A place stays valid until a `remove` moves its entry
+/// (storage that fills gaps says which entries moved where) or a `push` that moves entries
 /// (storage that rehashes says so): the order of forgetting keeps places, and the table
 /// points it at the new ones when they change.
 ///
@@ -52,8 +52,9 @@ pub(crate) trait Entries {
     /// moved to other places. The table calls it only below capacity.
     fn push(&mut self, hash: u64, key: Self::Key, tat: u64, slot: Slot) -> (u32, bool);
 
-    /// Removes the entry at `place`; returns whether another entry moved into `place`.
-    fn remove(&mut self, place: u32) -> bool;
+    /// Removes the entry at `place`, and calls `moved(pos, place)` for each entry that it
+    /// moves, with the entry's position in the order and its new place.
+    fn remove(&mut self, place: u32, moved: &mut impl FnMut(u32, u32));
 
     /// Calls `f` with every entry's place.
     fn for_each_place(&self, f: impl FnMut(u32));

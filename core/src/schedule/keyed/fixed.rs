@@ -230,13 +230,16 @@ impl<K: Hash + Eq + Clone, const N: usize> Entries for Fixed<K, N> {
         (place, false)
     }
 
-    fn remove(&mut self, place: u32) -> bool {
+    fn remove(&mut self, place: u32, moved: &mut impl FnMut(u32, u32)) {
         let Some((key, _)) = self.map.get_index(place as usize) else {
-            return false;
+            return;
         };
         let key = key.clone();
         self.map.swap_remove(&key);
-        (place as usize) < self.map.len()
+        // The last entry, if it was not this one, fills the gap.
+        if (place as usize) < self.map.len() {
+            moved(self.slot(place).pos, place);
+        }
     }
 
     fn for_each_place(&self, mut f: impl FnMut(u32)) {

@@ -10,11 +10,11 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use hashbrown::DefaultHashBuilder;
+use foldhash::fast::RandomState;
 
 use super::entries::Entries;
 use super::order::Item;
-use super::std_entries::Inline;
+use super::std_entries::{Inline, MAX_CAPACITY, buckets_for};
 use super::table::{KeyedToken, Table};
 use super::when_full::WhenFull;
 use crate::KeyedRateLimiter;
@@ -57,7 +57,10 @@ const MAX_DEFAULT_SHARDS: usize = 1024;
 /// that one's reading or a later one.
 ///
 /// Keys are looked up by any borrowed form (`&str` for `String` keys), hashed once per
-/// decision with `hashbrown`'s default hasher (foldhash, seeded at random per limiter).
+/// decision with `foldhash` (seeded at random per limiter), for the shard and the bucket both.
+/// A shard's keys sit in one array of buckets at most three quarters full, each holding the
+/// key, its arrival time and a tag of its hash together: a decision on a key already held
+/// usually reads one cache line of the table (see `BENCHMARKS.md`, "Keyed limits").
 ///
 /// ```
 /// use pacer_core::{KeyedRateLimiter, Quota, ShardedKeyedGcra};
@@ -71,7 +74,7 @@ const MAX_DEFAULT_SHARDS: usize = 1024;
 /// # Ok::<(), pacer_core::Error>(())
 /// ```
 pub struct ShardedKeyedGcra<K> {
-    hasher: DefaultHashBuilder,
+    hasher: RandomState,
     shards: Box<[Shard<K>]>,
 }
 
@@ -100,7 +103,7 @@ impl<K: Hash + Eq> ShardedKeyedGcra<K> {
             .min(capacity / MIN_KEYS_PER_SHARD)
             .max(1);
         let shards = (least..=2 * least)
-            .min_by_key(|&shards| shards * buckets(room(capacity, shards)))
+            .min_by_key(|&shards| shards * buckets_for(room(capacity, shards)))
             .unwrap_or(least);
         Self::with_shards(quota, capacity, shards)
     }
@@ -111,23 +114,21 @@ impl<K: Hash + Eq> ShardedKeyedGcra<K> {
     /// capacity exact over all keys, at the cost of one lock for all threads.
     ///
     /// Fails with [`Error::ZeroCapacity`] for a capacity of zero, and treats zero shards as
-    /// one.
+    /// one. A capacity above 805,306,368 keys per shard is spread over more shards.
     pub fn with_shards(quota: Quota, capacity: usize, shards: usize) -> Result<Self, Error> {
         if capacity == 0 {
             return Err(Error::ZeroCapacity);
         }
-        // Entries are indexed by u32; more shards than keys would leave some empty.
+        // More than a shard holds goes to more shards; more shards than keys would leave some
+        // empty.
         let capacity = capacity.min(u32::MAX as usize);
-        let shards = shards.clamp(1, capacity);
+        let shards = shards.clamp(capacity.div_ceil(MAX_CAPACITY / 2).max(1), capacity);
         let per_shard = room(capacity, shards);
-        let hasher = DefaultHashBuilder::default();
+        let hasher = RandomState::default();
         let shards: Box<[Shard<K>]> = (0..shards)
             .map(|_| {
-                let table = Table::new(
-                    quota,
-                    Inline::new(per_shard, hasher.clone()),
-                    Vec::with_capacity(per_shard),
-                );
+                let table =
+                    Table::new(quota, Inline::new(per_shard), Vec::with_capacity(per_shard));
                 Shard {
                     seen: AtomicU64::new(0),
                     table: RwLock::new(table),
@@ -276,8 +277,8 @@ impl<K: Hash + Eq> ShardedKeyedGcra<K> {
     #[inline]
     fn shard<Q: Hash + ?Sized>(&self, key: &Q) -> (u64, &Shard<K>) {
         let hash = self.hasher.hash_one(key);
-        // Not the top 7 bits, which hashbrown keeps in its control bytes, nor the low bits,
-        // which pick its buckets: the 32 bits below the top 7, scaled to the shard count.
+        // Not the low 31 bits, which pick the key's bucket in its shard: the 32 bits below the
+        // top 7, scaled to the shard count.
         let bits = (hash >> 25) as u32 as u64;
         let index = ((bits * self.shards.len() as u64) >> 32) as usize;
         (hash, &self.shards[index])
@@ -293,12 +294,6 @@ fn room(capacity: usize, shards: usize) -> usize {
     } else {
         share + 3 * share.isqrt() + 1
     }
-}
-
-/// About the buckets `hashbrown` allocates for room for `2 · room` (see `Inline::new`): a
-/// power of two at most 7/8 full.
-fn buckets(room: usize) -> usize {
-    room.saturating_mul(16).div_ceil(7).next_power_of_two()
 }
 
 type ShardTable<K> = Table<Inline<K>, Vec<Item>>;

@@ -1,49 +1,62 @@
-//! `Inline<K>`: a keyed table's entries on the heap, stored in the buckets of a `hashbrown`
-//! table sized once and never grown.
+//! `Inline<K>`: a keyed table's entries on the heap, in one array of buckets probed linearly,
+//! sized once and never grown.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::borrow::Borrow;
-use core::hash::{BuildHasher, Hash};
+use core::hash::Hash;
+use core::num::NonZeroU32;
 use core::sync::atomic::{AtomicU64, Ordering};
-
-use hashbrown::{DefaultHashBuilder, HashTable};
 
 use super::entries::{Entries, Slot};
 use super::order::{Item, Items};
 
-/// One key, its arrival time and its slot, in a bucket of the table: 24 bytes for a `u64`
-/// key. The arrival time is atomic so that a decision on a key already present can move it
-/// under the shard's shared (read) lock; every other change is made under the exclusive one.
+/// One key, its arrival time, its slot and a tag of its hash, in a bucket: 32 bytes for a
+/// `u64` key, emptiness included (an empty bucket is the tag's zero, which no tag is). The
+/// arrival time is atomic so that a decision on a key already present can move it under the
+/// shard's shared (read) lock; every other change is made under the exclusive one.
 #[derive(Debug)]
 struct Entry<K> {
     key: K,
     tat: AtomicU64,
     slot: Slot,
+    tag: NonZeroU32,
 }
 
-/// Entries kept in the buckets of a `hashbrown::HashTable`: a lookup is one probe that finds
-/// the key and its arrival time together, with one hash computed by the caller.
+/// The most keys one `Inline` holds: its buckets stay below 2³¹, so that a tag's low 31 bits
+/// name the home bucket of its key.
+pub(crate) const MAX_CAPACITY: usize = 3 << 29;
+
+/// Entries kept in their buckets, found by linear probing from the bucket their hash names.
 ///
-/// Places are bucket indices. Buckets move only when `hashbrown` rehashes in place, which it
-/// may do on an insert that finds no growth left (to clear the tombstones removals leave);
-/// such an insert says so.
+/// A lookup of a key present reads the buckets from its home on, usually one cache line,
+/// which holds the key and its arrival time together; a tag (31 bits of the hash) is compared
+/// before the key, so keys kept on the heap (`String`) are read only when the tags match.
+/// The buckets are at most three quarters full, so a run of full buckets stays short and ends
+/// in an empty one.
+///
+/// A removal leaves no tombstone: the entries after it in its run that may move back do so
+/// (backward-shift deletion), so the table never fills with the dead and never needs to be
+/// rebuilt. Places are bucket indices; they change only for the entries such a removal moves,
+/// and it says which.
 #[derive(Debug)]
 pub(crate) struct Inline<K> {
-    table: HashTable<Entry<K>>,
-    hasher: DefaultHashBuilder,
+    buckets: Box<[Option<Entry<K>>]>,
+    len: usize,
     capacity: usize,
 }
 
 impl<K> Inline<K> {
-    /// Room for `capacity` keys, allocated now; `hasher` is the one the caller hashes with.
-    ///
-    /// The table gets room for twice as many: `hashbrown` clears tombstones by rehashing in
-    /// place (without allocating) only while the table is at most half full; fuller, it would
-    /// allocate a larger table.
-    pub(crate) fn new(capacity: usize, hasher: DefaultHashBuilder) -> Self {
+    /// Room for `capacity` keys (at most [`MAX_CAPACITY`]), allocated now.
+    pub(crate) fn new(capacity: usize) -> Self {
+        let capacity = capacity.min(MAX_CAPACITY);
+        let buckets = core::iter::repeat_with(|| None)
+            .take(buckets_for(capacity))
+            .collect::<Vec<_>>()
+            .into_boxed_slice();
         Inline {
-            table: HashTable::with_capacity(capacity.saturating_mul(2)),
-            hasher,
+            buckets,
+            len: 0,
             capacity,
         }
     }
@@ -51,13 +64,51 @@ impl<K> Inline<K> {
     /// The atomic arrival time of the entry at `place`, for a decision under the shared lock.
     #[inline]
     pub(crate) fn tat_cell(&self, place: u32) -> &AtomicU64 {
-        &self.table.get_bucket(place as usize).expect(PRESENT).tat
+        &self.entry(place).tat
     }
 
     /// Bytes allocated for the entries (for tests of the memory bound).
     pub(crate) fn allocated(&self) -> usize {
-        self.table.allocation_size()
+        self.buckets.len() * core::mem::size_of::<Option<Entry<K>>>()
     }
+
+    #[inline]
+    fn entry(&self, place: u32) -> &Entry<K> {
+        self.buckets[place as usize].as_ref().expect(PRESENT)
+    }
+
+    #[inline]
+    fn entry_mut(&mut self, place: u32) -> &mut Entry<K> {
+        self.buckets[place as usize].as_mut().expect(PRESENT)
+    }
+
+    /// The bucket after `index`, wrapping around.
+    #[inline]
+    fn next(&self, index: usize) -> usize {
+        (index + 1) & (self.buckets.len() - 1)
+    }
+
+    /// The bucket a key with `tag` is looked for from.
+    #[inline]
+    fn home(&self, tag: NonZeroU32) -> usize {
+        tag.get() as usize & (self.buckets.len() - 1)
+    }
+}
+
+/// The buckets for room for `capacity` keys: a power of two, at least a third more than the
+/// capacity (so at most three quarters full), and at least two (so never full).
+pub(crate) fn buckets_for(capacity: usize) -> usize {
+    capacity
+        .saturating_add(capacity.div_ceil(3))
+        .next_power_of_two()
+        .max(2)
+}
+
+/// A key's tag: the low 31 bits of its hash (which name its home bucket) and a top bit set,
+/// so that no tag is zero.
+#[inline]
+fn tag(hash: u64) -> NonZeroU32 {
+    NonZeroU32::new(hash as u32 | 1 << 31).expect("the top bit is set")
 }
 
 /// The table asks only for places of entries that are present.
@@ -67,7 +118,7 @@ impl<K: Hash + Eq> Entries for Inline<K> {
     type Key = K;
 
     fn len(&self) -> usize {
-        self.table.len()
+        self.len
     }
 
     fn capacity(&self) -> usize {
@@ -80,23 +131,26 @@ impl<K: Hash + Eq> Entries for Inline<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.table
-            .find_bucket_index(hash, |entry| entry.key.borrow() == key)
-            .map(|place| place as u32)
+        let tag = tag(hash);
+        let mut index = self.home(tag);
+        // A run ends in an empty bucket: there are more buckets than the capacity.
+        while let Some(entry) = &self.buckets[index] {
+            if entry.tag == tag && entry.key.borrow() == key {
+                return Some(index as u32);
+            }
+            index = self.next(index);
+        }
+        None
     }
 
     #[inline]
     fn slot(&self, place: u32) -> &Slot {
-        &self.table.get_bucket(place as usize).expect(PRESENT).slot
+        &self.entry(place).slot
     }
 
     #[inline]
     fn slot_mut(&mut self, place: u32) -> &mut Slot {
-        &mut self
-            .table
-            .get_bucket_mut(place as usize)
-            .expect(PRESENT)
-            .slot
+        &mut self.entry_mut(place).slot
     }
 
     #[inline]
@@ -106,43 +160,54 @@ impl<K: Hash + Eq> Entries for Inline<K> {
 
     #[inline]
     fn set_tat(&mut self, place: u32, tat: u64) {
-        *self
-            .table
-            .get_bucket_mut(place as usize)
-            .expect(PRESENT)
-            .tat
-            .get_mut() = tat;
+        *self.entry_mut(place).tat.get_mut() = tat;
     }
 
     fn push(&mut self, hash: u64, key: K, tat: u64, slot: Slot) -> (u32, bool) {
-        // With no growth left, hashbrown may rehash in place to clear tombstones.
-        let may_move = self.table.capacity() == self.table.len();
-        let hasher = &self.hasher;
-        let place = self
-            .table
-            .insert_unique(
-                hash,
-                Entry {
-                    key,
-                    tat: AtomicU64::new(tat),
-                    slot,
-                },
-                |entry| hasher.hash_one(&entry.key),
-            )
-            .bucket_index();
-        (place as u32, may_move)
+        let tag = tag(hash);
+        let mut index = self.home(tag);
+        while self.buckets[index].is_some() {
+            index = self.next(index);
+        }
+        self.buckets[index] = Some(Entry {
+            key,
+            tat: AtomicU64::new(tat),
+            slot,
+            tag,
+        });
+        self.len += 1;
+        (index as u32, false)
     }
 
-    fn remove(&mut self, place: u32) -> bool {
-        if let Ok(entry) = self.table.get_bucket_entry(place as usize) {
-            entry.remove();
+    fn remove(&mut self, place: u32, moved: &mut impl FnMut(u32, u32)) {
+        let mut hole = place as usize;
+        if self.buckets[hole].take().is_none() {
+            return;
         }
-        false
+        self.len -= 1;
+        let mask = self.buckets.len() - 1;
+        let mut index = self.next(hole);
+        while let Some(entry) = &self.buckets[index] {
+            // The entry may fill the hole if the hole is between its home and where it is.
+            let from_home = index.wrapping_sub(self.home(entry.tag)) & mask;
+            let from_hole = index.wrapping_sub(hole) & mask;
+            if from_home >= from_hole {
+                let entry = self.buckets[index].take();
+                if let Some(entry) = &entry {
+                    moved(entry.slot.pos, hole as u32);
+                }
+                self.buckets[hole] = entry;
+                hole = index;
+            }
+            index = self.next(index);
+        }
     }
 
     fn for_each_place(&self, mut f: impl FnMut(u32)) {
-        for place in self.table.iter_buckets() {
-            f(place as u32);
+        for (index, bucket) in self.buckets.iter().enumerate() {
+            if bucket.is_some() {
+                f(index as u32);
+            }
         }
     }
 }
@@ -162,5 +227,75 @@ impl Items for Vec<Item> {
 
     fn pop_item(&mut self) -> Option<Item> {
         self.pop()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slot(pos: u32) -> Slot {
+        Slot { generation: 0, pos }
+    }
+
+    /// Every key present is found at a place that holds it, and absent keys are not found.
+    fn check(table: &Inline<u64>, hashes: &[(u64, u64)], present: &[bool]) {
+        for (&(key, hash), &here) in hashes.iter().zip(present) {
+            match table.find(hash, &key) {
+                Some(place) => {
+                    assert!(here, "key {key} found after its removal");
+                    assert_eq!(table.entry(place).key, key);
+                }
+                None => assert!(!here, "key {key} lost"),
+            }
+        }
+    }
+
+    #[test]
+    fn removals_shift_back_and_report_every_move() {
+        // Hashes chosen to collide on few homes, so runs wrap around and interleave.
+        let mut table = Inline::<u64>::new(12);
+        assert_eq!(table.buckets.len(), 16);
+        let hashes: Vec<(u64, u64)> = (0..12u64).map(|k| (k, (k * 7) % 3 + 14)).collect();
+        let mut places = Vec::new();
+        for (pos, &(key, hash)) in hashes.iter().enumerate() {
+            let (place, moved_all) = table.push(hash, key, key, slot(pos as u32));
+            assert!(!moved_all);
+            places.push(place);
+        }
+        let mut present = [true; 12];
+        check(&table, &hashes, &present);
+        for victim in [0usize, 5, 11, 3, 8] {
+            let mut moves = Vec::new();
+            table.remove(places[victim], &mut |pos, place| moves.push((pos, place)));
+            present[victim] = false;
+            for (pos, place) in moves {
+                places[pos as usize] = place;
+                assert_eq!(table.entry(place).slot.pos, pos);
+            }
+            check(&table, &hashes, &present);
+            for (key, &here) in present.iter().enumerate() {
+                if here {
+                    assert_eq!(
+                        table.entry(places[key]).key,
+                        key as u64,
+                        "a place gone stale"
+                    );
+                }
+            }
+        }
+        assert_eq!(table.len(), 7);
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(buckets_for(0), 2);
+        assert_eq!(buckets_for(1), 2);
+        assert_eq!(buckets_for(3), 4);
+        assert_eq!(buckets_for(4), 8);
+        assert_eq!(buckets_for(96), 128);
+        assert_eq!(buckets_for(97), 256);
+        assert_eq!(core::mem::size_of::<Option<Entry<u64>>>(), 32);
+        assert!(buckets_for(MAX_CAPACITY) <= 1 << 31);
     }
 }

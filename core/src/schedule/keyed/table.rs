@@ -422,11 +422,10 @@ impl<E: Entries, O: Items> Table<E, O> {
 
     fn remove(&mut self, place: u32) {
         let pos = self.entries.slot(place).pos as usize;
-        if self.entries.remove(place) {
-            // Another entry moved into `place`: its item must point there.
-            let moved_pos = self.entries.slot(place).pos as usize;
-            self.order.items_mut()[moved_pos].entry = place;
-        }
+        // Entries the removal moves: their items must point at their new places.
+        let items = self.order.items_mut();
+        self.entries
+            .remove(place, &mut |pos, place| items[pos as usize].entry = place);
         order::remove(&mut self.order, pos, &mut moved(&mut self.entries));
     }
 }
