@@ -18,8 +18,9 @@
 //!   worker threads, calls the app (`tower::ServiceExt::oneshot`, no sockets: the kernel's
 //!   loopback would hide the layers' cost) for `--seconds` per app per round, with requests
 //!   from 1,000 addresses, each allowed 1,000,000 per second (burst 1,000), so every request
-//!   is admitted and answered `hello`, the body read. The apps alternate; the median of
-//!   `--rounds` rounds.
+//!   should be admitted and answered `hello`, the body read. Only those count; a refusal (a
+//!   layer's error at this load: tower_governor's clock refused a few on a loaded machine) is
+//!   counted and printed. The apps alternate; the median of `--rounds` rounds.
 //! - *the keyed decision*: pacer's `ShardedKeyedGcra` against governor's keyed limiter at
 //!   1,000,000 keys on 2 threads (the `keyed` program's measure).
 //!
@@ -250,10 +251,12 @@ fn memory(which: Which, options: &Options) -> (f64, String) {
     (kib / 1024.0, line)
 }
 
-/// Requests per second through `which` for `seconds`, from 64 tasks on `runtime`. Each task
-/// reads the clock between its requests (a request that is answered at once never yields to
-/// the runtime, so the runtime's own timer would not be driven).
-fn throughput(runtime: &tokio::runtime::Runtime, which: Which, seconds: f64) -> f64 {
+/// Requests served (answered `hello`) per second through `which` for `seconds`, from 64
+/// tasks on `runtime`, and the requests refused. Each task reads the clock between its
+/// requests (a request that is answered at once never yields to the runtime, so the
+/// runtime's own timer would not be driven). The load is far below the quota, so a refusal
+/// is a layer's error; it is counted and reported, not served.
+fn throughput(runtime: &tokio::runtime::Runtime, which: Which, seconds: f64) -> (f64, u64) {
     runtime.block_on(async {
         let app = app(which, LOAD_RATE);
         let began = Instant::now();
@@ -262,7 +265,7 @@ fn throughput(runtime: &tokio::runtime::Runtime, which: Which, seconds: f64) -> 
             .map(|t| {
                 let app = app.clone();
                 tokio::spawn(async move {
-                    let mut served = 0u64;
+                    let (mut served, mut refused) = (0u64, 0u64);
                     let mut i = t;
                     while Instant::now() < deadline {
                         let response = app
@@ -270,25 +273,27 @@ fn throughput(runtime: &tokio::runtime::Runtime, which: Which, seconds: f64) -> 
                             .oneshot(request(i % 1_000))
                             .await
                             .expect("an answer");
-                        assert_eq!(
-                            response.status(),
-                            StatusCode::OK,
-                            "{which:?} admits the load"
-                        );
+                        let ok = response.status() == StatusCode::OK;
                         let body = axum::body::to_bytes(response.into_body(), 64).await;
-                        assert_eq!(&body.expect("a body")[..], b"hello");
-                        served += 1;
+                        if ok {
+                            assert_eq!(&body.expect("a body")[..], b"hello", "{which:?}");
+                            served += 1;
+                        } else {
+                            refused += 1;
+                        }
                         i += 64;
                     }
-                    served
+                    (served, refused)
                 })
             })
             .collect();
-        let mut served = 0;
+        let (mut served, mut refused) = (0, 0);
         for task in tasks {
-            served += task.await.expect("a load task");
+            let (s, r) = task.await.expect("a load task");
+            served += s;
+            refused += r;
         }
-        served as f64 / began.elapsed().as_secs_f64()
+        (served as f64 / began.elapsed().as_secs_f64(), refused)
     })
 }
 
@@ -321,19 +326,25 @@ fn main() {
         .expect("a runtime");
     let order = [Which::Pacer, Which::Governor, Which::Nothing];
     let mut rates: [Vec<f64>; 3] = Default::default();
+    let mut refused = [0u64; 3];
     for round in 0..options.rounds {
         for k in 0..3 {
             // Each round starts with the next app, so none always runs first.
             let i = (k + round) % 3;
-            rates[i].push(throughput(&runtime, order[i], options.seconds));
+            let (rate, r) = throughput(&runtime, order[i], options.seconds);
+            rates[i].push(rate);
+            refused[i] += r;
         }
     }
     let rates: Vec<f64> = rates
         .into_iter()
         .map(pacer_benches::keyed_decisions::median)
         .collect();
-    for (which, rate) in order.iter().zip(&rates) {
-        println!("  {:<14} {rate:>9.0}", which.name());
+    for ((which, rate), refused) in order.iter().zip(&rates).zip(refused) {
+        println!(
+            "  {:<14} {rate:>9.0}   ({refused} refused in all rounds)",
+            which.name()
+        );
     }
 
     println!(

@@ -81,6 +81,9 @@ pub(crate) struct Policy {
     pub(crate) quota: Quota,
     /// `"name";q=Q;w=W`.
     pub(crate) item: String,
+    /// The item as a whole field value, for an answer under this one limit: cloned, not
+    /// written again (a clone shares its bytes).
+    pub(crate) value: Option<HeaderValue>,
     /// `Q`, for `X-RateLimit-Limit`.
     pub(crate) q: u64,
 }
@@ -95,7 +98,14 @@ impl Policy {
         item.push_str(itoa::Buffer::new().format(q));
         item.push_str(";w=");
         item.push_str(itoa::Buffer::new().format(w));
-        Policy { quota, item, q }
+        // Names are checked printable ASCII without quotes or backslashes when made.
+        let value = HeaderValue::from_str(&item).ok();
+        Policy {
+            quota,
+            item,
+            value,
+            q,
+        }
     }
 }
 
@@ -136,8 +146,14 @@ pub(crate) fn write(style: Headers, readings: &[Reading<'_>], now: u64, fields: 
             state.push(itoa::Buffer::new().format(t).as_bytes());
         }
         // Names are checked printable ASCII without quotes or backslashes when made.
-        if let Ok(value) = policy.value() {
-            fields.push((RATELIMIT_POLICY, value));
+        match &readings {
+            [one] if one.policy.value.is_some() => fields.extend(
+                one.policy
+                    .value
+                    .clone()
+                    .map(|value| (RATELIMIT_POLICY, value)),
+            ),
+            _ => fields.extend(policy.value().ok().map(|value| (RATELIMIT_POLICY, value))),
         }
         if let Ok(value) = state.value() {
             fields.push((RATELIMIT, value));
