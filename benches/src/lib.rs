@@ -3,6 +3,7 @@
 //! the most passes in any window of a given length (what a server counting arrivals sees);
 //! and the keyed decision measure the `keyed` and `http` programs share.
 
+pub mod cli;
 pub mod keyed_decisions;
 
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -24,6 +24,7 @@
 //! passes, which a constant delay does not move. "early" counts passes earlier than
 //! first + i / R minus 1 µs; lateness is against that same schedule.
 
+use pacer_benches::cli::Cli;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -196,62 +197,42 @@ fn run(rt: Rt, mode: Mode, rate: u32, burst: u32, span: Duration) -> (Schedule, 
     (record.schedule(rate, burst), waiters)
 }
 
+const USAGE: &str =
+    "usage: accuracy [--tokio] [--tokio-precise] [--smol] [--concurrent] [--sequential]
+                [--rate R]... [--seconds S] [--burst B]
+(default: all three, both modes, rates 10 100 1000 10000 100000, S = 2: N = S·R + 1
+acquisitions, B = 1; --tokio-precise is pacer-tokio's PreciseTimer, a timerfd in tokio's
+reactor)";
+
 fn main() {
+    let mut cli = Cli::from_env("accuracy", USAGE);
     let mut rts = Vec::new();
-    let mut modes = Vec::new();
-    let mut rates = Vec::new();
-    let mut span = Duration::from_secs(2);
-    let mut burst = 1;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--tokio" => rts.push(Rt::Tokio),
-            "--tokio-precise" => rts.push(Rt::TokioPrecise),
-            "--smol" => rts.push(Rt::Smol),
-            "--concurrent" => modes.push(Mode::Concurrent),
-            "--sequential" => modes.push(Mode::Sequential),
-            "--rate" => rates.push(
-                args.next()
-                    .and_then(|r| r.replace('_', "").parse().ok())
-                    .filter(|&r: &u32| r > 0)
-                    .unwrap_or_else(|| {
-                        eprintln!("accuracy: --rate needs a positive number");
-                        std::process::exit(2)
-                    }),
-            ),
-            "--burst" => {
-                burst = args
-                    .next()
-                    .and_then(|b| b.parse().ok())
-                    .filter(|&b: &u32| b > 0)
-                    .unwrap_or_else(|| {
-                        eprintln!("accuracy: --burst needs a positive number");
-                        std::process::exit(2)
-                    });
-            }
-            "--seconds" => {
-                span = args
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .filter(|&s: &f64| s > 0.0)
-                    .map(Duration::from_secs_f64)
-                    .unwrap_or_else(|| {
-                        eprintln!("accuracy: --seconds needs a positive number");
-                        std::process::exit(2)
-                    });
-            }
-            _ => {
-                println!(
-                    "usage: accuracy [--tokio] [--tokio-precise] [--smol] [--concurrent] \
-                     [--sequential] [--rate R]... [--seconds S] [--burst B]\n\
-                     (default: all three, both modes, rates 10 100 1000 10000 100000, \
-                     S = 2: N = S·R + 1 acquisitions, B = 1; --tokio-precise is pacer-tokio's \
-                     PreciseTimer, a timerfd in tokio's reactor)"
-                );
-                std::process::exit(if a == "--help" || a == "-h" { 0 } else { 2 });
-            }
+    for (flag, rt) in [
+        ("--tokio", Rt::Tokio),
+        ("--tokio-precise", Rt::TokioPrecise),
+        ("--smol", Rt::Smol),
+    ] {
+        if cli.flag(flag) {
+            rts.push(rt);
         }
     }
+    let mut modes = Vec::new();
+    for (flag, mode) in [
+        ("--concurrent", Mode::Concurrent),
+        ("--sequential", Mode::Sequential),
+    ] {
+        if cli.flag(flag) {
+            modes.push(mode);
+        }
+    }
+    let mut rates: Vec<u32> = cli.all("--rate");
+    let seconds: f64 = cli.value("--seconds", 2.0);
+    let burst: u32 = cli.value("--burst", 1);
+    if rates.contains(&0) || burst == 0 || !(seconds.is_finite() && seconds > 0.0) {
+        cli.fail("--rate, --seconds and --burst take positive numbers");
+    }
+    cli.finish();
+    let span = Duration::from_secs_f64(seconds);
     if rts.is_empty() {
         rts = vec![Rt::Tokio, Rt::TokioPrecise, Rt::Smol];
     }

@@ -35,6 +35,7 @@
 //! against each peer's, pacer's achieved rate (median, farthest, runs within 0.1%), and every
 //! limiter's most passes in one period and in ten intervals (fewest to most).
 
+use pacer_benches::cli::Cli;
 use std::fmt::Write as _;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -452,74 +453,54 @@ usage: herd [--quick] [--case N:R]... [--limiter NAME]...
                have both, as #[tokio::main] builds them; pacer-precise needs the I/O driver)";
 
 fn options() -> Options {
+    let mut cli = Cli::from_env("herd", USAGE);
+    let quick = cli.flag("--quick");
+    if cli.flag("--no-io") {
+        NO_IO.store(true, Ordering::Relaxed);
+    }
     let mut o = Options {
         cases: Vec::new(),
         kinds: Vec::new(),
         flavors: Vec::new(),
-        timeout: Duration::from_secs(60),
-        runs: 1,
-        dump: None,
+        timeout: Duration::ZERO,
+        runs: cli.value::<usize>("--runs", 1).max(1),
+        dump: cli.text("--dump").map(Into::into),
     };
-    let mut quick = false;
-    let mut args = std::env::args().skip(1);
-    let fail = |msg: &str| -> ! {
-        eprintln!("herd: {msg}\n{USAGE}");
-        std::process::exit(2)
-    };
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().unwrap_or_else(|| fail("missing value"));
-        match arg.as_str() {
-            "--quick" => quick = true,
-            "--case" => {
-                let v = value();
-                let (n, r) = v.split_once(':').unwrap_or_else(|| fail("case is N:R"));
-                let n = n.replace('_', "").parse().unwrap_or_else(|_| fail("bad N"));
-                let r = r.replace('_', "").parse().unwrap_or_else(|_| fail("bad R"));
-                if n == 0 || r == 0 {
-                    fail("N and R must be positive");
-                }
-                o.cases.push((n, r));
-            }
-            "--limiter" => {
-                let v = value();
-                o.kinds
-                    .push(Kind::parse(&v).unwrap_or_else(|| fail("unknown limiter")));
-            }
-            "--runtime" => match value().as_str() {
-                "multi" => o.flavors.push(Flavor::Multi),
-                "current" => o.flavors.push(Flavor::Current),
-                _ => fail("runtime is multi or current"),
-            },
-            "--timeout" => {
-                let secs: f64 = value().parse().unwrap_or_else(|_| fail("bad timeout"));
-                o.timeout = Duration::from_secs_f64(secs);
-            }
-            "--gate-slots" => {
-                let slots: usize = value().parse().unwrap_or_else(|_| fail("bad gate-slots"));
-                if slots == 0 {
-                    fail("gate-slots must be positive");
-                }
-                GATE_SLOTS.store(slots, Ordering::Relaxed);
-            }
-            "--no-io" => NO_IO.store(true, Ordering::Relaxed),
-            "--dump" => o.dump = Some(value().into()),
-            "--precise-slack" => {
-                let us: u64 = value()
-                    .parse()
-                    .unwrap_or_else(|_| fail("bad precise-slack"));
-                PRECISE_SLACK_US.store(us, Ordering::Relaxed);
-            }
-            "--runs" => {
-                o.runs = value().parse().unwrap_or_else(|_| fail("bad runs"));
-                o.runs = o.runs.max(1);
-            }
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            other => fail(&format!("unknown argument {other}")),
-        }
+    let timeout: f64 = cli.value("--timeout", 60.0);
+    if !(timeout.is_finite() && timeout > 0.0) {
+        cli.fail("--timeout takes a positive number of seconds");
     }
+    o.timeout = Duration::from_secs_f64(timeout);
+    for case in cli.all_texts("--case") {
+        let parsed = case.split_once(':').and_then(|(n, r)| {
+            let n: usize = n.replace('_', "").parse().ok()?;
+            let r: u32 = r.replace('_', "").parse().ok()?;
+            (n > 0 && r > 0).then_some((n, r))
+        });
+        o.cases
+            .push(parsed.unwrap_or_else(|| cli.fail("--case is N:R, both positive")));
+    }
+    for limiter in cli.all_texts("--limiter") {
+        let kind = Kind::parse(&limiter).unwrap_or_else(|| cli.fail("unknown limiter"));
+        o.kinds.push(kind);
+    }
+    for runtime in cli.all_texts("--runtime") {
+        o.flavors.push(match runtime.as_str() {
+            "multi" => Flavor::Multi,
+            "current" => Flavor::Current,
+            _ => cli.fail("--runtime is multi or current"),
+        });
+    }
+    if let Some(slots) = cli.optional::<usize>("--gate-slots") {
+        if slots == 0 {
+            cli.fail("--gate-slots must be positive");
+        }
+        GATE_SLOTS.store(slots, Ordering::Relaxed);
+    }
+    if let Some(us) = cli.optional::<u64>("--precise-slack") {
+        PRECISE_SLACK_US.store(us, Ordering::Relaxed);
+    }
+    let fail = |problem: &str| cli.fail(problem);
     if o.cases.is_empty() {
         o.cases = if quick {
             vec![(1_000, 1_000), (10_000, 20_000)]
@@ -539,6 +520,7 @@ fn options() -> Options {
     if o.flavors.is_empty() {
         o.flavors = vec![Flavor::Multi, Flavor::Current];
     }
+    cli.finish();
     o
 }
 

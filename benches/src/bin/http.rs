@@ -36,6 +36,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
+use pacer_benches::cli::Cli;
 use pacer_benches::keyed_decisions::hot;
 use pacer_core::Quota;
 use pacer_tokio::TokioTimer;
@@ -50,63 +51,41 @@ struct Options {
     rounds: usize,
     decisions: u64,
     keys: u64,
-    memory: Option<String>,
+    memory: Option<Which>,
 }
+
+const USAGE: &str = "usage: http [--spray N] [--seconds S] [--rounds R] [--decisions D] [--keys K]
+  --spray N      distinct client addresses in the memory measure (1000000)
+  --seconds S    seconds per app per round of the requests/s measure (1)
+  --rounds R     rounds of the requests/s and decision measures; medians (3)
+  --decisions D  decisions per thread per round of the keyed measure (4000000)
+  --keys K       keys of the keyed measure (1000000)";
 
 fn options() -> Options {
-    let mut options = Options {
-        spray: 1_000_000,
-        seconds: 1.0,
-        rounds: 3,
-        decisions: 4_000_000,
-        keys: 1_000_000,
+    let mut cli = Cli::from_env("http", USAGE);
+    let options = Options {
+        spray: cli.value("--spray", 1_000_000),
+        seconds: cli.value("--seconds", 1.0),
+        rounds: cli.value::<usize>("--rounds", 3).max(1),
+        decisions: cli.value::<u64>("--decisions", 4_000_000).max(1),
+        keys: cli.value::<u64>("--keys", 1_000_000).max(1),
         memory: None,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || {
-            args.next()
-                .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
-        };
-        match arg.as_str() {
-            "--spray" => options.spray = number(&value()),
-            "--seconds" => {
-                options.seconds = value()
-                    .parse()
-                    .ok()
-                    .filter(|s: &f64| *s > 0.0)
-                    .unwrap_or_else(|| usage("--seconds takes a positive number"))
-            }
-            "--rounds" => options.rounds = (number(&value()) as usize).max(1),
-            "--decisions" => options.decisions = number(&value()).max(1),
-            "--keys" => options.keys = number(&value()).max(1),
-            "--memory" => options.memory = Some(value()),
-            "--help" | "-h" => usage(""),
-            other => usage(&format!("unknown argument {other}")),
+    let mut options = options;
+    if let Some(name) = cli.text("--memory") {
+        let which = [Which::Pacer, Which::Governor, Which::Nothing]
+            .into_iter()
+            .find(|which| which.name() == name);
+        match which {
+            Some(which) => options.memory = Some(which),
+            None => cli.fail("--memory takes pacer, tower_governor or none"),
         }
     }
-    options
-}
-
-fn number(text: &str) -> u64 {
-    text.replace('_', "")
-        .parse()
-        .unwrap_or_else(|_| usage(&format!("not a number: {text}")))
-}
-
-fn usage(problem: &str) -> ! {
-    if !problem.is_empty() {
-        eprintln!("http: {problem}");
+    if !(options.seconds.is_finite() && options.seconds > 0.0) {
+        cli.fail("--seconds takes a positive number");
     }
-    eprintln!(
-        "usage: http [--spray N] [--seconds S] [--rounds R] [--decisions D] [--keys K]\n\
-         \x20 --spray N      distinct client addresses in the memory measure (1000000)\n\
-         \x20 --seconds S    seconds per app per round of the requests/s measure (1)\n\
-         \x20 --rounds R     rounds of the requests/s and decision measures; medians (3)\n\
-         \x20 --decisions D  decisions per thread per round of the keyed measure (4000000)\n\
-         \x20 --keys K       keys of the keyed measure (1000000)"
-    );
-    std::process::exit(if problem.is_empty() { 0 } else { 2 })
+    cli.finish();
+    options
 }
 
 /// Which layer the app has.
@@ -200,15 +179,7 @@ fn rss_kib() -> u64 {
 }
 
 /// The child's side of the memory measure: print `growth_kib G admitted A refused R`.
-fn memory_child(which: &str, options: &Options) {
-    let which = match which {
-        "pacer" => Which::Pacer,
-        "tower_governor" => Which::Governor,
-        "none" => Which::Nothing,
-        other => usage(&format!(
-            "--memory takes pacer, tower_governor or none, not {other}"
-        )),
-    };
+fn memory_child(which: Which, options: &Options) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -299,7 +270,7 @@ fn throughput(runtime: &tokio::runtime::Runtime, which: Which, seconds: f64) -> 
 
 fn main() {
     let options = options();
-    if let Some(which) = &options.memory {
+    if let Some(which) = options.memory {
         memory_child(which, &options);
         return;
     }

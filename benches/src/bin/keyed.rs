@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use governor::clock::FakeRelativeClock;
 use governor::state::keyed::DefaultKeyedStateStore;
+use pacer_benches::cli::Cli;
 use pacer_benches::keyed_decisions::{RATE, governor_quota, hot, pacer_quota};
 use pacer_core::{KeyedRateLimiter, ShardedKeyedGcra};
 
@@ -45,54 +46,32 @@ struct Options {
     memory: Option<String>,
 }
 
+const USAGE: &str =
+    "usage: keyed [--keys N] [--capacity C] [--step-ns S] [--decisions D] [--rounds R]
+  --keys N       distinct keys streamed in the memory measure (10000000)
+  --capacity C   pacer's table for the stream (100000)
+  --step-ns S    manual-clock nanoseconds between streamed keys (2000)
+  --decisions D  decisions per thread per round in the hot measure (4000000)
+  --rounds R     rounds of the hot measure; the median is reported (3)";
+
 fn options() -> Options {
-    let mut options = Options {
-        keys: 10_000_000,
-        capacity: 100_000,
-        step_ns: 2_000,
-        decisions: 4_000_000,
-        rounds: 3,
-        memory: None,
+    let mut cli = Cli::from_env("keyed", USAGE);
+    let options = Options {
+        keys: cli.value("--keys", 10_000_000),
+        capacity: cli.value("--capacity", 100_000),
+        step_ns: cli.value("--step-ns", 2_000),
+        decisions: cli.value("--decisions", 4_000_000),
+        rounds: cli.value::<usize>("--rounds", 3).max(1),
+        memory: cli.text("--memory"),
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || {
-            args.next()
-                .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
-        };
-        match arg.as_str() {
-            "--keys" => options.keys = number(&value()),
-            "--capacity" => options.capacity = number(&value()) as usize,
-            "--step-ns" => options.step_ns = number(&value()),
-            "--decisions" => options.decisions = number(&value()),
-            "--rounds" => options.rounds = (number(&value()) as usize).max(1),
-            "--memory" => options.memory = Some(value()),
-            "--help" | "-h" => usage(""),
-            other => usage(&format!("unknown argument {other}")),
-        }
+    if let Some(which) = &options.memory
+        && which != "pacer"
+        && which != "governor"
+    {
+        cli.fail("--memory takes pacer or governor");
     }
+    cli.finish();
     options
-}
-
-fn number(text: &str) -> u64 {
-    text.replace('_', "")
-        .parse()
-        .unwrap_or_else(|_| usage(&format!("not a number: {text}")))
-}
-
-fn usage(problem: &str) -> ! {
-    if !problem.is_empty() {
-        eprintln!("keyed: {problem}");
-    }
-    eprintln!(
-        "usage: keyed [--keys N] [--capacity C] [--step-ns S] [--decisions D] [--rounds R]\n\
-         \x20 --keys N       distinct keys streamed in the memory measure (10000000)\n\
-         \x20 --capacity C   pacer's table for the stream (100000)\n\
-         \x20 --step-ns S    manual-clock nanoseconds between streamed keys (2000)\n\
-         \x20 --decisions D  decisions per thread per round in the hot measure (4000000)\n\
-         \x20 --rounds R     rounds of the hot measure; the median is reported (3)"
-    );
-    std::process::exit(if problem.is_empty() { 0 } else { 2 })
 }
 
 /// This process's resident memory, in KiB.
@@ -143,7 +122,7 @@ fn memory_child(which: &str, options: &Options) {
                 limiter.len()
             );
         }
-        other => usage(&format!("--memory takes pacer or governor, not {other}")),
+        other => unreachable!("--memory {other} is refused when the options are read"),
     }
 }
 

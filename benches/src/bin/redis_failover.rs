@@ -42,6 +42,7 @@
 //! Its price: one replica acknowledgement per decision, and one connection's decisions wait
 //! for each other's `WAIT`.
 
+use pacer_benches::cli::Cli;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -58,54 +59,25 @@ struct Options {
     rates: Vec<u32>,
 }
 
+const USAGE: &str = "usage: redis_failover [--calls N (20000)] [--runs R (3, 0 to skip failovers)]
+                      [--cut-ms C (2000)] [--rates R,R,... (100,2)]";
+
 fn options() -> Options {
-    let mut options = Options {
-        calls: 20_000,
-        runs: 3,
-        cut: Duration::from_secs(2),
-        rates: vec![100, 2],
+    let mut cli = Cli::from_env("redis_failover", USAGE);
+    let options = Options {
+        calls: cli.value("--calls", 20_000),
+        runs: cli.value("--runs", 3),
+        cut: Duration::from_millis(cli.value("--cut-ms", 2_000)),
+        rates: cli.list("--rates", vec![100, 2]),
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || {
-            args.next()
-                .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
-        };
-        match arg.as_str() {
-            "--calls" => options.calls = value().parse().unwrap_or_else(|_| usage("--calls N")),
-            "--runs" => options.runs = value().parse().unwrap_or_else(|_| usage("--runs R")),
-            "--rates" => {
-                options.rates = value()
-                    .split(',')
-                    .map(|r| r.parse().unwrap_or_else(|_| usage("--rates R,R,...")))
-                    .collect()
-            }
-            "--cut-ms" => {
-                let ms = value().parse().unwrap_or_else(|_| usage("--cut-ms C"));
-                options.cut = Duration::from_millis(ms);
-            }
-            "--help" | "-h" => usage(""),
-            other => usage(&format!("unknown option {other}")),
-        }
-    }
     if options.calls < 100 {
-        usage("--calls must be at least 100");
+        cli.fail("--calls must be at least 100");
     }
     if options.rates.contains(&0) {
-        usage("--rates must be positive");
+        cli.fail("--rates must be positive");
     }
+    cli.finish();
     options
-}
-
-fn usage(problem: &str) -> ! {
-    if !problem.is_empty() {
-        eprintln!("{problem}");
-    }
-    eprintln!(
-        "usage: redis_failover [--calls N (20000)] [--runs R (3, 0 to skip failovers)]\n\
-         \x20                     [--cut-ms C (2000)] [--rates R,R,... (100,2)]"
-    );
-    std::process::exit(if problem.is_empty() { 0 } else { 2 });
 }
 
 fn runtime() -> Runtime {

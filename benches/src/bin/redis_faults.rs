@@ -31,6 +31,7 @@
 //! nothing either, but a machine failure can lose about a second of changes, which killing
 //! the process does not test.
 
+use pacer_benches::cli::Cli;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -91,81 +92,44 @@ const EVERYSEC: Case = Case {
     settings: &["--appendonly", "yes", "--appendfsync", "everysec"],
 };
 
+const USAGE: &str = "usage: redis_faults [--rates R,R,... (2,1000)] [--burst B (5)] [--keys K (16)]
+                   [--tasks-per-key C (4)] [--seconds S (6)] [--down-ms D (100)]
+                   [--case empty|always|everysec|all (all)]";
+
 fn options() -> Options {
+    let mut cli = Cli::from_env("redis_faults", USAGE);
     let mut options = Options {
-        rates: vec![2, 1000],
-        burst: 5,
-        keys: 16,
-        tasks_per_key: 4,
-        seconds: 6.0,
-        down: Duration::from_millis(100),
+        rates: cli.list("--rates", vec![2, 1000]),
+        burst: cli.value("--burst", 5),
+        keys: cli.value("--keys", 16),
+        tasks_per_key: cli.value("--tasks-per-key", 4),
+        seconds: cli.value("--seconds", 6.0),
+        down: Duration::from_millis(cli.value("--down-ms", 100)),
         cases: vec![EMPTY, ALWAYS, EVERYSEC],
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || {
-            args.next()
-                .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
-        };
-        match arg.as_str() {
-            "--rates" => {
-                options.rates = value()
-                    .split(',')
-                    .map(|r| r.parse().unwrap_or_else(|_| usage("--rates R,R,...")))
-                    .collect()
-            }
-            "--burst" => options.burst = value().parse().unwrap_or_else(|_| usage("--burst B")),
-            "--keys" => options.keys = value().parse().unwrap_or_else(|_| usage("--keys K")),
-            "--tasks-per-key" => {
-                options.tasks_per_key = value()
-                    .parse()
-                    .unwrap_or_else(|_| usage("--tasks-per-key C"))
-            }
-            "--seconds" => {
-                options.seconds = value().parse().unwrap_or_else(|_| usage("--seconds S"))
-            }
-            "--down-ms" => {
-                let ms = value().parse().unwrap_or_else(|_| usage("--down-ms D"));
-                options.down = Duration::from_millis(ms);
-            }
-            "--case" => {
-                options.cases = match value().as_str() {
-                    "empty" => vec![EMPTY],
-                    "always" => vec![ALWAYS],
-                    "everysec" => vec![EVERYSEC],
-                    "all" => vec![EMPTY, ALWAYS, EVERYSEC],
-                    _ => usage("--case empty|always|everysec|all"),
-                }
-            }
-            "--help" | "-h" => usage(""),
-            other => usage(&format!("unknown option {other}")),
+    if let Some(case) = cli.text("--case") {
+        options.cases = match case.as_str() {
+            "empty" => vec![EMPTY],
+            "always" => vec![ALWAYS],
+            "everysec" => vec![EVERYSEC],
+            "all" => vec![EMPTY, ALWAYS, EVERYSEC],
+            _ => cli.fail("--case empty|always|everysec|all"),
         }
     }
     let positive = options.seconds.is_finite() && options.seconds > 0.0;
     if !positive || options.keys == 0 || options.tasks_per_key == 0 {
-        usage("--seconds, --keys and --tasks-per-key must be positive");
+        cli.fail("--seconds, --keys and --tasks-per-key must be positive");
     }
     for &rate in &options.rates {
         if let Err(error) = quota(rate, options.burst) {
-            usage(&format!(
+            cli.fail(&format!(
                 "--rates {rate} with --burst {}: {error}",
                 options.burst
             ));
         }
     }
+    cli.finish();
     options
-}
-
-fn usage(problem: &str) -> ! {
-    if !problem.is_empty() {
-        eprintln!("{problem}");
-    }
-    eprintln!(
-        "usage: redis_faults [--rates R,R,... (2,1000)] [--burst B (5)] [--keys K (16)]\n\
-         \x20                   [--tasks-per-key C (4)] [--seconds S (6)] [--down-ms D (100)]\n\
-         \x20                   [--case empty|always|everysec|all (all)]"
-    );
-    std::process::exit(if problem.is_empty() { 0 } else { 2 });
 }
 
 fn quota(rate: u32, burst: u32) -> Result<Quota, pacer_core::Error> {

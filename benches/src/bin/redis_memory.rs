@@ -15,6 +15,7 @@
 //! the three figures, the bytes per key at the peak, and whether the end is within 1 MiB of
 //! the start. Exits with status 1 if it is not.
 
+use pacer_benches::cli::Cli;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,44 +28,25 @@ struct Options {
     period: Duration,
 }
 
-fn options() -> Options {
-    let mut options = Options {
-        keys: 1_000_000,
-        tasks: 64,
-        period: Duration::from_secs(60),
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || {
-            args.next()
-                .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
-        };
-        match arg.as_str() {
-            "--keys" => options.keys = value().parse().unwrap_or_else(|_| usage("--keys N")),
-            "--tasks" => options.tasks = value().parse().unwrap_or_else(|_| usage("--tasks T")),
-            "--period" => {
-                let seconds: f64 = value().parse().unwrap_or_else(|_| usage("--period S"));
-                if !(seconds.is_finite() && seconds > 0.0) {
-                    usage("--period must be positive");
-                }
-                options.period = Duration::from_secs_f64(seconds);
-            }
-            "--help" | "-h" => usage(""),
-            other => usage(&format!("unknown option {other}")),
-        }
-    }
-    if options.keys == 0 || options.tasks == 0 {
-        usage("--keys and --tasks must be positive");
-    }
-    options
-}
+const USAGE: &str = "usage: redis_memory [--keys N (1000000)] [--tasks T (64)] [--period S (60)]";
 
-fn usage(problem: &str) -> ! {
-    if !problem.is_empty() {
-        eprintln!("{problem}");
+fn options() -> Options {
+    let mut cli = Cli::from_env("redis_memory", USAGE);
+    let keys = cli.value("--keys", 1_000_000);
+    let tasks = cli.value("--tasks", 64);
+    let seconds: f64 = cli.value("--period", 60.0);
+    if !(seconds.is_finite() && seconds > 0.0) {
+        cli.fail("--period must be positive");
     }
-    eprintln!("usage: redis_memory [--keys N (1000000)] [--tasks T (64)] [--period S (60)]");
-    std::process::exit(if problem.is_empty() { 0 } else { 2 });
+    if keys == 0 || tasks == 0 {
+        cli.fail("--keys and --tasks must be positive");
+    }
+    cli.finish();
+    Options {
+        keys,
+        tasks,
+        period: Duration::from_secs_f64(seconds),
+    }
 }
 
 const MIB: f64 = 1024.0 * 1024.0;

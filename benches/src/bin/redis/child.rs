@@ -31,6 +31,7 @@ impl ChildArgs {
         vec![
             "--child".into(),
             kind,
+            "--child-urls".into(),
             urls,
             "--child-tasks".into(),
             self.tasks.to_string(),

@@ -32,6 +32,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use pacer_benches::cli::Cli;
 use pacer_benches::cpu_time;
 use pacer_redis::{Quota, RedisLimiter, TokioTimer};
 use pacer_tests::{RedisCluster, RedisServer};
@@ -66,79 +67,46 @@ struct Options {
     child: Option<Target>,
 }
 
+const USAGE: &str = "usage: redis [--url redis://HOST:PORT/] [--cluster URL,URL,... | --no-cluster]
+             [--calls N (20000)] [--tasks T (64)]
+             [--processes P,P,... (1,2,4)] [--child-tasks T (16)]
+             [--seconds S (3)] [--keys K (64)]";
+
 fn options() -> Options {
+    let mut cli = Cli::from_env("redis", USAGE);
     let mut options = Options {
-        url: None,
-        cluster: None,
-        no_cluster: false,
-        calls: 20_000,
-        tasks: 64,
-        processes: vec![1, 2, 4],
-        child_tasks: 16,
-        seconds: 3.0,
-        keys: 64,
+        url: cli.text("--url"),
+        cluster: cli
+            .text("--cluster")
+            .map(|urls| urls.split(',').map(String::from).collect()),
+        no_cluster: cli.flag("--no-cluster"),
+        calls: cli.value("--calls", 20_000),
+        tasks: cli.value("--tasks", 64),
+        processes: cli.list("--processes", vec![1, 2, 4]),
+        child_tasks: cli.value("--child-tasks", 16),
+        seconds: cli.value("--seconds", 3.0),
+        keys: cli.value("--keys", 64),
         child: None,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || {
-            args.next()
-                .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
-        };
-        match arg.as_str() {
-            "--url" => options.url = Some(value()),
-            "--cluster" => options.cluster = Some(value().split(',').map(String::from).collect()),
-            "--no-cluster" => options.no_cluster = true,
-            "--calls" => options.calls = value().parse().unwrap_or_else(|_| usage("--calls N")),
-            "--tasks" => options.tasks = value().parse().unwrap_or_else(|_| usage("--tasks T")),
-            "--processes" => {
-                options.processes = value()
-                    .split(',')
-                    .map(|p| p.parse().unwrap_or_else(|_| usage("--processes P,P,...")))
-                    .collect()
-            }
-            "--child-tasks" => {
-                options.child_tasks = value().parse().unwrap_or_else(|_| usage("--child-tasks T"))
-            }
-            "--seconds" => {
-                options.seconds = value().parse().unwrap_or_else(|_| usage("--seconds S"))
-            }
-            "--keys" => options.keys = value().parse().unwrap_or_else(|_| usage("--keys K")),
-            "--child" => {
-                let (kind, urls) = (value(), value());
-                options.child = Some(
-                    Target::from_args(&kind, &urls)
-                        .unwrap_or_else(|| usage("--child single|cluster URL[,URL...]")),
-                );
-            }
-            "--help" | "-h" => usage(""),
-            other => usage(&format!("unknown option {other}")),
+    if let Some(kind) = cli.text("--child") {
+        let urls = cli.text("--child-urls").unwrap_or_default();
+        match Target::from_args(&kind, &urls) {
+            Some(target) => options.child = Some(target),
+            None => cli.fail("--child single|cluster --child-urls URL[,URL...]"),
         }
     }
     if options.calls < 2 || options.tasks == 0 {
-        usage("--calls must be at least 2 and --tasks at least 1");
+        cli.fail("--calls must be at least 2 and --tasks at least 1");
     }
     let positive = options.seconds.is_finite() && options.seconds > 0.0;
     if !positive || options.child_tasks == 0 || options.keys == 0 {
-        usage("--seconds, --child-tasks and --keys must be positive");
+        cli.fail("--seconds, --child-tasks and --keys must be positive");
     }
     if options.processes.contains(&0) {
-        usage("--processes takes positive counts");
+        cli.fail("--processes takes positive counts");
     }
+    cli.finish();
     options
-}
-
-fn usage(problem: &str) -> ! {
-    if !problem.is_empty() {
-        eprintln!("{problem}");
-    }
-    eprintln!(
-        "usage: redis [--url redis://HOST:PORT/] [--cluster URL,URL,... | --no-cluster]\n\
-         \x20            [--calls N (20000)] [--tasks T (64)]\n\
-         \x20            [--processes P,P,... (1,2,4)] [--child-tasks T (16)]\n\
-         \x20            [--seconds S (3)] [--keys K (64)]"
-    );
-    std::process::exit(if problem.is_empty() { 0 } else { 2 });
 }
 
 /// One kind of call, made on a connection or a limiter of its own.
