@@ -144,9 +144,11 @@ impl Refusal {
     /// head ends the stream.
     ///
     /// The default answer, a `429`, is not a gRPC answer: gRPC clients map it to
-    /// `UNAVAILABLE`, the code for a server that cannot be reached, and drop its fields. Give
-    /// this one to [`Builder::respond_with`](super::Builder::respond_with) for a layer in
-    /// front of gRPC services only.
+    /// `UNAVAILABLE`, the code for a server that cannot be reached (tonic keeps its head as
+    /// the status's metadata). Give this one to
+    /// [`Builder::respond_with`](super::Builder::respond_with) for a layer in front of gRPC
+    /// services only: the builder sees the refusal, not the request, so the layer answers
+    /// every refusal this way.
     ///
     /// ```
     /// use pacer_core::{ManualTimer, Quota};
