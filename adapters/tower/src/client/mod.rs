@@ -15,6 +15,11 @@
 //!   headroom, and successes raise it again, between a floor and a ceiling;
 //! - a header that does not parse, is negative or asks for an absurd pause changes nothing.
 //!
+//! A gRPC refusal in a trailers-only answer (`200 OK` with `grpc-status` in the head, as
+//! tonic sends a handler's error) is heard as its HTTP counterpart: `grpc-status: 8`
+//! (`RESOURCE_EXHAUSTED`) as a `429`, `14` (`UNAVAILABLE`) as a `503`, so its `retry-after`
+//! metadata pauses every caller. A status in trailers after response messages is not heard.
+//!
 //! The layer does not retry: a refused call's answer reaches the caller, who sends it again
 //! (through the layer, so it waits out the pause).
 //!
