@@ -200,8 +200,9 @@ impl Connection {
         matches!(self.inner, Inner::Cluster(_))
     }
 
-    /// Runs `call` of `script` on `key`: `EVALSHA`, loading the script where the server
-    /// lacks it, routed by the key's slot on a cluster.
+    /// Runs `call` of `script` on `keys` (a limit's key, and a keyed limiter's table pause
+    /// entry after it): `EVALSHA`, loading the script where the server lacks it, routed by
+    /// the first key's slot on a cluster.
     ///
     /// On a cluster, a call that still meets a redirect once redis-rs's own retries are
     /// spent runs again: after `MOVED` (redis-rs has refreshed its slot map since) as
@@ -210,17 +211,20 @@ impl Connection {
     pub(crate) async fn run_script(
         &self,
         script: &LuaScript,
-        key: &str,
+        keys: &[&str],
         call: &ScriptCall,
     ) -> RedisResult<Value> {
         let mut conn = self.clone();
         let mut invocation = script.script().prepare_invoke();
-        invocation.key(key).arg(call);
+        for key in keys {
+            invocation.key(*key);
+        }
+        invocation.arg(call);
         let mut attempts = 0;
         loop {
             let result = match self.replica_wait {
                 None => invocation.invoke_async::<Value>(&mut conn).await,
-                Some(wait) => run_durable(&mut conn, wait, script, key, call).await,
+                Some(wait) => run_durable(&mut conn, wait, script, keys, call).await,
             };
             let Inner::Cluster(cluster) = &mut conn.inner else {
                 return result;
@@ -232,7 +236,7 @@ impl Connection {
                     if matches!(error.retry_method(), RetryMethod::AskRedirect)
                         && self.replica_wait.is_none() =>
                 {
-                    return run_after_ask(cluster, error, script, key, call).await;
+                    return run_after_ask(cluster, error, script, keys, call).await;
                 }
                 Err(error)
                     if matches!(error.retry_method(), RetryMethod::MovedRedirect)

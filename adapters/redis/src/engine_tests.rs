@@ -492,3 +492,72 @@ async fn a_change_rounds_a_rescaled_bucket_up_by_its_last_bit() {
         now + whole + 1
     );
 }
+
+#[tokio::test]
+async fn a_table_pause_moves_a_key_s_instants_exactly_and_a_key_s_own_pause_runs_on_its_clock() {
+    use crate::engine::PauseEnd;
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let conn = connect(&server).await;
+    let on_table = |key: &str| {
+        engine(&conn, key, quota(10, Duration::from_secs(1), 1))
+            .with_table(Some(Arc::from("exact-table")))
+    };
+    let (key, other) = (on_table("exact:k"), on_table("exact:other"));
+    let ms = 1_000_000;
+    set_clock(&conn, 0).await;
+    let mut receipts = Vec::new();
+    for _ in 0..3 {
+        receipts.push(key.reserve(1, None).await.unwrap());
+    }
+    let instants: Vec<u64> = receipts.iter().map(|r| local(r.at())).collect();
+    assert_eq!(instants, [0, 100 * ms, 200 * ms]);
+
+    // At 50 ms the whole table pauses until 1 s: 950 ms of the table's clock stand still.
+    set_clock(&conn, 50 * ms).await;
+    let (extended, end, now) = key
+        .pause_table(Some(PauseEnd::At(BASE_S * NS + NS)))
+        .await
+        .unwrap();
+    assert!(extended);
+    assert_eq!((local(end), local(now)), (NS, 50 * ms));
+    set_clock(&conn, 500 * ms).await;
+    assert_eq!(
+        key.pending(&receipts[0]).await.unwrap(),
+        None,
+        "passed before"
+    );
+    for (receipt, was) in receipts.iter().zip(&instants).skip(1) {
+        let (at, shift) = key.pending(receipt).await.unwrap().unwrap();
+        assert_eq!(local(at), was + 950 * ms, "moved by exactly the pause");
+        assert_eq!(shift, 950 * ms as i64);
+    }
+    // A key never seen queues at the pause's end, and a bounded wait refuses at it.
+    assert_eq!(local(other.reserve(1, None).await.unwrap().at()), NS);
+    match key.reserve(1, Some(Duration::from_millis(100))).await {
+        Err(Error::Limit(pacer_core::Error::WouldWait { at })) => {
+            assert_eq!(local(at), 1_250 * ms)
+        }
+        other => panic!("expected WouldWait, got {other:?}"),
+    }
+
+    // After the pause the key's own pause of 100 ms, made at 1.3 s, runs on the table's
+    // clock; a second table pause, 1.35 s to 1.55 s, stops it too, so the key resumes 200 ms
+    // after its own end: at 1.6 s.
+    set_clock(&conn, 1_300 * ms).await;
+    let (extended, end, _) = key
+        .pause(PauseEnd::After(Duration::from_millis(100)))
+        .await
+        .unwrap();
+    assert!(extended);
+    assert_eq!(local(end), 1_400 * ms);
+    set_clock(&conn, 1_350 * ms).await;
+    key.pause_table(Some(PauseEnd::At(BASE_S * NS + 1_550 * ms)))
+        .await
+        .unwrap();
+    let (_, end, _) = key.pause(PauseEnd::After(Duration::ZERO)).await.unwrap();
+    assert_eq!(local(end), 1_600 * ms);
+    let (_, table_end, _) = key.pause_table(None).await.unwrap();
+    assert_eq!(local(table_end), 1_550 * ms);
+}
