@@ -15,7 +15,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::SingleNodeRoutingInfo;
 use redis::{RedisError, RedisResult, Value};
 
-use crate::script::{LuaScript, ScriptCall};
+use crate::script::{Keys, LuaScript, ScriptCall};
 
 /// Runs `call` of `script` on `keys` at the node that `redirect` (an `ASK` error) names,
 /// right after `ASKING`; `redirect` itself if it names no node.
@@ -23,7 +23,7 @@ pub(crate) async fn run_after_ask(
     conn: &mut ClusterConnection,
     redirect: RedisError,
     script: &LuaScript,
-    keys: &[&str],
+    keys: Keys<'_>,
     call: &ScriptCall,
 ) -> RedisResult<Value> {
     let Some((host, port)) = redirect
@@ -39,7 +39,7 @@ pub(crate) async fn run_after_ask(
     pipeline
         .cmd("EVAL")
         .arg(script.source())
-        .arg(keys.len())
+        .arg(keys.count())
         .arg(keys)
         .arg(call);
     let route = SingleNodeRoutingInfo::ByAddress { host, port };

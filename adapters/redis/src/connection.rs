@@ -12,12 +12,14 @@ use std::time::Duration;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, Pipeline, RedisFuture, RedisResult, RetryMethod, Value};
+use redis::{
+    Cmd, ErrorKind, Pipeline, RedisFuture, RedisResult, RetryMethod, ServerErrorKind, Value,
+};
 
 use crate::Error;
 use crate::ask::run_after_ask;
 use crate::durable::{ReplicaWait, run_durable};
-use crate::script::{LuaScript, ScriptCall};
+use crate::script::{Keys, LuaScript, ScriptCall};
 use crate::sentinel::SentinelMaster;
 
 /// How long connecting to a server, and a reply, may take before the connection gives up.
@@ -211,19 +213,28 @@ impl Connection {
     pub(crate) async fn run_script(
         &self,
         script: &LuaScript,
-        keys: &[&str],
+        keys: Keys<'_>,
         call: &ScriptCall,
     ) -> RedisResult<Value> {
         let mut conn = self.clone();
-        let mut invocation = script.script().prepare_invoke();
-        for key in keys {
-            invocation.key(*key);
-        }
-        invocation.arg(call);
+        // EVALSHA built here in one buffer (redis-rs's ScriptInvocation would copy every
+        // argument twice); a server without the script gets it loaded, and the call again.
+        let mut command = redis::cmd("EVALSHA");
+        command
+            .arg(script.script().get_hash())
+            .arg(keys.count())
+            .arg(keys)
+            .arg(call);
         let mut attempts = 0;
         loop {
             let result = match self.replica_wait {
-                None => invocation.invoke_async::<Value>(&mut conn).await,
+                None => match command.query_async::<Value>(&mut conn).await {
+                    Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                        script.script().load_async(&mut conn).await?;
+                        command.query_async::<Value>(&mut conn).await
+                    }
+                    other => other,
+                },
                 Some(wait) => run_durable(&mut conn, wait, script, keys, call).await,
             };
             let Inner::Cluster(cluster) = &mut conn.inner else {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use redis::aio::ConnectionLike;
 use redis::{RedisError, RedisResult, ServerErrorKind, Value};
 
-use crate::script::{LuaScript, ScriptCall};
+use crate::script::{Keys, LuaScript, ScriptCall};
 
 /// How many replicas must acknowledge a call, and how long `WAIT` waits for them.
 #[derive(Clone, Copy, Debug)]
@@ -37,7 +37,7 @@ pub(crate) async fn run_durable(
     conn: &mut impl ConnectionLike,
     wait: ReplicaWait,
     script: &LuaScript,
-    keys: &[&str],
+    keys: Keys<'_>,
     call: &ScriptCall,
 ) -> RedisResult<Value> {
     let (reply, acknowledged) = send(
@@ -78,14 +78,14 @@ async fn send(
     wait: ReplicaWait,
     command: &str,
     script: &str,
-    keys: &[&str],
+    keys: Keys<'_>,
     call: &ScriptCall,
 ) -> RedisResult<(Value, i64)> {
     let mut pipeline = redis::pipe();
     pipeline
         .cmd(command)
         .arg(script)
-        .arg(keys.len())
+        .arg(keys.count())
         .arg(keys)
         .arg(call);
     pipeline.cmd("WAIT").arg(wait.replicas).arg(wait.timeout_ms);

@@ -15,7 +15,7 @@ use crate::connection::Connection;
 use crate::in_flight::InFlight;
 use crate::reservation::Token;
 use crate::runtime;
-use crate::script::{LuaScript, ScriptCall};
+use crate::script::{Keys, LuaScript, ScriptCall};
 use crate::{Error, RedisReservation};
 
 /// burst × period (ns) and burst × count must stay within this, so that every value the
@@ -173,7 +173,7 @@ impl Engine {
             let (key, table) = (&*engine.key, engine.table.as_deref());
             engine
                 .conn
-                .run_script(&engine.script, &keys(key, table), &call)
+                .run_script(&engine.script, Keys::new("", key, table), &call)
                 .await
         });
         let value = self
@@ -187,9 +187,19 @@ impl Engine {
     /// integer. Given up on before Redis answers, nothing is left to cancel: an admitted
     /// cell is due at once, past any cancel.
     pub(crate) async fn try_reserve(&self, cells: u32) -> Result<Result<(), Refusal>, Error> {
+        self.try_reserve_on("", cells).await
+    }
+
+    /// [`try_reserve`](Engine::try_reserve) on the key `self.key() + name`: a keyed
+    /// limiter's key, named without building its string.
+    pub(crate) async fn try_reserve_on(
+        &self,
+        name: &str,
+        cells: u32,
+    ) -> Result<Result<(), Refusal>, Error> {
         let call = self.quota.call(b't', cells.into(), 0);
-        let keys = keys(&self.key, self.table.as_deref());
-        let request = self.conn.run_script(&self.script, &keys, &call);
+        let keys = Keys::new(&self.key, name, self.table.as_deref());
+        let request = self.conn.run_script(&self.script, keys, &call);
         match self.answer(request).await? {
             Value::Int(1) => Ok(Ok(())),
             other => {
@@ -351,8 +361,9 @@ impl Engine {
             Some(end) => self.pause_call(b'Z', end),
             None => self.quota.call(b'Z', -2, 0),
         };
-        let keys = [table];
-        let request = self.conn.run_script(&self.script, &keys, &call);
+        let request = self
+            .conn
+            .run_script(&self.script, Keys::new("", table, None), &call);
         Engine::paused(Reply::parse(self.answer(request).await?)?)
     }
 
@@ -406,8 +417,8 @@ impl Engine {
     /// timeout (a server that stopped answering, or a connection still trying to come
     /// back) is [`Error::Unavailable`].
     async fn run(&self, key: &str, call: &ScriptCall) -> Result<Reply, Error> {
-        let keys = keys(key, self.table.as_deref());
-        let request = self.conn.run_script(&self.script, &keys, call);
+        let keys = Keys::new("", key, self.table.as_deref());
+        let request = self.conn.run_script(&self.script, keys, call);
         Reply::parse(self.answer(request).await?)
     }
 
@@ -464,31 +475,6 @@ fn unexpected(what: &dyn std::fmt::Debug) -> Error {
 fn absolute(origin: i64, nanos: i64) -> Result<u64, Error> {
     let at = i128::from(origin) * NANOS_PER_SEC + i128::from(nanos);
     u64::try_from(at).map_err(|_| unexpected(&(origin, nanos)))
-}
-
-/// The keys of a call on `key`: it, and the table's pause entry where there is one.
-fn keys<'a>(key: &'a str, table: Option<&'a str>) -> KeyList<'a> {
-    match table {
-        Some(table) => KeyList::Two([key, table]),
-        None => KeyList::One([key]),
-    }
-}
-
-/// One key or two, without an allocation.
-enum KeyList<'a> {
-    One([&'a str; 1]),
-    Two([&'a str; 2]),
-}
-
-impl<'a> std::ops::Deref for KeyList<'a> {
-    type Target = [&'a str];
-
-    fn deref(&self) -> &[&'a str] {
-        match self {
-            KeyList::One(keys) => keys,
-            KeyList::Two(keys) => keys,
-        }
-    }
 }
 
 /// The nine numbers of a reservation's answer: doubles, little-endian, each a whole number

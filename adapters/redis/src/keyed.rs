@@ -20,7 +20,8 @@ use crate::{Error, RedisReservation};
 /// `RedisLimiter` (the same operations, the conformance rule, FIFO, weights, bounded waits,
 /// cancel and cancel on drop), and each call is one round trip on the server's clock,
 /// followed by one local sleep. The entry expires (`PEXPIRE`, on the server's clock) one
-/// second after its key is idle again, that is once its whole burst is free, so Redis holds
+/// second after its key is idle again, that is once its whole burst is free (and no sooner
+/// than 2 s after it was written), so Redis holds
 /// only keys that are active: the number of distinct keys ever seen costs nothing. Forgetting
 /// an idle key changes no answer, because its state then equals a fresh one.
 ///
@@ -227,10 +228,9 @@ impl<T: Timer + Clone> RedisKeyedLimiter<T> {
         cells: u32,
         max_wait: Duration,
     ) -> Result<(), Error> {
-        let engine = self.engine_for(key);
-        let reservation = match self.decide(&engine, key, cells, max_wait).await {
+        let (engine, reservation) = match self.decide(key, cells, max_wait).await {
             Ok(None) => return Ok(()),
-            Ok(Some(reservation)) => reservation,
+            Ok(Some(decided)) => decided,
             Err(Error::Unavailable(error)) => {
                 let local = self.local(error)?;
                 return Ok(local.acquire_within(key, cells, max_wait).await?);
@@ -243,21 +243,28 @@ impl<T: Timer + Clone> RedisKeyedLimiter<T> {
 
     /// Reserves `cells` of `key` within `max_wait`, or refuses: here, if Redis refused as
     /// much before and its instant has not come, otherwise by asking Redis. `None`: admitted
-    /// with nothing to wait for (`max_wait` zero).
+    /// with nothing to wait for (`max_wait` zero, asked without building the key's engine or
+    /// its name); otherwise the key's engine and the reservation to wait for.
     async fn decide(
         &self,
-        engine: &Engine,
         key: &str,
         cells: u32,
         max_wait: Duration,
-    ) -> Result<Option<RedisReservation>, Error> {
+    ) -> Result<Option<(Engine, RedisReservation)>, Error> {
         let bounded = max_wait != Duration::MAX && cells > 0;
         let wait_ns = u64::try_from(max_wait.as_nanos()).unwrap_or(u64::MAX);
         if bounded && let Some(at) = self.refusals.refusal(key, cells, wait_ns, self.timer.now()) {
             return Err(pacer_core::Error::WouldWait { at }.into());
         }
-        match engine.decide(cells, max_wait).await? {
-            Ok(reservation) => Ok(reservation),
+        let decision = if max_wait.is_zero() {
+            self.engine.try_reserve_on(key, cells).await?.map(|()| None)
+        } else {
+            let engine = self.engine_for(key);
+            let decision = engine.reserve_or_refusal(cells, Some(max_wait)).await?;
+            decision.map(|reservation| Some((engine, reservation)))
+        };
+        match decision {
+            Ok(decided) => Ok(decided),
             Err(refusal) => {
                 if bounded {
                     let local = self.timer.now();
@@ -290,10 +297,7 @@ impl<T: Timer + Clone> RedisKeyedLimiter<T> {
     /// fails with [`WouldWait`](pacer_core::Error::WouldWait) carrying the instant they could
     /// go.
     pub async fn try_acquire(&self, key: &str, cells: u32) -> Result<(), Error> {
-        match self
-            .decide(&self.engine_for(key), key, cells, Duration::ZERO)
-            .await
-        {
+        match self.decide(key, cells, Duration::ZERO).await {
             Ok(_spent) => Ok(()),
             Err(Error::Unavailable(error)) => Ok(self.local(error)?.try_acquire(key, cells)?),
             Err(error) => Err(error),

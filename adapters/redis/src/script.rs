@@ -114,9 +114,71 @@ impl ToRedisArgs for ScriptCall {
     }
 }
 
+/// The keys of a call: a limit's key, written as one argument from two parts (a keyed
+/// limiter's prefix and the caller's key, so that no string is built for it), and the entry
+/// of the whole table's pause after it, where there is one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Keys<'a> {
+    prefix: &'a str,
+    name: &'a str,
+    table: Option<&'a str>,
+}
+
+impl<'a> Keys<'a> {
+    /// The key `prefix` + `name`, then `table` if any.
+    pub(crate) fn new(prefix: &'a str, name: &'a str, table: Option<&'a str>) -> Keys<'a> {
+        Keys {
+            prefix,
+            name,
+            table,
+        }
+    }
+
+    /// How many keys the script is given.
+    pub(crate) fn count(&self) -> usize {
+        1 + usize::from(self.table.is_some())
+    }
+}
+
+impl ToRedisArgs for Keys<'_> {
+    fn write_redis_args<W>(&self, out: &mut W)
+    where
+        W: ?Sized + RedisWrite,
+    {
+        {
+            let mut key = out.writer_for_next_arg();
+            // Writing into a byte buffer cannot fail.
+            let _ = key.write_all(self.prefix.as_bytes());
+            let _ = key.write_all(self.name.as_bytes());
+        }
+        if let Some(table) = self.table {
+            out.write_arg(table.as_bytes());
+        }
+    }
+
+    fn num_of_args(&self) -> usize {
+        self.count()
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::ScriptCall;
+    use super::{Keys, ScriptCall};
+    use redis::ToRedisArgs;
+
+    #[test]
+    fn keys_are_the_prefixed_key_then_the_table() {
+        let keys = Keys::new("api:", "alice", Some("pacer-table-pause:api:"));
+        assert_eq!(keys.count(), 2);
+        assert_eq!(
+            keys.to_redis_args(),
+            vec![b"api:alice".to_vec(), b"pacer-table-pause:api:".to_vec()]
+        );
+        assert_eq!(
+            Keys::new("", "k", None).to_redis_args(),
+            vec![b"k".to_vec()]
+        );
+    }
 
     #[test]
     fn the_head_is_the_script_s_struct_layout() {
