@@ -362,7 +362,8 @@ impl<T: Timer + Clone> RedisKeyedLimiter<T> {
     }
 
     /// The end of the pause in force on `key` (nanoseconds since the Unix epoch by the
-    /// server's clock), or `None` if it is not paused.
+    /// server's clock), its own or the whole table's, whichever holds it longer; `None` if
+    /// it is not paused.
     pub async fn paused_until(&self, key: &str) -> Result<Option<u64>, Error> {
         let engine = self.engine_for(key);
         let (_, end, now) = engine.pause(PauseEnd::After(Duration::ZERO)).await?;
