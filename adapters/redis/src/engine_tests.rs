@@ -561,3 +561,92 @@ async fn a_table_pause_moves_a_key_s_instants_exactly_and_a_key_s_own_pause_runs
     let (_, table_end, _) = key.pause_table(None).await.unwrap();
     assert_eq!(local(table_end), 1_550 * ms);
 }
+
+/// A key on a table paused long ago decides exactly as a key of no table on a clock that
+/// much behind: the table's clock is the server's less its shift, and every instant comes
+/// back moved by the shift, to the nanosecond (an odd shift, so that the borrows between
+/// seconds and nanoseconds are exercised), through reservations, bounded waits, tries,
+/// looks, snapshots, cancels, clocks that step back and the origin's rebase.
+#[tokio::test]
+async fn a_key_on_a_paused_table_decides_as_one_on_the_table_s_clock() {
+    use crate::engine::PauseEnd;
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let conn = connect(&server).await;
+    let shift = 1_234_567_891u64;
+    let mut compared = 0;
+    for (case, quota) in quotas().into_iter().enumerate() {
+        let table = format!("diff-table:{case}");
+        let on_table = engine(&conn, &format!("diff-a:{case}"), quota)
+            .with_table(Some(Arc::from(table.as_str())));
+        let plain = engine(&conn, &format!("diff-b:{case}"), quota);
+        set_clock(&conn, 0).await;
+        let (extended, _, _) = on_table
+            .pause_table(Some(PauseEnd::At(BASE_S * NS + shift)))
+            .await
+            .unwrap();
+        assert!(extended);
+        let mut rng = XorShift::new(0x7ab1e + case as u64);
+        let interval = quota.interval().as_nanos().max(1) as u64;
+        let mut now = shift + 10 * NS;
+        // Reservations not yet cancelled, of the table's key and of the other.
+        let mut held: [Vec<RedisReservation>; 2] = [Vec::new(), Vec::new()];
+        for step in 0..150 {
+            match rng.between(0, 9) {
+                0..=3 => now += rng.between(0, 3 * interval),
+                4 => now = now.saturating_sub(rng.between(0, interval)).max(shift),
+                5 if step % 50 == 0 => now += 11 * 3600 * NS, // past the origin's rebase
+                _ => {}
+            }
+            let context = format!("case {case} step {step} at {now}");
+            let cells = rng.between(0, u64::from(quota.burst()) + 1) as u32;
+            let max_wait = match rng.between(0, 2) {
+                0 => None,
+                _ => Some(Duration::from_nanos(rng.between(0, 3 * interval))),
+            };
+            let op = rng.between(0, 9);
+            // What each engine answers, the table's with its instants moved back by the shift.
+            let mut answers = Vec::new();
+            let sides = [(&on_table, now, shift), (&plain, now - shift, 0)];
+            for (side, (engine, clock, back)) in sides.into_iter().enumerate() {
+                set_clock(&conn, clock).await;
+                let answer = match op {
+                    0..=4 => match engine.reserve(cells, max_wait).await {
+                        Ok(reservation) => {
+                            let at = (reservation.at() - back, reservation.decided_at() - back);
+                            held[side].push(reservation);
+                            format!("reserved {at:?}")
+                        }
+                        Err(Error::Limit(pacer_core::Error::WouldWait { at })) => {
+                            format!("would wait {}", at - back)
+                        }
+                        Err(error) => format!("{error:?}"),
+                    },
+                    5 => match engine.try_reserve(cells).await {
+                        Ok(Ok(())) => "taken".to_string(),
+                        Ok(Err(refusal)) => format!("refused {}", refusal.at - back),
+                        Err(error) => format!("{error:?}"),
+                    },
+                    6 => format!("{:?}", engine.peek(cells).await.map(|(at, _)| at - back)),
+                    7 => format!(
+                        "{:?}",
+                        engine.snapshot().await.map(|(s, n)| (
+                            s.remaining,
+                            s.earliest - back,
+                            n - back
+                        ))
+                    ),
+                    _ => match held[side].pop() {
+                        Some(newest) => format!("{:?}", engine.cancel(&newest).await),
+                        None => "nothing held".to_string(),
+                    },
+                };
+                answers.push(answer);
+            }
+            assert_eq!(answers[0], answers[1], "{context}: op {op}, {cells} cells");
+            compared += 1;
+        }
+    }
+    assert!(compared > 1_000);
+}
