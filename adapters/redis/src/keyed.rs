@@ -21,13 +21,18 @@ use crate::{Error, RedisReservation};
 /// cancel and cancel on drop), and each call is one round trip on the server's clock,
 /// followed by one local sleep. The entry expires (`PEXPIRE`, on the server's clock) one
 /// second after its key is idle again, that is once its whole burst is free (and no sooner
-/// than 2 s after it was written), so Redis holds
-/// only keys that are active: the number of distinct keys ever seen costs nothing. Forgetting
-/// an idle key changes no answer, because its state then equals a fresh one.
+/// than 2 s after it was written), so Redis holds only keys that are active: the number of
+/// distinct keys ever seen costs nothing. Forgetting an idle key changes no answer, because
+/// its state then equals a fresh one.
+///
+/// A key can be paused on its own ([`pause_for`](RedisKeyedLimiter::pause_for)), and every
+/// key at once ([`pause_all_for`](RedisKeyedLimiter::pause_all_for)), for every process:
+/// each call on a key also reads the whole table's pause from its entry,
+/// [`table_pause_key`](RedisKeyedLimiter::table_pause_key), in the same round trip.
 ///
 /// On a Redis Cluster ([`RedisKeyedLimiter::connect_cluster`]) each key's entry lives on the
 /// master of its slot, so the keys spread over the masters; a prefix with a hash tag
-/// (`{...}`) would put them all in one slot instead.
+/// (`{...}`) would put them all in one slot instead, which the whole-table pause needs.
 ///
 /// The in-process counterpart is `pacer_tokio::KeyedLimiter`, with the same method names.
 /// Unlike it, this limiter has no table to fill: Redis's memory bounds the active keys (with
@@ -430,8 +435,9 @@ impl<T: Timer + Clone> RedisKeyedLimiter<T> {
         }
     }
 
-    /// The Redis entry that holds the pause of this limiter's whole table, if its keys can
-    /// read it.
+    /// The Redis entry that holds the pause of this limiter's whole table,
+    /// `pacer-table-pause:` followed by the prefix (keep other data out of that name); `None`
+    /// on a Redis Cluster when the prefix has no hash tag, where no key could read it.
     pub fn table_pause_key(&self) -> Option<&str> {
         self.engine.table()
     }
