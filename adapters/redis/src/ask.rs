@@ -15,15 +15,15 @@ use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::SingleNodeRoutingInfo;
 use redis::{RedisError, RedisResult, Value};
 
-use crate::script::{LuaScript, ScriptCall};
+use crate::script::{Keys, LuaScript, ScriptCall};
 
-/// Runs `call` of `script` on `key` at the node that `redirect` (an `ASK` error) names,
+/// Runs `call` of `script` on `keys` at the node that `redirect` (an `ASK` error) names,
 /// right after `ASKING`; `redirect` itself if it names no node.
 pub(crate) async fn run_after_ask(
     conn: &mut ClusterConnection,
     redirect: RedisError,
     script: &LuaScript,
-    key: &str,
+    keys: Keys<'_>,
     call: &ScriptCall,
 ) -> RedisResult<Value> {
     let Some((host, port)) = redirect
@@ -39,8 +39,8 @@ pub(crate) async fn run_after_ask(
     pipeline
         .cmd("EVAL")
         .arg(script.source())
-        .arg(1)
-        .arg(key)
+        .arg(keys.count())
+        .arg(keys)
         .arg(call);
     let route = SingleNodeRoutingInfo::ByAddress { host, port };
     let replies = conn.route_pipeline(pipeline, 0, 2, route).await?;

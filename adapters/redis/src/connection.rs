@@ -12,12 +12,14 @@ use std::time::Duration;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, Pipeline, RedisFuture, RedisResult, RetryMethod, Value};
+use redis::{
+    Cmd, ErrorKind, Pipeline, RedisFuture, RedisResult, RetryMethod, ServerErrorKind, Value,
+};
 
 use crate::Error;
 use crate::ask::run_after_ask;
 use crate::durable::{ReplicaWait, run_durable};
-use crate::script::{LuaScript, ScriptCall};
+use crate::script::{Keys, LuaScript, ScriptCall};
 use crate::sentinel::SentinelMaster;
 
 /// How long connecting to a server, and a reply, may take before the connection gives up.
@@ -200,8 +202,9 @@ impl Connection {
         matches!(self.inner, Inner::Cluster(_))
     }
 
-    /// Runs `call` of `script` on `key`: `EVALSHA`, loading the script where the server
-    /// lacks it, routed by the key's slot on a cluster.
+    /// Runs `call` of `script` on `keys` (a limit's key, and a keyed limiter's table pause
+    /// entry after it): `EVALSHA`, loading the script where the server lacks it, routed by
+    /// the first key's slot on a cluster.
     ///
     /// On a cluster, a call that still meets a redirect once redis-rs's own retries are
     /// spent runs again: after `MOVED` (redis-rs has refreshed its slot map since) as
@@ -210,17 +213,29 @@ impl Connection {
     pub(crate) async fn run_script(
         &self,
         script: &LuaScript,
-        key: &str,
+        keys: Keys<'_>,
         call: &ScriptCall,
     ) -> RedisResult<Value> {
         let mut conn = self.clone();
-        let mut invocation = script.script().prepare_invoke();
-        invocation.key(key).arg(call);
+        // EVALSHA built here in one buffer (redis-rs's ScriptInvocation would copy every
+        // argument twice); a server without the script gets it loaded, and the call again.
+        let mut command = redis::cmd("EVALSHA");
+        command
+            .arg(script.script().get_hash())
+            .arg(keys.count())
+            .arg(keys)
+            .arg(call);
         let mut attempts = 0;
         loop {
             let result = match self.replica_wait {
-                None => invocation.invoke_async::<Value>(&mut conn).await,
-                Some(wait) => run_durable(&mut conn, wait, script, key, call).await,
+                None => match command.query_async::<Value>(&mut conn).await {
+                    Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                        script.script().load_async(&mut conn).await?;
+                        command.query_async::<Value>(&mut conn).await
+                    }
+                    other => other,
+                },
+                Some(wait) => run_durable(&mut conn, wait, script, keys, call).await,
             };
             let Inner::Cluster(cluster) = &mut conn.inner else {
                 return result;
@@ -232,7 +247,7 @@ impl Connection {
                     if matches!(error.retry_method(), RetryMethod::AskRedirect)
                         && self.replica_wait.is_none() =>
                 {
-                    return run_after_ask(cluster, error, script, key, call).await;
+                    return run_after_ask(cluster, error, script, keys, call).await;
                 }
                 Err(error)
                     if matches!(error.retry_method(), RetryMethod::MovedRedirect)

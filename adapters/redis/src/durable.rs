@@ -11,7 +11,7 @@ use std::time::Duration;
 use redis::aio::ConnectionLike;
 use redis::{RedisError, RedisResult, ServerErrorKind, Value};
 
-use crate::script::{LuaScript, ScriptCall};
+use crate::script::{Keys, LuaScript, ScriptCall};
 
 /// How many replicas must acknowledge a call, and how long `WAIT` waits for them.
 #[derive(Clone, Copy, Debug)]
@@ -31,22 +31,29 @@ impl ReplicaWait {
     }
 }
 
-/// Runs `call` of `script` on `key` followed by `WAIT`, on `conn` (routed by the key's slot
+/// Runs `call` of `script` on `keys` followed by `WAIT`, on `conn` (routed by the key's slot
 /// on a cluster: `WAIT` names no key, so the pipeline goes where the script goes).
 pub(crate) async fn run_durable(
     conn: &mut impl ConnectionLike,
     wait: ReplicaWait,
     script: &LuaScript,
-    key: &str,
+    keys: Keys<'_>,
     call: &ScriptCall,
 ) -> RedisResult<Value> {
-    let (reply, acknowledged) =
-        send(conn, wait, "EVALSHA", script.script().get_hash(), key, call).await?;
+    let (reply, acknowledged) = send(
+        conn,
+        wait,
+        "EVALSHA",
+        script.script().get_hash(),
+        keys,
+        call,
+    )
+    .await?;
     let (reply, acknowledged) = match reply {
         Value::ServerError(error) if error.kind() == Some(ServerErrorKind::NoScript) => {
             // A node that lacks the script (a replica just promoted: scripts are not
             // replicated) runs it from its source.
-            send(conn, wait, "EVAL", script.source(), key, call).await?
+            send(conn, wait, "EVAL", script.source(), keys, call).await?
         }
         other => (other, acknowledged),
     };
@@ -71,11 +78,16 @@ async fn send(
     wait: ReplicaWait,
     command: &str,
     script: &str,
-    key: &str,
+    keys: Keys<'_>,
     call: &ScriptCall,
 ) -> RedisResult<(Value, i64)> {
     let mut pipeline = redis::pipe();
-    pipeline.cmd(command).arg(script).arg(1).arg(key).arg(call);
+    pipeline
+        .cmd(command)
+        .arg(script)
+        .arg(keys.count())
+        .arg(keys)
+        .arg(call);
     pipeline.cmd("WAIT").arg(wait.replicas).arg(wait.timeout_ms);
     let mut replies = conn.req_packed_commands(&pipeline, 0, 2).await?.into_iter();
     let (Some(reply), Some(acknowledged)) = (replies.next(), replies.next()) else {

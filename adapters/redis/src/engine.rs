@@ -15,7 +15,7 @@ use crate::connection::Connection;
 use crate::in_flight::InFlight;
 use crate::reservation::Token;
 use crate::runtime;
-use crate::script::{LuaScript, ScriptCall};
+use crate::script::{Keys, LuaScript, ScriptCall};
 use crate::{Error, RedisReservation};
 
 /// burst × period (ns) and burst × count must stay within this, so that every value the
@@ -53,17 +53,10 @@ impl QuotaArgs {
         self.quota
     }
 
-    /// Adds the quota to a script call, already divided so that the script parses nothing:
-    /// count, period in nanoseconds, burst, and the period's quotient and remainder by the
-    /// count (period = quotient · count + remainder).
-    fn add_to(&self, call: &mut ScriptCall) {
+    /// A script call of `op` with this quota and the operation's numbers `x` and `y`.
+    fn call(&self, op: u8, x: i128, y: i128) -> ScriptCall {
         let quota = self.quota;
-        let (count, period) = (u64::from(quota.count()), quota.period_nanos());
-        call.arg(count)
-            .arg(period)
-            .arg(quota.burst())
-            .arg(period / count)
-            .arg(period % count);
+        ScriptCall::new(quota.count(), quota.period_nanos(), quota.burst(), op, x, y)
     }
 }
 
@@ -89,6 +82,10 @@ pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 pub(crate) struct Engine {
     conn: Connection,
     key: Arc<str>,
+    /// The entry of the whole table's pause that every key's call reads, for a keyed
+    /// limiter's engine (`None`: an unkeyed limit, or a cluster whose keys it cannot share a
+    /// slot with).
+    table: Option<Arc<str>>,
     quota: QuotaArgs,
     script: Arc<LuaScript>,
     timeout: Duration,
@@ -109,10 +106,21 @@ impl Engine {
         Engine {
             conn,
             key,
+            table: None,
             quota,
             script,
             timeout: DEFAULT_TIMEOUT,
         }
+    }
+
+    /// The same with every call reading the whole table's pause from `table`.
+    pub(crate) fn with_table(self, table: Option<Arc<str>>) -> Engine {
+        Engine { table, ..self }
+    }
+
+    /// The entry of the whole table's pause, where this engine reads one.
+    pub(crate) fn table(&self) -> Option<&str> {
+        self.table.as_deref()
     }
 
     /// The same with calls bounded by `timeout`.
@@ -161,17 +169,67 @@ impl Engine {
         let max_wait = max_wait.map_or(-1, |wait| i128::try_from(wait.as_nanos()).unwrap_or(-1));
         let engine = self.clone();
         let request = Box::pin(async move {
-            let mut call = engine.call("r");
-            call.arg(cells).arg(max_wait);
+            let call = engine.quota.call(b'r', cells.into(), max_wait);
+            let (key, table) = (&*engine.key, engine.table.as_deref());
             engine
                 .conn
-                .run_script(&engine.script, &engine.key, &call)
+                .run_script(&engine.script, Keys::new("", key, table), &call)
                 .await
         });
         let value = self
             .answer(InFlight::new(self.clone(), cells, request))
             .await?;
         self.decision_from(value, cells)
+    }
+
+    /// Takes `cells` now if they are free, or gives Redis's refusal with the instant they
+    /// could go: what `try_acquire` needs and no more, so the answer to an admission is one
+    /// integer. Given up on before Redis answers, nothing is left to cancel: an admitted
+    /// cell is due at once, past any cancel.
+    pub(crate) async fn try_reserve(&self, cells: u32) -> Result<Result<(), Refusal>, Error> {
+        self.try_reserve_on("", cells).await
+    }
+
+    /// [`try_reserve`](Engine::try_reserve) on the key `self.key() + name`: a keyed
+    /// limiter's key, named without building its string.
+    pub(crate) async fn try_reserve_on(
+        &self,
+        name: &str,
+        cells: u32,
+    ) -> Result<Result<(), Refusal>, Error> {
+        let call = self.quota.call(b't', cells.into(), 0);
+        let keys = Keys::new(&self.key, name, self.table.as_deref());
+        let request = self.conn.run_script(&self.script, keys, &call);
+        match self.answer(request).await? {
+            Value::Int(1) => Ok(Ok(())),
+            other => {
+                let reply = Reply::parse(other)?;
+                if reply.status != "wait" {
+                    return Err(self.refusal(reply, cells));
+                }
+                let [origin, at, now] = reply.ints()?;
+                Ok(Err(Refusal {
+                    at: absolute(origin, at)?,
+                    now: absolute(origin, now)?,
+                }))
+            }
+        }
+    }
+
+    /// [`try_reserve`](Engine::try_reserve) when `max_wait` is zero (no reservation to
+    /// wait for: `None`), otherwise [`reserve_or_refusal`](Engine::reserve_or_refusal).
+    pub(crate) async fn decide(
+        &self,
+        cells: u32,
+        max_wait: Duration,
+    ) -> Result<Result<Option<RedisReservation>, Refusal>, Error> {
+        if max_wait.is_zero() {
+            return Ok(self.try_reserve(cells).await?.map(|()| None));
+        }
+        Ok(self
+            .reserve_or_refusal(cells, Some(max_wait))
+            .await?
+            .map(Some))
     }
 
     /// The reservation (or the refusal) in the script's answer to a reserve call.
@@ -191,26 +249,26 @@ impl Engine {
         value: Value,
         cells: u32,
     ) -> Result<Result<RedisReservation, Refusal>, Error> {
+        if let Value::BulkString(bytes) = &value {
+            let [origin, at, now, epoch, shift, bw, bf, aw, af] = doubles(bytes)?;
+            return Ok(Ok(RedisReservation {
+                key: self.key.clone(),
+                at: absolute(origin, at)?,
+                decided: absolute(origin, now)?,
+                cells,
+                token: Token {
+                    origin,
+                    epoch,
+                    // The token keeps limiter time, which a pause does not move.
+                    at: at - shift,
+                    shift,
+                    before: (bw, bf),
+                    after: (aw, af),
+                },
+            }));
+        }
         let reply = Reply::parse(value)?;
         match reply.status.as_str() {
-            "ok" => {
-                let [origin, at, now, epoch, shift, bw, bf, aw, af] = reply.ints()?;
-                Ok(Ok(RedisReservation {
-                    key: self.key.clone(),
-                    at: absolute(origin, at)?,
-                    decided: absolute(origin, now)?,
-                    cells,
-                    token: Token {
-                        origin,
-                        epoch,
-                        // The token keeps limiter time, which a pause does not move.
-                        at: at - shift,
-                        shift,
-                        before: (bw, bf),
-                        after: (aw, af),
-                    },
-                }))
-            }
             "wait" => {
                 let [origin, at, now] = reply.ints()?;
                 Ok(Err(Refusal {
@@ -224,8 +282,7 @@ impl Engine {
 
     /// The instant `reserve` would give `cells` now, and the server's now, recording nothing.
     pub(crate) async fn peek(&self, cells: u32) -> Result<(u64, u64), Error> {
-        let mut call = self.call("l");
-        call.arg(cells);
+        let call = self.quota.call(b'l', cells.into(), 0);
         let reply = self.run(&self.key, &call).await?;
         if reply.status != "ok" {
             return Err(self.refusal(reply, cells));
@@ -236,7 +293,7 @@ impl Engine {
 
     /// The remaining burst and the earliest instant for one cell, and the server's now.
     pub(crate) async fn snapshot(&self) -> Result<(Snapshot, u64), Error> {
-        let reply = self.run(&self.key, &self.call("s")).await?;
+        let reply = self.run(&self.key, &self.quota.call(b's', 0, 0)).await?;
         if reply.status != "ok" {
             return Err(self.refusal(reply, 1));
         }
@@ -256,7 +313,7 @@ impl Engine {
             return Ok(false);
         }
         let token = reservation.token;
-        let mut call = self.call("c");
+        let mut call = self.quota.call(b'c', 0, 0);
         call.arg(token.origin).arg(token.epoch).arg(token.at);
         call.arg(token.before.0).arg(token.before.1);
         call.arg(token.after.0).arg(token.after.1);
@@ -270,9 +327,7 @@ impl Engine {
     /// Changes the stored quota to `quota` at the server's now (the design's three cases),
     /// and returns the engine for it.
     pub(crate) async fn set_quota(&self, quota: QuotaArgs) -> Result<Engine, Error> {
-        let mut call = ScriptCall::new("q");
-        quota.add_to(&mut call);
-        let reply = self.run(&self.key, &call).await?;
+        let reply = self.run(&self.key, &quota.call(b'q', 0, 0)).await?;
         match reply.status.as_str() {
             "ok" => Ok(Engine {
                 quota,
@@ -287,14 +342,45 @@ impl Engine {
     /// pause moved its end later, the end of the pause in force (ns since the Unix epoch),
     /// and the server's now.
     pub(crate) async fn pause(&self, end: PauseEnd) -> Result<(bool, u64, u64), Error> {
-        let mut call = self.call("z");
-        match end {
-            PauseEnd::At(at) => call.arg(at / NANOS).arg(at % NANOS),
-            PauseEnd::After(wait) => call
-                .arg(-1)
-                .arg(wait.as_nanos().min(u128::from(u64::MAX)) as u64),
+        let reply = self.run(&self.key, &self.pause_call(b'z', end)).await?;
+        Engine::paused(reply)
+    }
+
+    /// Pauses the whole table (every key of a keyed limiter) until `end`, as
+    /// [`pause`](Engine::pause) does one key; `None` reads the pause in force without
+    /// changing it. Fails with [`Error::TablePauseUnavailable`] for an engine whose keys
+    /// cannot read the table's pause.
+    pub(crate) async fn pause_table(
+        &self,
+        end: Option<PauseEnd>,
+    ) -> Result<(bool, u64, u64), Error> {
+        let Some(table) = self.table.as_deref() else {
+            return Err(Error::TablePauseUnavailable);
         };
-        let reply = self.run(&self.key, &call).await?;
+        let call = match end {
+            Some(end) => self.pause_call(b'Z', end),
+            None => self.quota.call(b'Z', -2, 0),
+        };
+        let request = self
+            .conn
+            .run_script(&self.script, Keys::new("", table, None), &call);
+        Engine::paused(Reply::parse(self.answer(request).await?)?)
+    }
+
+    /// A pause's call: its end as seconds and nanoseconds of the server's clock, or -1 and
+    /// the nanoseconds from the server's now.
+    fn pause_call(&self, op: u8, end: PauseEnd) -> ScriptCall {
+        match end {
+            PauseEnd::At(at) => self
+                .quota
+                .call(op, (at / NANOS).into(), (at % NANOS).into()),
+            PauseEnd::After(wait) => self.quota.call(op, -1, wait.as_nanos() as i128),
+        }
+    }
+
+    /// A pause's answer: whether it moved the end later, the end in force and the server's
+    /// now (ns since the Unix epoch).
+    fn paused(reply: Reply) -> Result<(bool, u64, u64), Error> {
         match reply.status.as_str() {
             "ok" => {
                 let [extended, origin, end, now] = reply.ints()?;
@@ -317,9 +403,8 @@ impl Engine {
         &self,
         reservation: &RedisReservation,
     ) -> Result<Option<(u64, i64)>, Error> {
-        let mut call = ScriptCall::new("w");
-        self.quota.add_to(&mut call);
-        call.arg(reservation.token.origin).arg(reservation.token.at);
+        let token = reservation.token;
+        let call = self.quota.call(b'w', token.origin.into(), token.at.into());
         let reply = self.run(&reservation.key, &call).await?;
         match (reply.status.as_str(), reply.ints.as_slice()) {
             ("ok", [0]) => Ok(None),
@@ -328,19 +413,12 @@ impl Engine {
         }
     }
 
-    /// A call of the script for `op` with this client's quota; the operation's own
-    /// arguments follow.
-    fn call(&self, op: &'static str) -> ScriptCall {
-        let mut call = ScriptCall::new(op);
-        self.quota.add_to(&mut call);
-        call
-    }
-
     /// Runs `call` of the script on `key` once. A call that has no answer within the
     /// timeout (a server that stopped answering, or a connection still trying to come
     /// back) is [`Error::Unavailable`].
     async fn run(&self, key: &str, call: &ScriptCall) -> Result<Reply, Error> {
-        let request = self.conn.run_script(&self.script, key, call);
+        let keys = Keys::new("", key, self.table.as_deref());
+        let request = self.conn.run_script(&self.script, keys, call);
         Reply::parse(self.answer(request).await?)
     }
 
@@ -397,6 +475,25 @@ fn unexpected(what: &dyn std::fmt::Debug) -> Error {
 fn absolute(origin: i64, nanos: i64) -> Result<u64, Error> {
     let at = i128::from(origin) * NANOS_PER_SEC + i128::from(nanos);
     u64::try_from(at).map_err(|_| unexpected(&(origin, nanos)))
+}
+
+/// The nine numbers of a reservation's answer: doubles, little-endian, each a whole number
+/// within 2^53.
+fn doubles(bytes: &[u8]) -> Result<[i64; 9], Error> {
+    if bytes.len() != 72 {
+        return Err(unexpected(&bytes));
+    }
+    let mut out = [0i64; 9];
+    for (slot, chunk) in out.iter_mut().zip(bytes.chunks_exact(8)) {
+        let mut raw = [0u8; 8];
+        raw.copy_from_slice(chunk);
+        let value = f64::from_le_bytes(raw);
+        if value.fract() != 0.0 || value.abs() > 9_007_199_254_740_992.0 {
+            return Err(unexpected(&value));
+        }
+        *slot = value as i64;
+    }
+    Ok(out)
 }
 
 /// A script's reply: a status word, then integers (or, for "mismatch", the stored quota).

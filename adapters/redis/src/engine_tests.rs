@@ -492,3 +492,161 @@ async fn a_change_rounds_a_rescaled_bucket_up_by_its_last_bit() {
         now + whole + 1
     );
 }
+
+#[tokio::test]
+async fn a_table_pause_moves_a_key_s_instants_exactly_and_a_key_s_own_pause_runs_on_its_clock() {
+    use crate::engine::PauseEnd;
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let conn = connect(&server).await;
+    let on_table = |key: &str| {
+        engine(&conn, key, quota(10, Duration::from_secs(1), 1))
+            .with_table(Some(Arc::from("exact-table")))
+    };
+    let (key, other) = (on_table("exact:k"), on_table("exact:other"));
+    let ms = 1_000_000;
+    set_clock(&conn, 0).await;
+    let mut receipts = Vec::new();
+    for _ in 0..3 {
+        receipts.push(key.reserve(1, None).await.unwrap());
+    }
+    let instants: Vec<u64> = receipts.iter().map(|r| local(r.at())).collect();
+    assert_eq!(instants, [0, 100 * ms, 200 * ms]);
+
+    // At 50 ms the whole table pauses until 1 s: 950 ms of the table's clock stand still.
+    set_clock(&conn, 50 * ms).await;
+    let (extended, end, now) = key
+        .pause_table(Some(PauseEnd::At(BASE_S * NS + NS)))
+        .await
+        .unwrap();
+    assert!(extended);
+    assert_eq!((local(end), local(now)), (NS, 50 * ms));
+    set_clock(&conn, 500 * ms).await;
+    assert_eq!(
+        key.pending(&receipts[0]).await.unwrap(),
+        None,
+        "passed before"
+    );
+    for (receipt, was) in receipts.iter().zip(&instants).skip(1) {
+        let (at, shift) = key.pending(receipt).await.unwrap().unwrap();
+        assert_eq!(local(at), was + 950 * ms, "moved by exactly the pause");
+        assert_eq!(shift, 950 * ms as i64);
+    }
+    // A key never seen queues at the pause's end, and a bounded wait refuses at it.
+    assert_eq!(local(other.reserve(1, None).await.unwrap().at()), NS);
+    match key.reserve(1, Some(Duration::from_millis(100))).await {
+        Err(Error::Limit(pacer_core::Error::WouldWait { at })) => {
+            assert_eq!(local(at), 1_250 * ms)
+        }
+        other => panic!("expected WouldWait, got {other:?}"),
+    }
+
+    // After the pause the key's own pause of 100 ms, made at 1.3 s, runs on the table's
+    // clock; a second table pause, 1.35 s to 1.55 s, stops it too, so the key resumes 200 ms
+    // after its own end: at 1.6 s.
+    set_clock(&conn, 1_300 * ms).await;
+    let (extended, end, _) = key
+        .pause(PauseEnd::After(Duration::from_millis(100)))
+        .await
+        .unwrap();
+    assert!(extended);
+    assert_eq!(local(end), 1_400 * ms);
+    set_clock(&conn, 1_350 * ms).await;
+    key.pause_table(Some(PauseEnd::At(BASE_S * NS + 1_550 * ms)))
+        .await
+        .unwrap();
+    let (_, end, _) = key.pause(PauseEnd::After(Duration::ZERO)).await.unwrap();
+    assert_eq!(local(end), 1_600 * ms);
+    let (_, table_end, _) = key.pause_table(None).await.unwrap();
+    assert_eq!(local(table_end), 1_550 * ms);
+}
+
+/// A key on a table paused long ago decides exactly as a key of no table on a clock that
+/// much behind: the table's clock is the server's less its shift, and every instant comes
+/// back moved by the shift, to the nanosecond (an odd shift, so that the borrows between
+/// seconds and nanoseconds are exercised), through reservations, bounded waits, tries,
+/// looks, snapshots, cancels, clocks that step back and the origin's rebase.
+#[tokio::test]
+async fn a_key_on_a_paused_table_decides_as_one_on_the_table_s_clock() {
+    use crate::engine::PauseEnd;
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let conn = connect(&server).await;
+    let shift = 1_234_567_891u64;
+    let mut compared = 0;
+    for (case, quota) in quotas().into_iter().enumerate() {
+        let table = format!("diff-table:{case}");
+        let on_table = engine(&conn, &format!("diff-a:{case}"), quota)
+            .with_table(Some(Arc::from(table.as_str())));
+        let plain = engine(&conn, &format!("diff-b:{case}"), quota);
+        set_clock(&conn, 0).await;
+        let (extended, _, _) = on_table
+            .pause_table(Some(PauseEnd::At(BASE_S * NS + shift)))
+            .await
+            .unwrap();
+        assert!(extended);
+        let mut rng = XorShift::new(0x7ab1e + case as u64);
+        let interval = quota.interval().as_nanos().max(1) as u64;
+        let mut now = shift + 10 * NS;
+        // Reservations not yet cancelled, of the table's key and of the other.
+        let mut held: [Vec<RedisReservation>; 2] = [Vec::new(), Vec::new()];
+        for step in 0..150 {
+            match rng.between(0, 9) {
+                0..=3 => now += rng.between(0, 3 * interval),
+                4 => now = now.saturating_sub(rng.between(0, interval)).max(shift),
+                5 if step % 50 == 0 => now += 11 * 3600 * NS, // past the origin's rebase
+                _ => {}
+            }
+            let context = format!("case {case} step {step} at {now}");
+            let cells = rng.between(0, u64::from(quota.burst()) + 1) as u32;
+            let max_wait = match rng.between(0, 2) {
+                0 => None,
+                _ => Some(Duration::from_nanos(rng.between(0, 3 * interval))),
+            };
+            let op = rng.between(0, 9);
+            // What each engine answers, the table's with its instants moved back by the shift.
+            let mut answers = Vec::new();
+            let sides = [(&on_table, now, shift), (&plain, now - shift, 0)];
+            for (side, (engine, clock, back)) in sides.into_iter().enumerate() {
+                set_clock(&conn, clock).await;
+                let answer = match op {
+                    0..=4 => match engine.reserve(cells, max_wait).await {
+                        Ok(reservation) => {
+                            let at = (reservation.at() - back, reservation.decided_at() - back);
+                            held[side].push(reservation);
+                            format!("reserved {at:?}")
+                        }
+                        Err(Error::Limit(pacer_core::Error::WouldWait { at })) => {
+                            format!("would wait {}", at - back)
+                        }
+                        Err(error) => format!("{error:?}"),
+                    },
+                    5 => match engine.try_reserve(cells).await {
+                        Ok(Ok(())) => "taken".to_string(),
+                        Ok(Err(refusal)) => format!("refused {}", refusal.at - back),
+                        Err(error) => format!("{error:?}"),
+                    },
+                    6 => format!("{:?}", engine.peek(cells).await.map(|(at, _)| at - back)),
+                    7 => format!(
+                        "{:?}",
+                        engine.snapshot().await.map(|(s, n)| (
+                            s.remaining,
+                            s.earliest - back,
+                            n - back
+                        ))
+                    ),
+                    _ => match held[side].pop() {
+                        Some(newest) => format!("{:?}", engine.cancel(&newest).await),
+                        None => "nothing held".to_string(),
+                    },
+                };
+                answers.push(answer);
+            }
+            assert_eq!(answers[0], answers[1], "{context}: op {op}, {cells} cells");
+            compared += 1;
+        }
+    }
+    assert!(compared > 1_000);
+}

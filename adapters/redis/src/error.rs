@@ -38,6 +38,11 @@ pub enum Error {
     /// server's now, or a limit that stays busy would be paused for more than that in all.
     /// Nothing changed.
     PauseTooLong,
+    /// A pause of a keyed limiter's whole table on a Redis Cluster whose prefix has no hash
+    /// tag: the keys spread over the cluster's slots, and a script can read only its own
+    /// slot, so no key could see that pause. Give the prefix a hash tag (`{...}`) to keep a
+    /// limiter's keys in one slot, or pause keys one by one. Nothing changed.
+    TablePauseUnavailable,
     /// Redis answered something pacer-redis does not expect: another kind of value under the
     /// key, or an error from the server. Nothing was admitted.
     Unexpected(String),
@@ -67,6 +72,11 @@ impl fmt::Display for Error {
                 f,
                 "pause refused: a pause may end at most 2^50 ns (about 13 days) after the \
                  server's now, and a busy limit's pauses may add up to at most that"
+            ),
+            Error::TablePauseUnavailable => write!(
+                f,
+                "a whole-table pause needs every key in one slot on a Redis Cluster: give the \
+                 prefix a hash tag, or pause keys one by one"
             ),
             Error::Unexpected(what) => write!(f, "unexpected answer from Redis: {what}"),
         }

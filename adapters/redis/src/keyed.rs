@@ -20,13 +20,19 @@ use crate::{Error, RedisReservation};
 /// `RedisLimiter` (the same operations, the conformance rule, FIFO, weights, bounded waits,
 /// cancel and cancel on drop), and each call is one round trip on the server's clock,
 /// followed by one local sleep. The entry expires (`PEXPIRE`, on the server's clock) one
-/// second after its key is idle again, that is once its whole burst is free, so Redis holds
-/// only keys that are active: the number of distinct keys ever seen costs nothing. Forgetting
-/// an idle key changes no answer, because its state then equals a fresh one.
+/// second after its key is idle again, that is once its whole burst is free (and no sooner
+/// than 2 s after it was written), so Redis holds only keys that are active: the number of
+/// distinct keys ever seen costs nothing. Forgetting an idle key changes no answer, because
+/// its state then equals a fresh one.
+///
+/// A key can be paused on its own ([`pause_for`](RedisKeyedLimiter::pause_for)), and every
+/// key at once ([`pause_all_for`](RedisKeyedLimiter::pause_all_for)), for every process:
+/// each call on a key also reads the whole table's pause from its entry,
+/// [`table_pause_key`](RedisKeyedLimiter::table_pause_key), in the same round trip.
 ///
 /// On a Redis Cluster ([`RedisKeyedLimiter::connect_cluster`]) each key's entry lives on the
 /// master of its slot, so the keys spread over the masters; a prefix with a hash tag
-/// (`{...}`) would put them all in one slot instead.
+/// (`{...}`) would put them all in one slot instead, which the whole-table pause needs.
 ///
 /// The in-process counterpart is `pacer_tokio::KeyedLimiter`, with the same method names.
 /// Unlike it, this limiter has no table to fill: Redis's memory bounds the active keys (with
@@ -133,8 +139,10 @@ impl<T: Timer + Clone> RedisKeyedLimiter<T> {
         quota: Quota,
         timer: T,
     ) -> Result<RedisKeyedLimiter<T>, Error> {
+        let conn: Connection = conn.into();
+        let table = table_entry(&conn, prefix);
         let prefix: Arc<str> = Arc::from(prefix);
-        let engine = Engine::new(conn.into(), prefix.clone(), QuotaArgs::new(quota)?);
+        let engine = Engine::new(conn, prefix.clone(), QuotaArgs::new(quota)?).with_table(table);
         Ok(RedisKeyedLimiter {
             engine,
             prefix,
@@ -225,9 +233,9 @@ impl<T: Timer + Clone> RedisKeyedLimiter<T> {
         cells: u32,
         max_wait: Duration,
     ) -> Result<(), Error> {
-        let engine = self.engine_for(key);
-        let reservation = match self.decide(&engine, key, cells, max_wait).await {
-            Ok(reservation) => reservation,
+        let (engine, reservation) = match self.decide(key, cells, max_wait).await {
+            Ok(None) => return Ok(()),
+            Ok(Some(decided)) => decided,
             Err(Error::Unavailable(error)) => {
                 let local = self.local(error)?;
                 return Ok(local.acquire_within(key, cells, max_wait).await?);
@@ -239,21 +247,29 @@ impl<T: Timer + Clone> RedisKeyedLimiter<T> {
     }
 
     /// Reserves `cells` of `key` within `max_wait`, or refuses: here, if Redis refused as
-    /// much before and its instant has not come, otherwise by asking Redis.
+    /// much before and its instant has not come, otherwise by asking Redis. `None`: admitted
+    /// with nothing to wait for (`max_wait` zero, asked without building the key's engine or
+    /// its name); otherwise the key's engine and the reservation to wait for.
     async fn decide(
         &self,
-        engine: &Engine,
         key: &str,
         cells: u32,
         max_wait: Duration,
-    ) -> Result<RedisReservation, Error> {
+    ) -> Result<Option<(Engine, RedisReservation)>, Error> {
         let bounded = max_wait != Duration::MAX && cells > 0;
         let wait_ns = u64::try_from(max_wait.as_nanos()).unwrap_or(u64::MAX);
         if bounded && let Some(at) = self.refusals.refusal(key, cells, wait_ns, self.timer.now()) {
             return Err(pacer_core::Error::WouldWait { at }.into());
         }
-        match engine.reserve_or_refusal(cells, Some(max_wait)).await? {
-            Ok(reservation) => Ok(reservation),
+        let decision = if max_wait.is_zero() {
+            self.engine.try_reserve_on(key, cells).await?.map(|()| None)
+        } else {
+            let engine = self.engine_for(key);
+            let decision = engine.reserve_or_refusal(cells, Some(max_wait)).await?;
+            decision.map(|reservation| Some((engine, reservation)))
+        };
+        match decision {
+            Ok(decided) => Ok(decided),
             Err(refusal) => {
                 if bounded {
                     let local = self.timer.now();
@@ -286,10 +302,7 @@ impl<T: Timer + Clone> RedisKeyedLimiter<T> {
     /// fails with [`WouldWait`](pacer_core::Error::WouldWait) carrying the instant they could
     /// go.
     pub async fn try_acquire(&self, key: &str, cells: u32) -> Result<(), Error> {
-        match self
-            .decide(&self.engine_for(key), key, cells, Duration::ZERO)
-            .await
-        {
+        match self.decide(key, cells, Duration::ZERO).await {
             Ok(_spent) => Ok(()),
             Err(Error::Unavailable(error)) => Ok(self.local(error)?.try_acquire(key, cells)?),
             Err(error) => Err(error),
@@ -354,10 +367,49 @@ impl<T: Timer + Clone> RedisKeyedLimiter<T> {
     }
 
     /// The end of the pause in force on `key` (nanoseconds since the Unix epoch by the
-    /// server's clock), or `None` if it is not paused.
+    /// server's clock), its own or the whole table's, whichever holds it longer; `None` if
+    /// it is not paused.
     pub async fn paused_until(&self, key: &str) -> Result<Option<u64>, Error> {
         let engine = self.engine_for(key);
         let (_, end, now) = engine.pause(PauseEnd::After(Duration::ZERO)).await?;
+        Ok((end > now).then_some(end))
+    }
+
+    /// Pauses every key of this limiter, in every process, until `until` (nanoseconds since
+    /// the Unix epoch by the Redis server's clock): the whole table's clock stops, as
+    /// [`pause_until`](RedisKeyedLimiter::pause_until) stops one key's. Nothing passes in
+    /// any key from now until `until`, except a reservation already past its instant; every
+    /// key's reservations not yet passed move later by the pause, keeping their order and
+    /// spacing, and waiters in every process learn of it when their sleep ends, as for a
+    /// key's pause. Pauses of the whole table combine to the latest end. Returns whether the
+    /// pause now ends later than before; fails with [`Error::PauseTooLong`] for a pause
+    /// ending more than about 13 days after the server's now, or once the table's pauses add
+    /// up to more than about 26 days within 40 days of each other.
+    ///
+    /// A key's own pause runs on the table's clock: one in force when the whole table is
+    /// paused resumes, after the table's pause, for the time it had left.
+    ///
+    /// On a Redis Cluster this needs a prefix with a hash tag (`{...}`, all keys in one slot);
+    /// otherwise it fails with [`Error::TablePauseUnavailable`].
+    pub async fn pause_all_until(&self, until: u64) -> Result<bool, Error> {
+        Ok(self.engine.pause_table(Some(PauseEnd::At(until))).await?.0)
+    }
+
+    /// [`pause_all_until`](RedisKeyedLimiter::pause_all_until) the server's now plus
+    /// `duration`.
+    pub async fn pause_all_for(&self, duration: Duration) -> Result<bool, Error> {
+        Ok(self
+            .engine
+            .pause_table(Some(PauseEnd::After(duration)))
+            .await?
+            .0)
+    }
+
+    /// The end of the whole table's pause in force (nanoseconds since the Unix epoch by the
+    /// server's clock), or `None` if the table is not paused. A key paused on its own
+    /// reports that in [`paused_until`](RedisKeyedLimiter::paused_until).
+    pub async fn paused_all_until(&self) -> Result<Option<u64>, Error> {
+        let (_, end, now) = self.engine.pause_table(None).await?;
         Ok((end > now).then_some(end))
     }
 
@@ -383,7 +435,57 @@ impl<T: Timer + Clone> RedisKeyedLimiter<T> {
         }
     }
 
+    /// The Redis entry that holds the pause of this limiter's whole table,
+    /// `pacer-table-pause:` followed by the prefix (keep other data out of that name); `None`
+    /// on a Redis Cluster when the prefix has no hash tag, where no key could read it.
+    pub fn table_pause_key(&self) -> Option<&str> {
+        self.engine.table()
+    }
+
     fn engine_for(&self, key: &str) -> Engine {
         self.engine.for_key(Arc::from(self.redis_key(key)))
+    }
+}
+
+/// The entry of a keyed limiter's whole-table pause: `pacer-table-pause:` followed by the
+/// prefix, outside the prefix's own keys. On a cluster a script reads only keys of its own
+/// slot, so the entry exists only where it shares every key's slot: a prefix with a hash tag
+/// (the first `{` followed, within the prefix, by a `}` with something between).
+fn table_entry(conn: &Connection, prefix: &str) -> Option<Arc<str>> {
+    if conn.is_cluster() && !has_hash_tag(prefix) {
+        return None;
+    }
+    Some(Arc::from(format!("{TABLE_PAUSE_PREFIX}{prefix}")))
+}
+
+/// What a keyed limiter's whole-table pause entry is named by, before the limiter's prefix.
+const TABLE_PAUSE_PREFIX: &str = "pacer-table-pause:";
+
+/// Whether every key that starts with `prefix` hashes to the slot of `prefix`'s hash tag.
+fn has_hash_tag(prefix: &str) -> bool {
+    let Some(open) = prefix.find('{') else {
+        return false;
+    };
+    match prefix[open + 1..].find('}') {
+        Some(close) => close > 0,
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod table_entry_tests {
+    use super::has_hash_tag;
+
+    #[test]
+    fn a_hash_tag_is_the_first_brace_pair_with_something_inside() {
+        assert!(has_hash_tag("{limits}:user:"));
+        assert!(has_hash_tag("app:{a}:"));
+        assert!(!has_hash_tag("limits:user:"));
+        assert!(
+            !has_hash_tag("{}:user:"),
+            "an empty tag hashes the whole key"
+        );
+        assert!(!has_hash_tag("a{b:"), "the key would close it");
+        assert!(!has_hash_tag("a}{"));
     }
 }

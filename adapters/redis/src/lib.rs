@@ -70,7 +70,9 @@
 //! ## Pauses and refusals
 //!
 //! [`RedisLimiter::pause_for`] (or [`pause_until`](RedisLimiter::pause_until); per key on a
-//! [`RedisKeyedLimiter`]) pauses the limit for every process that shares it, as on a 429:
+//! [`RedisKeyedLimiter`], and every key at once with
+//! [`pause_all_for`](RedisKeyedLimiter::pause_all_for)) pauses the limit for every process
+//! that shares it, as on a 429:
 //! the limit's clock stops, every reservation not yet passed moves later by the pause, and a
 //! waiter asleep in any process asks Redis when its sleep ends whether a pause moved it, and
 //! sleeps on if so. A refusal is remembered ([`RedisKeyedLimiter::with_refusal_cache`]), so
@@ -80,14 +82,17 @@
 //! ## Keyed limits and memory
 //!
 //! Each limit is one string of 44 bytes in Redis (its quota, its origin, its theoretical
-//! arrival time, the latest clock reading and an epoch, packed; 60 bytes while it remembers
-//! a pause), which expires (`SET ... PX`, on the server's clock) one second after the limit
-//! is idle again, that is once its whole burst is free.
+//! arrival time, the latest clock reading and an epoch, packed; 68 bytes while a pause
+//! touches it), which expires (`SET ... PX`, on the server's clock) one second after the
+//! limit is idle again, that is once its whole burst is free, and no sooner than 2 s after
+//! it was last written. A keyed limiter adds one entry of 24 bytes,
+//! `pacer-table-pause:<prefix>`, once its whole table is paused (kept 40 days after the
+//! pause ends).
 //! Forgetting an idle limit changes no answer, so a [`RedisKeyedLimiter`] leaves in Redis only
 //! the keys that are active, and the number of distinct keys ever seen costs nothing:
-//! 1,000,000 keys each taking a cell took 200 MiB in Redis when each was a six-field hash
-//! (the string is smaller), and once they were idle and expired `used_memory` was back
-//! within 0.21 MiB of the fresh server's (the `redis_memory` program of pacer-benches). The second after idleness guards
+//! 1,000,000 keys each taking a cell took 170 MiB in Redis (177 bytes a key), and once they
+//! were idle and expired `used_memory` was back within 0.21 MiB of the fresh server's (the
+//! `redis_memory` program of pacer-benches). The second after idleness guards
 //! the one case where forgetting could matter: a server clock that steps back, after an
 //! entry expired, by more than a second could let a new reservation come before the
 //! forgotten limit's last cell.
@@ -99,9 +104,13 @@
 //!
 //! ## Redis Cluster
 //!
-//! Every script names exactly one key, so on a cluster it runs on the master that holds the
+//! Every script names one limit's key, so on a cluster it runs on the master that holds the
 //! key's slot (redis-rs's cluster connection routes it), keys of a [`RedisKeyedLimiter`] spread
-//! over the masters, and the decision is as atomic as on one server. While a slot moves
+//! over the masters, and the decision is as atomic as on one server. (A keyed limiter's call
+//! also names its whole-table pause entry where that shares the key's slot: on a cluster only
+//! with a prefix that has a hash tag, `{...}`, which keeps all its keys in one slot; without
+//! one, [`pause_all_for`](RedisKeyedLimiter::pause_all_for) is
+//! [`Error::TablePauseUnavailable`].) While a slot moves
 //! between masters the connection follows `ASK` and `MOVED` redirects, and a limit moves
 //! with its key (`MIGRATE` keeps its time to live): the crate's tests move a slot in the
 //! middle of a run and no error reaches the caller. (redis-rs sends the `ASKING` that an

@@ -184,7 +184,8 @@ impl<T: Timer + Clone> RedisLimiter<T> {
     /// more).
     pub async fn acquire_within(&self, cells: u32, max_wait: Duration) -> Result<(), Error> {
         match self.decide(cells, max_wait).await {
-            Ok(reservation) => {
+            Ok(None) => Ok(()),
+            Ok(Some(reservation)) => {
                 let deadline = wait::deadline(reservation.decided_at(), max_wait);
                 wait::until_due(&self.engine, &self.timer, reservation, deadline).await
             }
@@ -315,19 +316,20 @@ impl<T: Timer + Clone> RedisLimiter<T> {
     }
 
     /// Reserves `cells` within `max_wait`, or refuses: here, if Redis refused as much
-    /// before and its instant has not come, otherwise by asking Redis.
-    async fn decide(&self, cells: u32, max_wait: Duration) -> Result<RedisReservation, Error> {
+    /// before and its instant has not come, otherwise by asking Redis. `None`: admitted
+    /// with nothing to wait for (`max_wait` zero).
+    async fn decide(
+        &self,
+        cells: u32,
+        max_wait: Duration,
+    ) -> Result<Option<RedisReservation>, Error> {
         let bounded = max_wait != Duration::MAX && cells > 0;
         let wait_ns = u64::try_from(max_wait.as_nanos()).unwrap_or(u64::MAX);
         let key = self.engine.key();
         if bounded && let Some(at) = self.refusals.refusal(key, cells, wait_ns, self.timer.now()) {
             return Err(pacer_core::Error::WouldWait { at }.into());
         }
-        match self
-            .engine
-            .reserve_or_refusal(cells, Some(max_wait))
-            .await?
-        {
+        match self.engine.decide(cells, max_wait).await? {
             Ok(reservation) => Ok(reservation),
             Err(refusal) => {
                 if bounded {

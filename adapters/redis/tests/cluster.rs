@@ -106,6 +106,28 @@ async fn each_key_keeps_its_own_limit_on_the_master_that_holds_it() {
     assert_conforms(&cells, quota);
     let master = cluster.owner_of_key("spread:global");
     assert!(holds(&cluster, master, "spread:global"));
+
+    // A whole-table pause: refused for keys spread over the slots, which could not read it;
+    // with a hash tag every key and the pause share one slot, and the pause holds them all.
+    let spread = RedisKeyedLimiter::connect_cluster(url_refs(&urls), prefix, quota)
+        .await
+        .unwrap();
+    assert_eq!(spread.table_pause_key(), None);
+    assert!(matches!(
+        spread.pause_all_for(Duration::from_secs(60)).await,
+        Err(Error::TablePauseUnavailable)
+    ));
+    let tagged = RedisKeyedLimiter::connect_cluster(url_refs(&urls), "{tagged}:user:", quota)
+        .await
+        .unwrap();
+    assert!(tagged.pause_all_for(Duration::from_secs(60)).await.unwrap());
+    let end = tagged.paused_all_until().await.unwrap().unwrap();
+    for key in ["a", "b", "c"] {
+        match tagged.try_acquire(key, 1).await {
+            Err(Error::Limit(LimitError::WouldWait { at })) => assert!(at >= end),
+            other => panic!("{key}: expected WouldWait, got {other:?}"),
+        }
+    }
 }
 
 #[test]

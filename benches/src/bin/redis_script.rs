@@ -17,8 +17,9 @@
 //!   admitted and write;
 //! - *100 hot keys*: each call on one of 100 keys, so nearly all are refused.
 //!
-//! pacer is driven through its own client, `RedisKeyedLimiter::try_acquire`, the baseline
-//! through redis-rs's `Script`. The server's microseconds per call come from
+//! pacer is driven through its own client, `RedisKeyedLimiter::try_acquire` (each call also
+//! reads the entry of the limiter's whole-table pause, which costs what it costs in use), the
+//! baseline through redis-rs's `Script`. The server's microseconds per call come from
 //! `INFO commandstats` (`cmdstat_evalsha`, reset before each chunk), divided by the decisions
 //! (pacer's refusal cache answers most hot-key refusals without a script call); the client's CPU per
 //! decision from `getrusage` over pacer's phases (the server is another process). With
