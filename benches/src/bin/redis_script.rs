@@ -32,6 +32,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use pacer_benches::cli::Cli;
 use pacer_benches::cpu_time;
 use pacer_redis::{Error, Quota, RedisKeyedLimiter, TokioTimer};
 use pacer_tests::{RedisServer, XorShift};
@@ -106,8 +107,13 @@ impl Phase {
     }
 }
 
+const USAGE: &str = "usage: redis_script [--flood]
+  --flood  also measure 100,000 refused calls on 100 hot keys, and the script calls they cause";
+
 fn main() {
-    let flood = std::env::args().any(|arg| arg == "--flood");
+    let mut cli = Cli::from_env("redis_script", USAGE);
+    let flood = cli.flag("--flood");
+    cli.finish();
     let Some(server) = RedisServer::start() else {
         eprintln!("redis_script needs redis-server on the PATH (or REDIS_SERVER)");
         std::process::exit(2);
