@@ -29,6 +29,8 @@ pub(crate) mod table;
 mod when_full;
 
 #[cfg(feature = "std")]
+mod key_pause;
+#[cfg(feature = "std")]
 mod sharded;
 #[cfg(feature = "std")]
 mod std_entries;

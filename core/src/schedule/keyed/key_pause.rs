@@ -1,0 +1,356 @@
+//! `KeyPauses`: pauses of single keys of a [`ShardedKeyedGcra`](super::ShardedKeyedGcra), in
+//! a table of bounded size beside the keys' table.
+//!
+//! # The model
+//!
+//! A pause of one key stops that key's clock, exactly as [`Pausable`](crate::Pausable) stops
+//! the clock of a whole limiter: the key's own time is `max(now, until) - shift`, where
+//! `until` is the end of its latest pause and `shift` the total time its pauses have stopped
+//! it, and an instant of the key's time `i` is the instant `i + shift` of the caller's.
+//!
+//! The keys' table cannot keep a key in a time of its own: it forgets a key once the key is
+//! idle by the table's one clock, and a key whose time runs behind would look idle too early.
+//! So the key stays in the table's time, and a pause of it does two things there, under the
+//! key's shard lock (so no decision on the key sees one without the other):
+//! - the key's arrival time moves later by the time the pause adds (rounded up to the quota's
+//!   units, never less): reservations made from then on queue behind every earlier one moved,
+//!   and the key stays busy, so not forgettable, until its moved reservations have passed;
+//! - a record of the key's pause, `(id, until, shift, settle)`, joins this table. While
+//!   `now < until`, a new reservation of the key goes no earlier than `until`.
+//!
+//! A reservation cannot be moved where it sits (its waiter holds it), so each reservation is
+//! stamped with the pause record it was made under, `(id, shift)` (nothing: `(0, 0)`). Where
+//! it stands is then the record's frozen clock applied to it: its instant in the key's time
+//! is `at - shift_then` (`at` itself if it was made before the record), it has passed when
+//! that is before the key's time now (or at it, once the pause is over), and otherwise it goes
+//! at that instant plus the record's shift now. This is the same arithmetic as `Pausable`'s,
+//! per key, so a key's waiters keep their order and spacing and the conformance rule holds.
+//!
+//! # Bounded
+//!
+//! A record is needed only while some reservation made before its latest pause has not
+//! passed: by `settle`, the instant of the key's moved arrival time (and the pause's end),
+//! every one of them has. A settled record is removed when it is next met, and a new pause of
+//! the key starts a new record. The table holds at most `capacity` records; a pause of one
+//! more key, when none of them is settled, fails with [`Error::PausedKeysFull`], changing
+//! nothing, never pausing the key less than asked.
+//!
+//! # Cancel
+//!
+//! A reservation that a pause of its key moved keeps its cells when cancelled: the key's
+//! arrival time moved past the one it recorded, so the table's cancel no longer recognises it
+//! as the newest. It never over-admits: the slot stays empty, as a cancelled reservation with
+//! later ones behind it leaves its slot.
+
+use core::borrow::Borrow;
+use core::hash::Hash;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{PoisonError, RwLock};
+
+use alloc::borrow::ToOwned;
+use hashbrown::{DefaultHashBuilder, HashMap};
+
+use crate::Error;
+
+/// One key's pause record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct KeyPause {
+    /// Which record this is, so a reservation stamped under an earlier record of the same key
+    /// counts as made before this one. Never 0.
+    id: u32,
+    /// The end of the key's latest pause.
+    until: u64,
+    /// The total time the record's pauses stopped the key's clock.
+    shift: u64,
+    /// From this instant on, every reservation made before the latest pause has passed.
+    settle: u64,
+}
+
+impl KeyPause {
+    /// Whether nothing depends on the record any more at `now`.
+    fn settled(&self, now: u64) -> bool {
+        now >= self.settle
+    }
+
+    /// Where a reservation for `at`, stamped `stamp`, stands at `now`: `None` once it has
+    /// passed, else its instant as the key's pauses moved it (always after `now`).
+    fn pending(&self, at: u64, (pause, shift_then): (u32, u64), now: u64) -> Option<u64> {
+        let shift_then = if pause == self.id { shift_then } else { 0 };
+        // Its instant in the key's own time, and the key's time now.
+        let inner = at.saturating_sub(shift_then);
+        let time = now.max(self.until) - self.shift;
+        // While the key is paused its clock stands at `time`, and what was due at `time`
+        // itself goes when the pause ends.
+        let passed = inner < time || (inner == time && now >= self.until);
+        (!passed).then(|| inner.saturating_add(self.shift))
+    }
+}
+
+/// What a reservation of a key needs from the key's pause: the earliest instant it may take,
+/// and the stamp to record.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Mark {
+    /// No cell of the key goes before this instant (0: no pause).
+    pub(crate) not_before: u64,
+    /// The record's id and shift (`(0, 0)`: no record).
+    pub(crate) stamp: (u32, u64),
+}
+
+/// The pause records of a keyed limiter's keys, at most `capacity` of them.
+///
+/// One lock for the whole limiter, taken only while some record exists (a count read
+/// without it says whether any does): pauses are rare, and a record lives only until the
+/// key's moved reservations have passed.
+pub(crate) struct KeyPauses<K> {
+    records: RwLock<Records<K>>,
+    /// How many records exist; 0 lets every decision skip the lock.
+    len: AtomicUsize,
+    capacity: usize,
+}
+
+struct Records<K> {
+    map: HashMap<K, KeyPause, DefaultHashBuilder>,
+    /// The id the next record gets.
+    next_id: u32,
+}
+
+impl<K: Hash + Eq> KeyPauses<K> {
+    /// Room for `capacity` paused keys, allocated now (so the limiter's memory stays what it
+    /// was when it was made).
+    pub(crate) fn new(capacity: usize) -> Self {
+        KeyPauses {
+            records: RwLock::new(Records {
+                map: HashMap::with_capacity_and_hasher(capacity, DefaultHashBuilder::default()),
+                next_id: 1,
+            }),
+            len: AtomicUsize::new(0),
+            capacity,
+        }
+    }
+
+    /// The most keys paused at once.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Bytes allocated for the records.
+    pub(crate) fn allocated(&self) -> usize {
+        self.read(|records| records.map.allocation_size())
+    }
+
+    fn read<R>(&self, f: impl FnOnce(&Records<K>) -> R) -> R {
+        f(&self.records.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn write<R>(&self, f: impl FnOnce(&mut Records<K>) -> R) -> R {
+        let mut records = self.records.write().unwrap_or_else(PoisonError::into_inner);
+        let result = f(&mut records);
+        self.len.store(records.map.len(), Ordering::Release);
+        result
+    }
+
+    /// Whether any record exists (without the lock).
+    #[inline]
+    fn any(&self) -> bool {
+        self.len.load(Ordering::Acquire) != 0
+    }
+
+    /// The key's record, removing it instead when it is settled at `now`.
+    fn live<Q>(&self, key: &Q, now: u64) -> Option<KeyPause>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if !self.any() {
+            return None;
+        }
+        let record = self.read(|records| records.map.get(key).copied())?;
+        if !record.settled(now) {
+            return Some(record);
+        }
+        self.write(|records| {
+            // Re-read: a pause may have renewed it meanwhile.
+            match records.map.get(key) {
+                Some(now_record) if now_record.settled(now) => {
+                    records.map.remove(key);
+                    None
+                }
+                other => other.copied(),
+            }
+        })
+    }
+
+    /// What a reservation of `key` at `now` must respect. Called under the key's shard lock,
+    /// so that a pause of the key (which holds that lock exclusively) is seen whole.
+    #[inline]
+    pub(crate) fn mark<Q>(&self, key: &Q, now: u64) -> Mark
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        match self.live(key, now) {
+            None => Mark::default(),
+            Some(record) => Mark {
+                not_before: record.until,
+                stamp: (record.id, record.shift),
+            },
+        }
+    }
+
+    /// Where a reservation of `key` for `at`, stamped `stamp`, stands at `now`, if the key has
+    /// a record; `None` when it has none (the reservation stands where it was made).
+    pub(crate) fn pending<Q>(
+        &self,
+        key: &Q,
+        at: u64,
+        stamp: (u32, u64),
+        now: u64,
+    ) -> Option<Option<u64>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.live(key, now)
+            .map(|record| record.pending(at, stamp, now))
+    }
+
+    /// The end of `key`'s pause, if it is paused at `now`.
+    pub(crate) fn paused_until<Q>(&self, key: &Q, now: u64) -> Option<u64>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if !self.any() {
+            return None;
+        }
+        self.read(|records| records.map.get(key).map(|record| record.until))
+            .filter(|&until| until > now)
+    }
+
+    /// Pauses `key` until `until` at `now` (the shard's latest reading), combining with a
+    /// pause of it still running. `shift(added)` moves the key's arrival time `added`
+    /// nanoseconds later in its table and returns the moved instant (`None` for a key not
+    /// held); it is called at most once, and only when the pause goes ahead. Returns whether
+    /// the pause changed anything.
+    ///
+    /// Called under the key's shard lock, held exclusively.
+    pub(crate) fn pause<Q>(
+        &self,
+        key: &Q,
+        now: u64,
+        until: u64,
+        shift: impl FnOnce(u64) -> Result<Option<u64>, Error>,
+    ) -> Result<bool, Error>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        self.write(|records| {
+            let live = records
+                .map
+                .get(key)
+                .copied()
+                .filter(|record| !record.settled(now));
+            // A running or unsettled record carries on; otherwise the key's clock starts a
+            // new record, where its time is the caller's.
+            let (from, shift_so_far) = match live {
+                Some(record) => (now.max(record.until), record.shift),
+                None => (now, 0),
+            };
+            if until <= from {
+                return Ok(false);
+            }
+            let added = until - from;
+            if live.is_none()
+                && !records.map.contains_key(key)
+                && records.map.len() >= self.capacity
+            {
+                records.map.retain(|_, record| !record.settled(now));
+                if records.map.len() >= self.capacity {
+                    return Err(Error::PausedKeysFull {
+                        capacity: self.capacity,
+                    });
+                }
+            }
+            let total = shift_so_far
+                .checked_add(added)
+                .ok_or(Error::InstantOverflow)?;
+            let moved = shift(added)?;
+            let id = match live {
+                Some(record) => record.id,
+                None => {
+                    let id = records.next_id;
+                    records.next_id = match id.wrapping_add(1) {
+                        0 => 1,
+                        next => next,
+                    };
+                    id
+                }
+            };
+            let record = KeyPause {
+                id,
+                until,
+                shift: total,
+                settle: until.max(moved.unwrap_or(0)),
+            };
+            match records.map.get_mut(key) {
+                Some(slot) => *slot = record,
+                None => {
+                    records.map.insert(key.to_owned(), record);
+                }
+            }
+            Ok(true)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KeyPause;
+
+    const MS: u64 = 1_000_000;
+
+    fn record(until: u64, shift: u64) -> KeyPause {
+        KeyPause {
+            id: 1,
+            until,
+            shift,
+            settle: until,
+        }
+    }
+
+    #[test]
+    fn a_reservation_made_before_the_record_moves_by_its_shift() {
+        // Paused at 100 ms until 300 ms: the key's clock stopped for 200 ms.
+        let paused = record(300 * MS, 200 * MS);
+        // Due at 150 ms, not passed at 100 ms: it goes at 350 ms.
+        assert_eq!(paused.pending(150 * MS, (0, 0), 150 * MS), Some(350 * MS));
+        // Due at 100 ms exactly, when the pause came: it goes when the pause ends.
+        assert_eq!(paused.pending(100 * MS, (0, 0), 120 * MS), Some(300 * MS));
+        assert_eq!(paused.pending(100 * MS, (0, 0), 300 * MS), None);
+        // Due before the pause: it passed.
+        assert_eq!(paused.pending(99 * MS, (0, 0), 120 * MS), None);
+        // At its moved instant it passes.
+        assert_eq!(paused.pending(150 * MS, (0, 0), 350 * MS), None);
+    }
+
+    #[test]
+    fn a_reservation_made_under_the_record_moves_only_by_later_pauses() {
+        let paused = record(300 * MS, 200 * MS);
+        // Made during the pause, for 300 ms, with the shift at 200 ms: it stays.
+        assert_eq!(
+            paused.pending(300 * MS, (1, 200 * MS), 200 * MS),
+            Some(300 * MS)
+        );
+        // The same stamp under another record id counts as made before it.
+        assert_eq!(
+            paused.pending(300 * MS, (2, 200 * MS), 200 * MS),
+            Some(500 * MS)
+        );
+        // Made after a first pause of 50 ms, then the record grew to 200 ms: moved by 150 ms.
+        assert_eq!(
+            paused.pending(400 * MS, (1, 50 * MS), 200 * MS),
+            Some(550 * MS)
+        );
+    }
+}
