@@ -313,6 +313,13 @@ fn the_memory_of_paused_keys_is_fixed_when_the_limiter_is_made() {
     // hashbrown's buckets: a power of two at most 7/8 full, each the key, the 32-byte record
     // and a control byte.
     assert_eq!(default - none, 128 * (8 + 32 + 1) + 16);
+    let strings = |paused_keys: usize| {
+        ShardedKeyedGcra::<String>::with_shards(quota, 1_000, 1)
+            .unwrap()
+            .with_paused_keys(paused_keys)
+            .allocated_bytes()
+    };
+    assert_eq!(strings(64) - strings(0), 128 * (24 + 32 + 1) + 16);
     let limiter = Pausable::new(
         ShardedKeyedGcra::<u64>::with_shards(quota, 1_000, 1)
             .unwrap()
