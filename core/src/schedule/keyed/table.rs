@@ -31,8 +31,10 @@ pub struct KeyedToken {
     after: u64,
     generation: u32,
     /// The pause of the key under which the reservation was made (0: none), and how long that
-    /// pause had stopped the key's clock then (see `key_pause.rs`).
+    /// pause had stopped the key's clock then (see `key_pause.rs`; `ShardedKeyedGcra` only).
+    #[cfg(feature = "std")]
     pause: u32,
+    #[cfg(feature = "std")]
     shift: u64,
 }
 
@@ -45,7 +47,9 @@ impl KeyedToken {
             before,
             after,
             generation,
+            #[cfg(feature = "std")]
             pause: 0,
+            #[cfg(feature = "std")]
             shift: 0,
         }
     }
@@ -199,7 +203,9 @@ impl<E: Entries, O: Items> Table<E, O> {
                 before: 0,
                 after: 0,
                 generation: 0,
+                #[cfg(feature = "std")]
                 pause: 0,
+                #[cfg(feature = "std")]
                 shift: 0,
             };
             return Ok(Reservation::new(now, 0, token));
@@ -227,7 +233,9 @@ impl<E: Entries, O: Items> Table<E, O> {
             before: tat,
             after,
             generation,
+            #[cfg(feature = "std")]
             pause: 0,
+            #[cfg(feature = "std")]
             shift: 0,
         };
         Ok(Reservation::new(at, cells, token))
