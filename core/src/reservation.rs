@@ -49,7 +49,7 @@ impl<T> Reservation<T> {
     }
 
     /// The token, to stamp it after the scheduler made it (a keyed limiter's pause of a key).
-    #[cfg(feature = "std")]
+    #[cfg(feature = "keyed")]
     #[inline]
     pub(crate) fn token_mut(&mut self) -> &mut T {
         &mut self.token

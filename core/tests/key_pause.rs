@@ -348,3 +348,42 @@ fn now_or_never<F: Future>(future: F) -> Option<F::Output> {
     let mut future = Box::pin(future);
     poll_once(&mut future)
 }
+
+/// The same on a no_std `KeyedGcra` behind its lock, with room to pause one key at once.
+#[test]
+fn a_fixed_table_pauses_one_key_within_its_room() {
+    use pacer_core::{KeyedGcra, Locked};
+    let timer = ManualTimer::new();
+    let table = Locked::new(KeyedGcra::<u8, 4, 1>::new(Quota::per_second(10).unwrap()));
+    let radio = KeyedPacer::from_parts(Pausable::new(table), timer.clone());
+    radio.try_acquire(&1, 1).unwrap(); // node 1 at 0; its next at 100 ms
+    let mut waiting = Box::pin(radio.acquire(&1));
+    assert_eq!(poll_once(&mut waiting), None);
+    timer.set(50 * MS);
+    // Node 1 said: busy for 500 ms.
+    assert_eq!(
+        radio.pause_key_for(&1, Duration::from_millis(500)),
+        Ok(true)
+    );
+    assert_eq!(radio.key_paused_until(&1), Some(550 * MS));
+    assert_eq!(
+        radio.pause_key_for(&2, Duration::from_millis(500)),
+        Err(Error::PausedKeysFull { capacity: 1 }),
+        "room for one paused key"
+    );
+    assert!(radio.try_acquire(&2, 1).is_ok(), "node 2 goes on");
+    timer.set(100 * MS); // the waiter's old instant: it sleeps again, until 600 ms
+    assert_eq!(poll_once(&mut waiting), None);
+    assert_eq!(timer.next_wake(), Some(600 * MS));
+    timer.set(600 * MS);
+    assert_eq!(poll_once(&mut waiting), Some(Ok(())));
+    assert_eq!(radio.delay(&1, 1), Ok(Duration::from_millis(100)));
+    // Without room (the default), every pause of one key is refused; the whole table's works.
+    let plain = Pausable::new(Locked::new(KeyedGcra::<u8, 4>::new(
+        Quota::per_second(10).unwrap(),
+    )));
+    assert_eq!(
+        plain.pause_key_until(&1, 0, 100 * MS),
+        Err(Error::PausedKeysFull { capacity: 0 })
+    );
+}

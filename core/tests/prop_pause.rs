@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use common::check::{self, Rule};
 use pacer_core::{
-    AtomicLimiter, Error, Gcra, KeyedRateLimiter, KeyedToken, Locked, Pausable, Pause, PauseKey,
-    PausedToken, PerKey, Quota, RateLimiter, Reservation, ShardedKeyedGcra,
+    AtomicLimiter, Error, Gcra, KeyedGcra, KeyedRateLimiter, KeyedToken, Locked, Pausable, Pause,
+    PauseKey, PausedToken, PerKey, Quota, RateLimiter, Reservation, ShardedKeyedGcra,
 };
 use proptest::prelude::*;
 
@@ -414,8 +414,19 @@ struct KeyPauseMade {
     before: usize,
 }
 
-struct KeyedSim {
-    limiter: Pausable<ShardedKeyedGcra<u8>>,
+/// A keyed limiter the keyed simulation can drive: paused per key and as a whole.
+trait KeyedPaused:
+    KeyedRateLimiter<u8, Token = PausedToken<KeyedToken>> + Pause + PauseKey<u8>
+{
+}
+
+impl<L: KeyedRateLimiter<u8, Token = PausedToken<KeyedToken>> + Pause + PauseKey<u8>> KeyedPaused
+    for L
+{
+}
+
+struct KeyedSim<L> {
+    limiter: L,
     rule: Rule,
     now: u64,
     next_seq: usize,
@@ -428,13 +439,19 @@ struct KeyedSim {
     paused_keys: Vec<u8>,
 }
 
-impl KeyedSim {
+impl KeyedSim<Pausable<ShardedKeyedGcra<u8>>> {
     fn new(quota: Quota, paused_keys: usize) -> Self {
         let table = ShardedKeyedGcra::<u8>::new(quota, 4)
             .unwrap()
             .with_paused_keys(paused_keys);
+        KeyedSim::on(Pausable::new(table), quota)
+    }
+}
+
+impl<L: KeyedPaused> KeyedSim<L> {
+    fn on(limiter: L, quota: Quota) -> Self {
         KeyedSim {
-            limiter: Pausable::new(table),
+            limiter,
             rule: Rule::of(&quota),
             now: 0,
             next_seq: 0,
@@ -705,6 +722,40 @@ proptest! {
             .cloned()
             .collect();
         let (reference, _) = KeyedSim::new(quota, paused_keys).run(&without);
+        for key in (0..KEYS).filter(|key| !paused.contains(key)) {
+            let mine: Vec<_> = passed.iter().filter(|p| p.0 == key).collect();
+            let theirs: Vec<_> = reference.iter().filter(|p| p.0 == key).collect();
+            prop_assert_eq!(mine, theirs, "key {} felt another key's pause", key);
+        }
+    }
+
+    /// The same on a no_std `KeyedGcra` behind its lock, with room to pause two keys of the
+    /// three at once.
+    #[test]
+    fn pauses_of_single_keys_of_a_fixed_table_keep_each_keys_contract(
+        count in 1u32..6, period in 50u64..1_000, burst in 1u32..4,
+        ops in prop::collection::vec(key_op(3), 1..100),
+    ) {
+        let quota = quota(count, period, burst);
+        let ops: Vec<KeyOp> = ops
+            .into_iter()
+            .map(|op| match op {
+                KeyOp::Reserve { key, cells, max_wait } => KeyOp::Reserve {
+                    key,
+                    cells: cells.min(burst),
+                    max_wait,
+                },
+                other => other,
+            })
+            .collect();
+        let fixed = || Pausable::new(Locked::new(KeyedGcra::<u8, 4, 2>::new(quota)));
+        let (passed, paused) = KeyedSim::on(fixed(), quota).run(&ops);
+        let without: Vec<KeyOp> = ops
+            .iter()
+            .filter(|op| !matches!(op, KeyOp::PauseKey { .. }))
+            .cloned()
+            .collect();
+        let (reference, _) = KeyedSim::on(fixed(), quota).run(&without);
         for key in (0..KEYS).filter(|key| !paused.contains(key)) {
             let mine: Vec<_> = passed.iter().filter(|p| p.0 == key).collect();
             let theirs: Vec<_> = reference.iter().filter(|p| p.0 == key).collect();

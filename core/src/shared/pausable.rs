@@ -400,7 +400,9 @@ impl<L: crate::Reconfigure> crate::Reconfigure for Pausable<L> {
 /// destination or tenant, and only that key's waiters must hold back.
 ///
 /// Implemented by [`Pausable`]`<`[`ShardedKeyedGcra`](crate::ShardedKeyedGcra)`>` (what
-/// [`KeyedPacer::new`](crate::KeyedPacer::new) builds); the async layer's
+/// [`KeyedPacer::new`](crate::KeyedPacer::new) builds) and, for `no_std`, by
+/// `Pausable<Locked<KeyedGcra<K, N, P>>>` with room for `P` paused keys (see
+/// [`KeyedGcra`](crate::KeyedGcra)); the async layer's
 /// [`KeyedPacer::pause_key_for`](crate::KeyedPacer::pause_key_for) reads the clock and calls
 /// it. A pause of one key keeps every rule of a pause of the whole limiter (see [`Pausable`]),
 /// for that key alone:
@@ -420,7 +422,8 @@ impl<L: crate::Reconfigure> crate::Reconfigure for Pausable<L> {
 /// pause records for a bounded number of keys at once: one more fails with
 /// [`Error::PausedKeysFull`], changing nothing (pausing the whole limiter is the fallback
 /// that never pauses a key less than asked). See
-/// [`ShardedKeyedGcra::with_paused_keys`](crate::ShardedKeyedGcra::with_paused_keys).
+/// [`ShardedKeyedGcra::with_paused_keys`](crate::ShardedKeyedGcra::with_paused_keys) and
+/// `KeyedGcra`'s `P`.
 ///
 /// A pause of a key counts on the limiter's clock, which a pause of the whole limiter stops:
 /// a pause of the whole limiter made while a key's pause runs extends the key's pause by as
@@ -492,6 +495,40 @@ where
         let (time, shift) = self.time(now);
         self.limiter
             .key_paused_until(key, time)
+            .and_then(|until| until.checked_add(shift))
+            .filter(|&until| until > now)
+    }
+}
+
+/// The key's pause is made in the wrapped limiter's own time, which the pause of the whole
+/// limiter holds still; see [`KeyedGcra`](crate::KeyedGcra) for an example.
+#[cfg(any(feature = "std", feature = "critical-section"))]
+#[cfg(feature = "keyed")]
+impl<K, const N: usize, const P: usize> PauseKey<K>
+    for Pausable<crate::Locked<crate::KeyedGcra<K, N, P>>>
+where
+    K: core::hash::Hash + Eq + Clone,
+{
+    fn pause_key_until(&self, key: &K, now: u64, until: u64) -> Result<bool, Error> {
+        if until.saturating_sub(now) > self.max_pause {
+            return Err(Error::PauseTooLong {
+                until,
+                max: self.max_pause,
+            });
+        }
+        let pause = self.pause.read();
+        if until <= now.max(pause.0) {
+            return Ok(false);
+        }
+        let (time, inner_until) = (limiter_time(now, pause), until - pause.1);
+        self.limiter
+            .with(|keyed| keyed.pause_key(key, time, inner_until))
+    }
+
+    fn key_paused_until(&self, key: &K, now: u64) -> Option<u64> {
+        let (time, shift) = self.time(now);
+        self.limiter
+            .with(|keyed| keyed.paused_until(key, time))
             .and_then(|until| until.checked_add(shift))
             .filter(|&until| until > now)
     }

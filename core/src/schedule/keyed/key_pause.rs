@@ -42,15 +42,22 @@
 //! as the newest. It never over-admits: the slot stays empty, as a cancelled reservation with
 //! later ones behind it leaves its slot.
 
+#[cfg(feature = "std")]
 use core::borrow::Borrow;
+#[cfg(feature = "std")]
 use core::hash::Hash;
+#[cfg(feature = "std")]
 use core::sync::atomic::{AtomicUsize, Ordering};
+#[cfg(feature = "std")]
 use std::sync::{PoisonError, RwLock};
 
+#[cfg(feature = "std")]
 use alloc::borrow::ToOwned;
+#[cfg(feature = "std")]
 use hashbrown::{DefaultHashBuilder, HashMap};
 
-use crate::Error;
+use super::table::KeyedToken;
+use crate::{Error, Reservation};
 
 /// One key's pause record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,13 +75,76 @@ pub(crate) struct KeyPause {
 
 impl KeyPause {
     /// Whether nothing depends on the record any more at `now`.
-    fn settled(&self, now: u64) -> bool {
+    pub(crate) fn settled(&self, now: u64) -> bool {
         now >= self.settle
+    }
+
+    /// The end of the key's latest pause.
+    pub(crate) fn until(&self) -> u64 {
+        self.until
+    }
+
+    /// What a reservation of the key must respect while this record lives.
+    pub(crate) fn mark(&self) -> Mark {
+        Mark {
+            not_before: self.until,
+            stamp: (self.id, self.shift),
+        }
+    }
+
+    /// The key's record after a pause of it until `until` at `now` (the latest reading), or
+    /// `None` when the pause changes nothing. `current` is the key's record, if it has one:
+    /// one not settled carries on (the key's clock keeps its shift), a settled one is replaced
+    /// by a new record, of id `new_id()`. `room()` makes room for a key that has no record at
+    /// all, or fails. `shift(added)` moves the key's arrival time `added` nanoseconds later
+    /// and returns the moved instant (`None` for a key not held); it is called last, so that
+    /// an error before it changes nothing.
+    pub(crate) fn paused(
+        current: Option<KeyPause>,
+        now: u64,
+        until: u64,
+        room: impl FnOnce() -> Result<(), Error>,
+        new_id: impl FnOnce() -> u32,
+        shift: impl FnOnce(u64) -> Result<Option<u64>, Error>,
+    ) -> Result<Option<KeyPause>, Error> {
+        let live = current.filter(|record| !record.settled(now));
+        // A running or unsettled record carries on; otherwise the key's clock starts a new
+        // record, where its time is the caller's.
+        let (from, shift_so_far) = match live {
+            Some(record) => (now.max(record.until), record.shift),
+            None => (now, 0),
+        };
+        if until <= from {
+            return Ok(None);
+        }
+        let added = until - from;
+        if current.is_none() {
+            room()?;
+        }
+        let total = shift_so_far
+            .checked_add(added)
+            .ok_or(Error::InstantOverflow)?;
+        let moved = shift(added)?;
+        let id = match live {
+            Some(record) => record.id,
+            None => new_id(),
+        };
+        Ok(Some(KeyPause {
+            id,
+            until,
+            shift: total,
+            settle: until.max(moved.unwrap_or(0)),
+        }))
     }
 
     /// Where a reservation for `at`, stamped `stamp`, stands at `now`: `None` once it has
     /// passed, else its instant as the key's pauses moved it (always after `now`).
-    fn pending(&self, at: u64, (pause, shift_then): (u32, u64), now: u64) -> Option<u64> {
+    pub(crate) fn pending(
+        &self,
+        at: u64,
+        (pause, shift_then): (u32, u64),
+        now: u64,
+    ) -> Option<u64> {
         let shift_then = if pause == self.id { shift_then } else { 0 };
         // Its instant in the key's own time, and the key's time now.
         let inner = at.saturating_sub(shift_then);
@@ -96,11 +166,29 @@ pub(crate) struct Mark {
     pub(crate) stamp: (u32, u64),
 }
 
+/// The next record id after `id`: never 0, which stamps "no record".
+pub(crate) fn next_id(id: u32) -> u32 {
+    match id.wrapping_add(1) {
+        0 => 1,
+        next => next,
+    }
+}
+
+/// `reservation`, stamped with the pause of its key it was made under.
+pub(crate) fn stamped(
+    mut reservation: Reservation<KeyedToken>,
+    (pause, shift): (u32, u64),
+) -> Reservation<KeyedToken> {
+    reservation.token_mut().stamp(pause, shift);
+    reservation
+}
+
 /// The pause records of a keyed limiter's keys, at most `capacity` of them.
 ///
 /// One lock for the whole limiter, taken only while some record exists (a count read
 /// without it says whether any does): pauses are rare, and a record lives only until the
 /// key's moved reservations have passed.
+#[cfg(feature = "std")]
 pub(crate) struct KeyPauses<K> {
     records: RwLock<Records<K>>,
     /// How many records exist; 0 lets every decision skip the lock.
@@ -108,12 +196,14 @@ pub(crate) struct KeyPauses<K> {
     capacity: usize,
 }
 
+#[cfg(feature = "std")]
 struct Records<K> {
     map: HashMap<K, KeyPause, DefaultHashBuilder>,
     /// The id the next record gets.
     next_id: u32,
 }
 
+#[cfg(feature = "std")]
 impl<K: Hash + Eq> KeyPauses<K> {
     /// Room for `capacity` paused keys, allocated now (so the limiter's memory stays what it
     /// was when it was made).
@@ -188,13 +278,8 @@ impl<K: Hash + Eq> KeyPauses<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        match self.live(key, now) {
-            None => Mark::default(),
-            Some(record) => Mark {
-                not_before: record.until,
-                stamp: (record.id, record.shift),
-            },
-        }
+        self.live(key, now)
+            .map_or_else(Mark::default, |record| record.mark())
     }
 
     /// Where a reservation of `key` for `at`, stamped `stamp`, stands at `now`, if the key has
@@ -246,52 +331,26 @@ impl<K: Hash + Eq> KeyPauses<K> {
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
         self.write(|records| {
-            let live = records
-                .map
-                .get(key)
-                .copied()
-                .filter(|record| !record.settled(now));
-            // A running or unsettled record carries on; otherwise the key's clock starts a
-            // new record, where its time is the caller's.
-            let (from, shift_so_far) = match live {
-                Some(record) => (now.max(record.until), record.shift),
-                None => (now, 0),
+            let current = records.map.get(key).copied();
+            let map = &mut records.map;
+            let next = &mut records.next_id;
+            let capacity = self.capacity;
+            let room = || {
+                if map.len() >= capacity {
+                    map.retain(|_, record| !record.settled(now));
+                }
+                if map.len() >= capacity {
+                    return Err(Error::PausedKeysFull { capacity });
+                }
+                Ok(())
             };
-            if until <= from {
+            let new_id = || {
+                let id = *next;
+                *next = next_id(id);
+                id
+            };
+            let Some(record) = KeyPause::paused(current, now, until, room, new_id, shift)? else {
                 return Ok(false);
-            }
-            let added = until - from;
-            if live.is_none()
-                && !records.map.contains_key(key)
-                && records.map.len() >= self.capacity
-            {
-                records.map.retain(|_, record| !record.settled(now));
-                if records.map.len() >= self.capacity {
-                    return Err(Error::PausedKeysFull {
-                        capacity: self.capacity,
-                    });
-                }
-            }
-            let total = shift_so_far
-                .checked_add(added)
-                .ok_or(Error::InstantOverflow)?;
-            let moved = shift(added)?;
-            let id = match live {
-                Some(record) => record.id,
-                None => {
-                    let id = records.next_id;
-                    records.next_id = match id.wrapping_add(1) {
-                        0 => 1,
-                        next => next,
-                    };
-                    id
-                }
-            };
-            let record = KeyPause {
-                id,
-                until,
-                shift: total,
-                settle: until.max(moved.unwrap_or(0)),
             };
             match records.map.get_mut(key) {
                 Some(slot) => *slot = record,

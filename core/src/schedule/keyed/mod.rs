@@ -28,7 +28,6 @@ mod order;
 pub(crate) mod table;
 mod when_full;
 
-#[cfg(feature = "std")]
 mod key_pause;
 #[cfg(feature = "std")]
 mod sharded;

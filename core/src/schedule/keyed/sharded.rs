@@ -13,7 +13,7 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use hashbrown::DefaultHashBuilder;
 
 use super::entries::Entries;
-use super::key_pause::KeyPauses;
+use super::key_pause::{KeyPauses, stamped};
 use super::order::Item;
 use super::std_entries::Inline;
 use super::table::{KeyedToken, Table};
@@ -351,15 +351,6 @@ impl<K: Hash + Eq> ShardedKeyedGcra<K> {
         let index = ((bits * self.shards.len() as u64) >> 32) as usize;
         (hash, &self.shards[index])
     }
-}
-
-/// `reservation`, stamped with the pause of its key it was made under.
-fn stamped(
-    mut reservation: Reservation<KeyedToken>,
-    (pause, shift): (u32, u64),
-) -> Reservation<KeyedToken> {
-    reservation.token_mut().stamp(pause, shift);
-    reservation
 }
 
 /// Room in each of `shards` shards for `capacity` keys: an even share, and with more than

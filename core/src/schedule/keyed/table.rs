@@ -31,10 +31,8 @@ pub struct KeyedToken {
     after: u64,
     generation: u32,
     /// The pause of the key under which the reservation was made (0: none), and how long that
-    /// pause had stopped the key's clock then (see `key_pause.rs`; `ShardedKeyedGcra` only).
-    #[cfg(feature = "std")]
+    /// pause had stopped the key's clock then (see `key_pause.rs`).
     pause: u32,
-    #[cfg(feature = "std")]
     shift: u64,
 }
 
@@ -47,23 +45,19 @@ impl KeyedToken {
             before,
             after,
             generation,
-            #[cfg(feature = "std")]
             pause: 0,
-            #[cfg(feature = "std")]
             shift: 0,
         }
     }
 
     /// Records that the reservation was made under the pause `pause` of its key, which had
     /// stopped the key's clock for `shift` nanoseconds then.
-    #[cfg(feature = "std")]
     pub(crate) fn stamp(&mut self, pause: u32, shift: u64) {
         self.pause = pause;
         self.shift = shift;
     }
 
     /// The pause of the key under which the reservation was made (0: none), and its shift then.
-    #[cfg(feature = "std")]
     pub(crate) fn pause(&self) -> (u32, u64) {
         (self.pause, self.shift)
     }
@@ -144,14 +138,12 @@ impl<E: Entries, O: Items> Table<E, O> {
     }
 
     /// The latest clock reading seen.
-    #[cfg(feature = "std")]
     pub(crate) fn seen(&self) -> u64 {
         self.seen
     }
 
     /// Takes `seen` as a reading already seen (the sharded table keeps the latest reading of
     /// its lock-free decisions outside the table).
-    #[cfg(feature = "std")]
     pub(crate) fn observe(&mut self, seen: u64) {
         self.seen = self.seen.max(seen);
     }
@@ -203,9 +195,7 @@ impl<E: Entries, O: Items> Table<E, O> {
                 before: 0,
                 after: 0,
                 generation: 0,
-                #[cfg(feature = "std")]
                 pause: 0,
-                #[cfg(feature = "std")]
                 shift: 0,
             };
             return Ok(Reservation::new(now, 0, token));
@@ -233,9 +223,7 @@ impl<E: Entries, O: Items> Table<E, O> {
             before: tat,
             after,
             generation,
-            #[cfg(feature = "std")]
             pause: 0,
-            #[cfg(feature = "std")]
             shift: 0,
         };
         Ok(Reservation::new(at, cells, token))
@@ -281,7 +269,6 @@ impl<E: Entries, O: Items> Table<E, O> {
     /// never less), for a pause of that key: every cell of it not yet gone moves by at least as
     /// much. Returns the nanosecond instant of the moved arrival time, or `None` when the key
     /// is not held (a new key's arrival time needs no move). Nothing changes on an error.
-    #[cfg(feature = "std")]
     pub(crate) fn shift_key<Q>(
         &mut self,
         hash: u64,
