@@ -378,6 +378,13 @@ fn a_fixed_table_pauses_one_key_within_its_room() {
     timer.set(600 * MS);
     assert_eq!(poll_once(&mut waiting), Some(Ok(())));
     assert_eq!(radio.delay(&1, 1), Ok(Duration::from_millis(100)));
+    // Each slot for a paused key costs the key and a 32-byte record, and no slot costs nothing.
+    let slot = size_of::<KeyedGcra<u8, 4, 1>>() - size_of::<KeyedGcra<u8, 4>>();
+    println!(
+        "a KeyedGcra<u8, 4>: {} bytes; each paused-key slot {slot}",
+        size_of::<KeyedGcra<u8, 4>>()
+    );
+    assert_eq!(slot, 40);
     // Without room (the default), every pause of one key is refused; the whole table's works.
     let plain = Pausable::new(Locked::new(KeyedGcra::<u8, 4>::new(
         Quota::per_second(10).unwrap(),

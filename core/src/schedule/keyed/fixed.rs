@@ -2,6 +2,7 @@
 //! allocation, its whole memory fixed at compile time.
 
 use core::hash::Hash;
+use core::num::NonZeroU32;
 use core::time::Duration;
 
 use hash32::{BuildHasherDefault, FnvHasher};
@@ -46,7 +47,7 @@ use crate::{Error, Quota, Reservation, Snapshot};
 /// `P` (0 unless given) is how many keys can be paused one by one at once, through a
 /// [`Pausable`](crate::Pausable)`<`[`Locked`](crate::Locked)`<KeyedGcra<K, N, P>>>`
 /// ([`PauseKey`](crate::PauseKey)): the pause records sit beside the keys, `P` of them, each
-/// the key and 32 bytes, searched in order (a few keys, for a pause of one destination of a
+/// the key and 32 bytes (40 for a `u8` key), none at all for `P = 0`, searched in order (a few keys, for a pause of one destination of a
 /// radio or one upstream of a gateway). One more paused key is refused with
 /// [`Error::PausedKeysFull`]; with `P = 0` every pause of one key is.
 ///
@@ -76,10 +77,8 @@ use crate::{Error, Quota, Reservation, Snapshot};
 #[derive(Clone)]
 pub struct KeyedGcra<K, const N: usize, const P: usize = 0> {
     table: Table<Fixed<K, N>, heapless::Vec<Item, N>>,
-    /// The pause records of paused keys (see `key_pause.rs`).
-    pauses: heapless::Vec<(K, KeyPause), P>,
-    /// The id the next pause record gets.
-    next_id: u32,
+    /// The pause records of paused keys (see `key_pause.rs`); nothing at all when `P = 0`.
+    pauses: [Option<(K, KeyPause)>; P],
 }
 
 impl<K: Hash + Eq + Clone, const N: usize, const P: usize> KeyedGcra<K, N, P> {
@@ -100,8 +99,7 @@ impl<K: Hash + Eq + Clone, const N: usize, const P: usize> KeyedGcra<K, N, P> {
                 },
                 heapless::Vec::new(),
             ),
-            pauses: heapless::Vec::new(),
-            next_id: 1,
+            pauses: [const { None }; P],
         }
     }
 
@@ -246,53 +244,63 @@ impl<K: Hash + Eq + Clone, const N: usize, const P: usize> KeyedGcra<K, N, P> {
     pub(crate) fn pause_key(&mut self, key: &K, now: u64, until: u64) -> Result<bool, Error> {
         self.table.observe(now);
         let now = self.table.seen();
-        let found = self.pauses.iter().position(|(held, _)| held == key);
-        let current = found.map(|index| self.pauses[index].1);
-        let (pauses, table, next) = (&mut self.pauses, &mut self.table, &mut self.next_id);
+        let found = self.find(key);
+        let current = found.and_then(|index| self.pauses[index].as_ref().map(|held| held.1));
+        let mut free = None;
+        // Record ids come from the table's generations, which do not come back soon either;
+        // one taken for a pause that changes nothing is simply skipped.
+        let id = table_id(&mut self.table);
+        let (pauses, table) = (&mut self.pauses, &mut self.table);
         let room = || {
-            if pauses.is_full() {
-                pauses.retain(|(_, record)| !record.settled(now));
+            free = pauses.iter().position(Option::is_none);
+            if free.is_none() {
+                // Settled records are no longer needed: their slots are free.
+                for slot in pauses.iter_mut() {
+                    if slot.as_ref().is_some_and(|(_, record)| record.settled(now)) {
+                        *slot = None;
+                    }
+                }
+                free = pauses.iter().position(Option::is_none);
             }
-            if pauses.is_full() {
-                return Err(Error::PausedKeysFull { capacity: P });
+            match free {
+                Some(_) => Ok(()),
+                None => Err(Error::PausedKeysFull { capacity: P }),
             }
-            Ok(())
         };
-        let new_id = || {
-            let id = *next;
-            *next = key_pause::next_id(id);
-            id
-        };
+        let new_id = || id;
         let shift = |added| table.shift_key(0, key, added);
         let Some(record) = KeyPause::paused(current, now, until, room, new_id, shift)? else {
             return Ok(false);
         };
-        // The sweep above runs only for a key without a record, so `found` still holds.
-        match found {
-            Some(index) => self.pauses[index].1 = record,
-            None => {
-                // Room was made above, so this cannot fail.
-                let _ = self.pauses.push((key.clone(), record));
-            }
+        // A key with a record keeps its slot; one without takes the slot room found.
+        if let Some(index) = found.or(free) {
+            self.pauses[index] = Some((key.clone(), record));
         }
         Ok(true)
     }
 
-    /// The end of `key`'s own pause, if it is paused at `now`.
-    pub(crate) fn paused_until(&self, key: &K, now: u64) -> Option<u64> {
+    /// The slot of `key`'s pause record, if it has one.
+    fn find(&self, key: &K) -> Option<usize> {
         self.pauses
             .iter()
-            .find(|(held, _)| held == key)
+            .position(|slot| slot.as_ref().is_some_and(|(held, _)| held == key))
+    }
+
+    /// The end of `key`'s own pause, if it is paused at `now`.
+    pub(crate) fn paused_until(&self, key: &K, now: u64) -> Option<u64> {
+        let index = self.find(key)?;
+        self.pauses[index]
+            .as_ref()
             .map(|(_, record)| record.until())
             .filter(|&until| until > now)
     }
 
     /// The key's pause record, removing it instead when it is settled at `now`.
     fn live(&mut self, key: &K, now: u64) -> Option<KeyPause> {
-        let index = self.pauses.iter().position(|(held, _)| held == key)?;
-        let record = self.pauses[index].1;
+        let index = self.find(key)?;
+        let record = self.pauses[index].as_ref()?.1;
         if record.settled(now) {
-            self.pauses.swap_remove(index);
+            self.pauses[index] = None;
             return None;
         }
         Some(record)
@@ -311,8 +319,17 @@ impl<K: Hash + Eq + Clone, const N: usize, const P: usize> core::fmt::Debug for 
             .field("quota", &self.table.quota())
             .field("keys", &self.table.len())
             .field("capacity", &N)
-            .field("paused_keys", &self.pauses.len())
+            .field("paused_keys", &self.pauses.iter().flatten().count())
             .finish()
+    }
+}
+
+/// A new pause record's id, from the table's generations (never 0, which stamps "none").
+fn table_id<E: Entries, O: Items>(table: &mut Table<E, O>) -> NonZeroU32 {
+    loop {
+        if let Some(id) = NonZeroU32::new(table.take_generation()) {
+            return id;
+        }
     }
 }
 

@@ -56,6 +56,8 @@ use alloc::borrow::ToOwned;
 #[cfg(feature = "std")]
 use hashbrown::{DefaultHashBuilder, HashMap};
 
+use core::num::NonZeroU32;
+
 use super::table::KeyedToken;
 use crate::{Error, Reservation};
 
@@ -63,8 +65,9 @@ use crate::{Error, Reservation};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct KeyPause {
     /// Which record this is, so a reservation stamped under an earlier record of the same key
-    /// counts as made before this one. Never 0.
-    id: u32,
+    /// counts as made before this one. Never 0, which stamps "no record" (and leaves a spare
+    /// value for `Option<(K, KeyPause)>`, so a slot of the no_std table costs nothing more).
+    id: NonZeroU32,
     /// The end of the key's latest pause.
     until: u64,
     /// The total time the record's pauses stopped the key's clock.
@@ -88,7 +91,7 @@ impl KeyPause {
     pub(crate) fn mark(&self) -> Mark {
         Mark {
             not_before: self.until,
-            stamp: (self.id, self.shift),
+            stamp: (self.id.get(), self.shift),
         }
     }
 
@@ -104,7 +107,7 @@ impl KeyPause {
         now: u64,
         until: u64,
         room: impl FnOnce() -> Result<(), Error>,
-        new_id: impl FnOnce() -> u32,
+        new_id: impl FnOnce() -> NonZeroU32,
         shift: impl FnOnce(u64) -> Result<Option<u64>, Error>,
     ) -> Result<Option<KeyPause>, Error> {
         let live = current.filter(|record| !record.settled(now));
@@ -145,7 +148,11 @@ impl KeyPause {
         (pause, shift_then): (u32, u64),
         now: u64,
     ) -> Option<u64> {
-        let shift_then = if pause == self.id { shift_then } else { 0 };
+        let shift_then = if pause == self.id.get() {
+            shift_then
+        } else {
+            0
+        };
         // Its instant in the key's own time, and the key's time now.
         let inner = at.saturating_sub(shift_then);
         let time = now.max(self.until) - self.shift;
@@ -166,12 +173,10 @@ pub(crate) struct Mark {
     pub(crate) stamp: (u32, u64),
 }
 
-/// The next record id after `id`: never 0, which stamps "no record".
-pub(crate) fn next_id(id: u32) -> u32 {
-    match id.wrapping_add(1) {
-        0 => 1,
-        next => next,
-    }
+/// The next record id after `id`, wrapping past 0 (which stamps "no record").
+#[cfg(feature = "std")]
+pub(crate) fn next_id(id: NonZeroU32) -> NonZeroU32 {
+    NonZeroU32::new(id.get().wrapping_add(1)).unwrap_or(NonZeroU32::MIN)
 }
 
 /// `reservation`, stamped with the pause of its key it was made under.
@@ -200,7 +205,7 @@ pub(crate) struct KeyPauses<K> {
 struct Records<K> {
     map: HashMap<K, KeyPause, DefaultHashBuilder>,
     /// The id the next record gets.
-    next_id: u32,
+    next_id: NonZeroU32,
 }
 
 #[cfg(feature = "std")]
@@ -211,7 +216,7 @@ impl<K: Hash + Eq> KeyPauses<K> {
         KeyPauses {
             records: RwLock::new(Records {
                 map: HashMap::with_capacity_and_hasher(capacity, DefaultHashBuilder::default()),
-                next_id: 1,
+                next_id: NonZeroU32::MIN,
             }),
             len: AtomicUsize::new(0),
             capacity,
@@ -365,13 +370,15 @@ impl<K: Hash + Eq> KeyPauses<K> {
 
 #[cfg(test)]
 mod tests {
+    use core::num::NonZeroU32;
+
     use super::KeyPause;
 
     const MS: u64 = 1_000_000;
 
     fn record(until: u64, shift: u64) -> KeyPause {
         KeyPause {
-            id: 1,
+            id: NonZeroU32::MIN,
             until,
             shift,
             settle: until,

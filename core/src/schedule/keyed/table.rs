@@ -137,6 +137,14 @@ impl<E: Entries, O: Items> Table<E, O> {
         &self.entries
     }
 
+    /// Takes a generation, as a new entry would: a number that does not come back before
+    /// 2^32 more are taken (a no_std table's pause records use them as ids).
+    pub(crate) fn take_generation(&mut self) -> u32 {
+        let generation = self.generation;
+        self.generation = self.generation.wrapping_add(1);
+        generation
+    }
+
     /// The latest clock reading seen.
     pub(crate) fn seen(&self) -> u64 {
         self.seen
