@@ -1,5 +1,7 @@
-//! `KeyPauses`: pauses of single keys of a [`ShardedKeyedGcra`](super::ShardedKeyedGcra), in
-//! a table of bounded size beside the keys' table.
+//! Pauses of single keys of a keyed table: `KeyPause`, a key's pause record and its
+//! arithmetic, shared by both tables; `KeyPauses`, the bounded map of records beside the shards
+//! of a [`ShardedKeyedGcra`](super::ShardedKeyedGcra) (a [`KeyedGcra`](super::KeyedGcra) keeps
+//! its records in `P` slots of its own).
 //!
 //! # The model
 //!
@@ -11,7 +13,8 @@
 //! The keys' table cannot keep a key in a time of its own: it forgets a key once the key is
 //! idle by the table's one clock, and a key whose time runs behind would look idle too early.
 //! So the key stays in the table's time, and a pause of it does two things there, under the
-//! key's shard lock (so no decision on the key sees one without the other):
+//! lock that guards the key's arrival time (its shard's, held exclusively; a `KeyedGcra`'s one
+//! lock), so that no decision on the key sees one without the other:
 //! - the key's arrival time moves later by the time the pause adds (rounded up to the quota's
 //!   units, never less): reservations made from then on queue behind every earlier one moved,
 //!   and the key stays busy, so not forgettable, until its moved reservations have passed;
@@ -31,9 +34,9 @@
 //! A record is needed only while some reservation made before its latest pause has not
 //! passed: by `settle`, the instant of the key's moved arrival time (and the pause's end),
 //! every one of them has. A settled record is removed when it is next met, and a new pause of
-//! the key starts a new record. The table holds at most `capacity` records; a pause of one
-//! more key, when none of them is settled, fails with [`Error::PausedKeysFull`], changing
-//! nothing, never pausing the key less than asked.
+//! the key starts a new record. The table holds at most `capacity` records (`P` for a
+//! `KeyedGcra`); a pause of one more key, when none of them is settled, fails with
+//! [`Error::PausedKeysFull`], changing nothing, never pausing the key less than asked.
 //!
 //! # Cancel
 //!
