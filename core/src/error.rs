@@ -81,6 +81,14 @@ pub enum Error {
         /// The longest pause accepted, in nanoseconds.
         max: u64,
     },
+    /// A pause of one key of a keyed limiter was refused: as many keys as the limiter keeps
+    /// pause records for are paused already (or have reservations that their pauses moved
+    /// and that have not passed yet). Nothing was changed; pausing the whole limiter is the
+    /// fallback that never pauses a key less than asked.
+    PausedKeysFull {
+        /// The most keys the limiter keeps pause records for at once.
+        capacity: usize,
+    },
 }
 
 impl Error {
@@ -131,6 +139,10 @@ impl fmt::Display for Error {
             Error::PauseTooLong { until, max } => write!(
                 f,
                 "pause until instant {until} ns refused: longer than the maximum of {max} ns"
+            ),
+            Error::PausedKeysFull { capacity } => write!(
+                f,
+                "pause of a key refused: the limiter already keeps pause records for {capacity} keys"
             ),
         }
     }

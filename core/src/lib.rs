@@ -111,7 +111,7 @@ pub use shared::locked::Locked;
     feature = "critical-section",
     target_has_atomic = "64"
 ))]
-pub use shared::pausable::{Pausable, Pause, PausedToken};
+pub use shared::pausable::{Pausable, Pause, PauseKey, PausedToken};
 
 #[cfg(feature = "async")]
 pub use future::acquire::Acquire;

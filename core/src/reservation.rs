@@ -48,6 +48,13 @@ impl<T> Reservation<T> {
         &self.token
     }
 
+    /// The token, to stamp it after the scheduler made it (a keyed limiter's pause of a key).
+    #[cfg(feature = "keyed")]
+    #[inline]
+    pub(crate) fn token_mut(&mut self) -> &mut T {
+        &mut self.token
+    }
+
     #[cfg(any(
         feature = "portable-atomic",
         feature = "critical-section",

@@ -183,3 +183,8 @@ fn keyed_acquisitions_per_key() {
 fn a_pause_moves_every_waiter() {
     scenarios::pause_moves_every_waiter(&AsyncStd::new());
 }
+
+#[test]
+fn a_pause_of_one_key_moves_its_waiters() {
+    scenarios::key_pause_moves_its_waiters(&AsyncStd::new());
+}

@@ -308,3 +308,9 @@ fn a_pause_moves_every_waiter() {
     let pool = Pool(RefCell::default(), RefCell::default());
     pacer_tests::scenarios::pause_moves_every_waiter(&pool);
 }
+
+#[test]
+fn a_pause_of_one_key_moves_its_waiters() {
+    let pool = Pool(RefCell::default(), RefCell::default());
+    pacer_tests::scenarios::key_pause_moves_its_waiters(&pool);
+}

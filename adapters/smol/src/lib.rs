@@ -204,6 +204,11 @@ pub type Gate<L = Pausable<AtomicLimiter>> = pacer_core::Gate<L, SmolTimer>;
 /// [`new`](pacer_core::KeyedPacer::new) allocated; a new key with no room is refused with
 /// [`Error::TableFull`] (see [`ShardedKeyedGcra`] and [`WhenFull`]).
 ///
+/// When a server answers 429 for one key (a host, a tenant), [`pause_key_for`](pacer_core::KeyedPacer::pause_key_for)
+/// holds that key's callers alone back, waiters already sleeping included, while every other
+/// key goes on ([`PauseKey`](pacer_core::PauseKey)); [`pause_for`](pacer_core::KeyedPacer::pause_for)
+/// holds every key.
+///
 /// ```
 /// use pacer_smol::{KeyedLimiter, Quota};
 ///

@@ -184,6 +184,11 @@ pub type Gate<L = Pausable<AtomicLimiter>> = pacer_core::Gate<L, TokioTimer>;
 /// (or, by [`WhenFull::Forget`], the key that becomes idle soonest makes room). See
 /// [`ShardedKeyedGcra`] for the table.
 ///
+/// When a server answers 429 for one key (a host, a tenant), [`pause_key_for`](pacer_core::KeyedPacer::pause_key_for)
+/// holds that key's callers alone back, waiters already sleeping included, while every other
+/// key goes on ([`PauseKey`](pacer_core::PauseKey)); [`pause_for`](pacer_core::KeyedPacer::pause_for)
+/// holds every key.
+///
 /// ```
 /// use std::time::Duration;
 /// use pacer_tokio::{Error, KeyedLimiter, Quota};
@@ -199,6 +204,10 @@ pub type Gate<L = Pausable<AtomicLimiter>> = pacer_core::Gate<L, TokioTimer>;
 ///     other => panic!("{other:?}"),
 /// }
 /// assert_eq!(per_client.snapshot("198.51.100.1").remaining, 1); // another client: untouched
+/// // An upstream answered 429 with Retry-After: 2 for this client's requests: hold it alone.
+/// per_client.pause_key_for("203.0.113.7", Duration::from_secs(2))?;
+/// assert!(per_client.key_paused_until("203.0.113.7").is_some());
+/// assert_eq!(per_client.delay("198.51.100.1", 1)?, Duration::ZERO);
 /// # Ok(())
 /// # }
 /// ```

@@ -92,3 +92,65 @@ async fn a_keyed_limiter_pauses_every_key() {
     limiter.acquire("a").await.unwrap();
     assert!(limiter.timer().now() >= start + 600 * MS);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_pause_of_one_key_moves_only_that_keys_waiters() {
+    let limiter =
+        Arc::new(KeyedLimiter::<String>::new(Quota::per_second(10).unwrap(), 64).unwrap());
+    let finished = Arc::new(Mutex::new(Vec::new()));
+    let mut handles = Vec::new();
+    for tag in 0..6u64 {
+        for key in ["a", "b"] {
+            let (limiter, finished) = (limiter.clone(), finished.clone());
+            handles.push(tokio::spawn(async move {
+                let polls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+                CountPolls::new(limiter.acquire(key), polls.clone())
+                    .await
+                    .unwrap();
+                let polls = polls.load(std::sync::atomic::Ordering::SeqCst);
+                finished
+                    .lock()
+                    .unwrap()
+                    .push((key, tag, limiter.timer().now(), polls));
+            }));
+            tokio::task::yield_now().await; // each reserves in spawn order
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    // The server answered 429 for "a" with "Retry-After: 2".
+    assert_eq!(limiter.pause_key_for("a", Duration::from_secs(2)), Ok(true));
+    let start = limiter.timer().now();
+    assert_eq!(limiter.key_paused_until("a"), Some(start + 2_000 * MS));
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    let finished = finished.lock().unwrap().clone();
+    for key in ["a", "b"] {
+        let mine: Vec<_> = finished.iter().filter(|f| f.0 == key).collect();
+        let tags: Vec<u64> = mine.iter().map(|f| f.1).collect();
+        assert_eq!(tags, (0..6).collect::<Vec<_>>(), "{key}: order kept");
+        for &&(_, tag, at, polls) in &mine {
+            let slot = tag * 100 * MS;
+            let expected = if key == "a" && slot >= start {
+                slot + 2_000 * MS
+            } else {
+                slot
+            };
+            // Tokio's timer ends a sleep within a millisecond after its instant.
+            assert!(
+                at >= expected && at < expected + MS,
+                "{key}/{tag} at {at}, expected {expected}"
+            );
+            if key == "a" {
+                assert!(
+                    !(start..start + 2_000 * MS).contains(&at),
+                    "nothing of a passes in its pause"
+                );
+            }
+            assert!(polls <= 3, "{key}/{tag} polled {polls} times");
+        }
+        let instants: Vec<u64> = mine.iter().map(|f| f.2).collect();
+        assert_conforms(&instants, Quota::per_second(10).unwrap());
+    }
+    assert_eq!(limiter.key_paused_until("a"), None);
+}

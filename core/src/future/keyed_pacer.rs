@@ -43,7 +43,8 @@ impl<K: core::hash::Hash + Eq, T: Timer + Default>
 {
     /// A [`ShardedKeyedGcra`](crate::ShardedKeyedGcra) for `quota` per key, with room for at
     /// least `capacity` keys, in a [`Pausable`](crate::Pausable) so that
-    /// [`pause_for`](KeyedPacer::pause_for) can hold every key back, on a new default timer.
+    /// [`pause_for`](KeyedPacer::pause_for) can hold every key back, and
+    /// [`pause_key_for`](KeyedPacer::pause_key_for) one key alone, on a new default timer.
     ///
     /// Fails with [`Error::ZeroCapacity`] for a capacity of zero.
     pub fn new(quota: crate::Quota, capacity: usize) -> Result<Self, Error> {

@@ -186,7 +186,9 @@ mod locked {
 
     /// A [`KeyedGcra`] shared behind its lock: each decision holds the lock for a lookup and a
     /// few arithmetic operations.
-    impl<K: Hash + Eq + Clone, const N: usize> KeyedRateLimiter<K> for Locked<KeyedGcra<K, N>> {
+    impl<K: Hash + Eq + Clone, const N: usize, const P: usize> KeyedRateLimiter<K>
+        for Locked<KeyedGcra<K, N, P>>
+    {
         type Token = KeyedToken;
 
         fn reserve_within(
@@ -205,6 +207,15 @@ mod locked {
 
         fn cancel(&self, key: &K, reservation: Reservation<KeyedToken>, now: u64) -> bool {
             self.with(|keyed| keyed.cancel(key, reservation, now))
+        }
+
+        fn pending(
+            &self,
+            key: &K,
+            reservation: &Reservation<KeyedToken>,
+            now: u64,
+        ) -> Result<Option<u64>, Error> {
+            Ok(self.with(|keyed| keyed.pending(key, reservation, now)))
         }
 
         fn snapshot(&self, key: &K, now: u64) -> Snapshot {

@@ -341,11 +341,35 @@ impl<Q: ?Sized, L: crate::KeyedRateLimiter<Q>> crate::KeyedRateLimiter<Q> for Pa
 
     fn pending(
         &self,
-        _key: &Q,
+        key: &Q,
         reservation: &Reservation<Self::Token>,
         now: u64,
     ) -> Result<Option<u64>, Error> {
-        self.pending_with(reservation, now)
+        let token = reservation.token();
+        let pause = self.pause.read();
+        let (time, shift) = (limiter_time(now, pause), pause.1);
+        // Where the wrapped limiter puts it in its own time: a pause of the key may have
+        // moved it there.
+        let inner = match self.limiter.pending(key, &token.inner, time)? {
+            Some(at) => at,
+            // While the whole limiter is paused its clock stands at `time`, and what is due
+            // at `time` itself goes when the pause ends (asked a nanosecond before, the
+            // wrapped limiter says whether it is due exactly then).
+            None if now < pause.0 => match time.checked_sub(1) {
+                // Instants are not negative: due by 0 is due at 0.
+                None => time,
+                Some(before) => match self.limiter.pending(key, &token.inner, before)? {
+                    Some(at) => at,
+                    None => return Ok(None),
+                },
+            },
+            None => return Ok(None),
+        };
+        let at = out(inner, shift)?;
+        if at > token.deadline {
+            return Err(Error::WouldWait { at });
+        }
+        Ok(Some(at))
     }
 
     fn cancel(&self, key: &Q, reservation: Reservation<Self::Token>, now: u64) -> bool {
@@ -369,5 +393,143 @@ impl<L: crate::Reconfigure> crate::Reconfigure for Pausable<L> {
     fn set_quota(&self, now: u64, quota: crate::Quota) -> Result<(), Error> {
         let (time, _) = self.time(now);
         self.limiter.set_quota(time, quota)
+    }
+}
+
+/// A keyed limiter whose keys can be paused one at a time: a server answered 429 for one
+/// destination or tenant, and only that key's waiters must hold back.
+///
+/// Implemented by [`Pausable`]`<`[`ShardedKeyedGcra`](crate::ShardedKeyedGcra)`>` (what
+/// [`KeyedPacer::new`](crate::KeyedPacer::new) builds) and, for `no_std`, by
+/// `Pausable<Locked<KeyedGcra<K, N, P>>>` with room for `P` paused keys (see
+/// [`KeyedGcra`](crate::KeyedGcra)); the async layer's
+/// [`KeyedPacer::pause_key_for`](crate::KeyedPacer::pause_key_for) reads the clock and calls
+/// it. A pause of one key keeps every rule of a pause of the whole limiter (see [`Pausable`]),
+/// for that key alone:
+/// - nothing of the key passes in `[p, r)`, except an acquisition whose instant was reached
+///   before `p`;
+/// - every reservation of the key not yet passed moves later by the time the key's clock
+///   stood still, keeping its order and spacing; reservations of the key made during the pause
+///   queue behind them, and the key resumes at `r` as it was at `p`;
+/// - other keys are not affected;
+/// - a waiter of the key sleeps once more per pause; pauses of a key combine to the latest
+///   end; a bounded wait that the pause pushes past its bound fails with
+///   [`Error::WouldWait`];
+/// - a pause longer than the limiter's maximum fails with [`Error::PauseTooLong`].
+///
+/// Unlike the whole limiter's pause, a reservation that a pause of its key moved keeps its
+/// cells when cancelled (its slot stays empty: never an over-admission), and the limiter keeps
+/// pause records for a bounded number of keys at once: one more fails with
+/// [`Error::PausedKeysFull`], changing nothing (pausing the whole limiter is the fallback
+/// that never pauses a key less than asked). See
+/// [`ShardedKeyedGcra::with_paused_keys`](crate::ShardedKeyedGcra::with_paused_keys) and
+/// `KeyedGcra`'s `P`.
+///
+/// A pause of a key counts on the limiter's clock, which a pause of the whole limiter stops:
+/// a pause of the whole limiter made while a key's pause runs extends the key's pause by as
+/// much.
+pub trait PauseKey<Q: ?Sized> {
+    /// Holds every acquisition of `key` back until `until`, at `now`; returns whether the
+    /// pause changed anything (it does not when `until` is no later than `now`, than the end
+    /// of the key's current pause, or than the end of the whole limiter's pause).
+    fn pause_key_until(&self, key: &Q, now: u64, until: u64) -> Result<bool, Error>;
+
+    /// The instant the key's own pause ends, or `None` when the key is not paused at `now`
+    /// (see [`Pause::paused_until`] for the whole limiter's).
+    fn key_paused_until(&self, key: &Q, now: u64) -> Option<u64>;
+}
+
+impl<Q: ?Sized, P: PauseKey<Q> + ?Sized> PauseKey<Q> for &P {
+    fn pause_key_until(&self, key: &Q, now: u64, until: u64) -> Result<bool, Error> {
+        (**self).pause_key_until(key, now, until)
+    }
+
+    fn key_paused_until(&self, key: &Q, now: u64) -> Option<u64> {
+        (**self).key_paused_until(key, now)
+    }
+}
+
+/// The key's pause is made in the wrapped limiter's own time, which the pause of the whole
+/// limiter holds still.
+///
+/// ```
+/// use std::time::Duration;
+/// use pacer_core::{KeyedRateLimiter, Pausable, PauseKey, Quota, ShardedKeyedGcra};
+///
+/// const MS: u64 = 1_000_000;
+/// let limiter = Pausable::new(ShardedKeyedGcra::<String>::new(Quota::per_second(10)?, 100)?);
+/// let a = limiter.reserve("a", 0, 1)?; // at 0
+/// let b = limiter.reserve("a", 0, 1)?; // at 100 ms
+/// limiter.pause_key_until("a", 50 * MS, 550 * MS)?; // "a" answered 429, Retry-After 0.5 s
+/// assert_eq!(limiter.pending("a", &b, 100 * MS)?, Some(600 * MS)); // moved by 500 ms
+/// assert_eq!(limiter.earliest("a", 100 * MS, 1)?, 700 * MS); // queues behind it
+/// assert_eq!(limiter.earliest("b", 100 * MS, 1)?, 100 * MS); // "b" is not paused
+/// assert_eq!(limiter.key_paused_until("a", 100 * MS), Some(550 * MS));
+/// # let _ = a;
+/// # Ok::<(), pacer_core::Error>(())
+/// ```
+#[cfg(feature = "std")]
+impl<K, Q> PauseKey<Q> for Pausable<crate::ShardedKeyedGcra<K>>
+where
+    K: core::borrow::Borrow<Q> + core::hash::Hash + Eq,
+    Q: core::hash::Hash + Eq + alloc::borrow::ToOwned<Owned = K> + ?Sized,
+{
+    fn pause_key_until(&self, key: &Q, now: u64, until: u64) -> Result<bool, Error> {
+        if until.saturating_sub(now) > self.max_pause {
+            return Err(Error::PauseTooLong {
+                until,
+                max: self.max_pause,
+            });
+        }
+        let pause = self.pause.read();
+        // Before the whole limiter's pause ends nothing passes anyway; after it, the
+        // wrapped limiter's time is the caller's less the shift.
+        if until <= now.max(pause.0) {
+            return Ok(false);
+        }
+        self.limiter
+            .pause_key(key, limiter_time(now, pause), until - pause.1)
+    }
+
+    fn key_paused_until(&self, key: &Q, now: u64) -> Option<u64> {
+        let (time, shift) = self.time(now);
+        self.limiter
+            .key_paused_until(key, time)
+            .and_then(|until| until.checked_add(shift))
+            .filter(|&until| until > now)
+    }
+}
+
+/// The key's pause is made in the wrapped limiter's own time, which the pause of the whole
+/// limiter holds still; see [`KeyedGcra`](crate::KeyedGcra) for an example.
+#[cfg(any(feature = "std", feature = "critical-section"))]
+#[cfg(feature = "keyed")]
+impl<K, const N: usize, const P: usize> PauseKey<K>
+    for Pausable<crate::Locked<crate::KeyedGcra<K, N, P>>>
+where
+    K: core::hash::Hash + Eq + Clone,
+{
+    fn pause_key_until(&self, key: &K, now: u64, until: u64) -> Result<bool, Error> {
+        if until.saturating_sub(now) > self.max_pause {
+            return Err(Error::PauseTooLong {
+                until,
+                max: self.max_pause,
+            });
+        }
+        let pause = self.pause.read();
+        if until <= now.max(pause.0) {
+            return Ok(false);
+        }
+        let (time, inner_until) = (limiter_time(now, pause), until - pause.1);
+        self.limiter
+            .with(|keyed| keyed.pause_key(key, time, inner_until))
+    }
+
+    fn key_paused_until(&self, key: &K, now: u64) -> Option<u64> {
+        let (time, shift) = self.time(now);
+        self.limiter
+            .with(|keyed| keyed.paused_until(key, time))
+            .and_then(|until| until.checked_add(shift))
+            .filter(|&until| until > now)
     }
 }

@@ -33,7 +33,7 @@ pub use gate::gate_concurrency;
 pub use keyed::keyed_acquisitions;
 pub use load::conformance_under_load;
 pub use order::{cancel_returns_newest_slot, fifo_across_tasks};
-pub use pause::pause_moves_every_waiter;
+pub use pause::{key_pause_moves_its_waiters, pause_moves_every_waiter};
 pub use polls::poll_counts;
 pub use rt::Rt;
 pub use throttle::throttle_spacing;

@@ -28,6 +28,7 @@ mod order;
 pub(crate) mod table;
 mod when_full;
 
+mod key_pause;
 #[cfg(feature = "std")]
 mod sharded;
 #[cfg(feature = "std")]

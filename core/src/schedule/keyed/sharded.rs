@@ -13,6 +13,7 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use foldhash::fast::RandomState;
 
 use super::entries::Entries;
+use super::key_pause::{KeyPauses, stamped};
 use super::order::Item;
 use super::std_entries::{Inline, MAX_CAPACITY, buckets_for};
 use super::table::{KeyedToken, Table};
@@ -76,7 +77,12 @@ const MAX_DEFAULT_SHARDS: usize = 1024;
 pub struct ShardedKeyedGcra<K> {
     hasher: RandomState,
     shards: Box<[Shard<K>]>,
+    /// The pauses of single keys (see `key_pause.rs`).
+    pauses: KeyPauses<K>,
 }
+
+/// The most keys paused at once by default, or the capacity if smaller.
+const DEFAULT_PAUSED_KEYS: usize = 64;
 
 /// One shard on cache lines of its own, so that locks of neighbouring shards do not share
 /// one; the latest reading and the lock's word, which every decision touches, come first, on
@@ -135,7 +141,11 @@ impl<K: Hash + Eq> ShardedKeyedGcra<K> {
                 }
             })
             .collect();
-        Ok(ShardedKeyedGcra { hasher, shards })
+        Ok(ShardedKeyedGcra {
+            hasher,
+            shards,
+            pauses: KeyPauses::new(DEFAULT_PAUSED_KEYS.min(capacity)),
+        })
     }
 
     /// The same limiter, answering a new key for which its shard has no room by `when_full`.
@@ -144,6 +154,23 @@ impl<K: Hash + Eq> ShardedKeyedGcra<K> {
             shard.write(|table| table.set_when_full(when_full));
         }
         self
+    }
+
+    /// The same limiter, keeping pause records for up to `paused_keys` keys at once (64 by
+    /// default, or the capacity if smaller) for the pauses of single keys made through a
+    /// [`Pausable`](crate::Pausable) ([`PauseKey`](crate::PauseKey)). The records are
+    /// allocated here, in `hashbrown` buckets of `size_of::<K>() + 33` bytes, a power of two
+    /// at most 7/8 full: 5,264 bytes for 64 `u64` keys (see
+    /// [`allocated_bytes`](ShardedKeyedGcra::allocated_bytes)). Zero turns pauses of single
+    /// keys off (each is refused with [`Error::PausedKeysFull`]).
+    pub fn with_paused_keys(mut self, paused_keys: usize) -> Self {
+        self.pauses = KeyPauses::new(paused_keys);
+        self
+    }
+
+    /// The most keys that can be paused one by one at once.
+    pub fn paused_keys(&self) -> usize {
+        self.pauses.capacity()
     }
 
     /// The quota every key has.
@@ -181,8 +208,8 @@ impl<K: Hash + Eq> ShardedKeyedGcra<K> {
         self.len() == 0
     }
 
-    /// Bytes this limiter allocated for its keys, fixed when it was made (the keys' own heap
-    /// data, such as a `String`'s bytes, not included).
+    /// Bytes this limiter allocated for its keys and its keys' pause records, fixed when it
+    /// was made (the keys' own heap data, such as a `String`'s bytes, not included).
     pub fn allocated_bytes(&self) -> usize {
         let shards = self.shards.len() * core::mem::size_of::<Shard<K>>();
         let tables: usize = self
@@ -193,7 +220,7 @@ impl<K: Hash + Eq> ShardedKeyedGcra<K> {
                 table.entries().allocated() + table.capacity() * core::mem::size_of::<Item>()
             })
             .sum();
-        shards + tables
+        shards + tables + self.pauses.allocated()
     }
 
     /// Changes every key's quota at `now`. Each key's arrival time carries over as a lone
@@ -265,12 +292,54 @@ impl<K: Hash + Eq> ShardedKeyedGcra<K> {
         if cells > 0 {
             let table = shard.read();
             if let Some(place) = table.entries().find(hash, key) {
-                return shard.reserve_held(&table, place, now, not_before, cells, max_wait);
+                // Under the shard's lock, which a pause of the key holds exclusively.
+                let mark = self.pauses.mark(key, now);
+                return shard
+                    .reserve_held(
+                        &table,
+                        place,
+                        now,
+                        not_before.max(mark.not_before),
+                        cells,
+                        max_wait,
+                    )
+                    .map(|reservation| stamped(reservation, mark.stamp));
             }
         }
         shard.write(|table| {
-            table.reserve_from(hash, key, Q::to_owned, now, not_before, cells, max_wait)
+            let mark = self.pauses.mark(key, now);
+            let not_before = not_before.max(mark.not_before);
+            table
+                .reserve_from(hash, key, Q::to_owned, now, not_before, cells, max_wait)
+                .map(|reservation| stamped(reservation, mark.stamp))
         })
+    }
+
+    /// Pauses `key` alone until `until`, at `now`: no cell of it goes before `until`, and
+    /// every reservation of it not yet passed moves later by the time the pause stops the
+    /// key's clock (see `key_pause.rs`). Returns whether the pause changed anything; fails
+    /// with [`Error::PausedKeysFull`] or [`Error::InstantOverflow`], changing nothing.
+    pub(crate) fn pause_key<Q>(&self, key: &Q, now: u64, until: u64) -> Result<bool, Error>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        let (hash, shard) = self.shard(key);
+        shard.write(|table| {
+            table.observe(now);
+            let now = table.seen();
+            self.pauses
+                .pause(key, now, until, |added| table.shift_key(hash, key, added))
+        })
+    }
+
+    /// The end of `key`'s own pause, if it is paused at `now`.
+    pub(crate) fn key_paused_until<Q>(&self, key: &Q, now: u64) -> Option<u64>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.pauses.paused_until(key, now)
     }
 
     /// The hash of `key` and the shard it lives in.
@@ -392,6 +461,56 @@ where
     }
 
     fn earliest(&self, key: &Q, now: u64, cells: u32) -> Result<u64, Error> {
+        let at = self.earliest_unpaused(key, now, cells)?;
+        // A paused key's cells go no earlier than its pause's end (the arrival time already
+        // holds its moved reservations).
+        match self.pauses.paused_until(key, now) {
+            Some(until) if cells > 0 => Ok(at.max(until)),
+            _ => Ok(at),
+        }
+    }
+
+    fn pending(
+        &self,
+        key: &Q,
+        reservation: &Reservation<KeyedToken>,
+        now: u64,
+    ) -> Result<Option<u64>, Error> {
+        let at = reservation.at();
+        if reservation.cells() == 0 {
+            return Ok(None);
+        }
+        let stamp = reservation.token().pause();
+        match self.pauses.pending(key, at, stamp, now) {
+            Some(moved) => Ok(moved),
+            None => Ok((now < at).then_some(at)),
+        }
+    }
+
+    fn cancel(&self, key: &Q, reservation: Reservation<KeyedToken>, now: u64) -> bool {
+        let (hash, shard) = self.shard(key);
+        shard.write(|table| table.cancel(hash, key, reservation, now))
+    }
+
+    fn snapshot(&self, key: &Q, now: u64) -> Snapshot {
+        let snapshot = self.snapshot_unpaused(key, now);
+        match self.pauses.paused_until(key, now) {
+            // While the key is paused, nothing of it goes now.
+            Some(until) => Snapshot {
+                remaining: 0,
+                earliest: snapshot.earliest.max(until),
+            },
+            None => snapshot,
+        }
+    }
+}
+
+impl<K: Hash + Eq> ShardedKeyedGcra<K> {
+    fn earliest_unpaused<Q>(&self, key: &Q, now: u64, cells: u32) -> Result<u64, Error>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let (hash, shard) = self.shard(key);
         if cells > 0 {
             let table = shard.read();
@@ -406,12 +525,11 @@ where
         shard.write(|table| table.earliest(hash, key, now, cells))
     }
 
-    fn cancel(&self, key: &Q, reservation: Reservation<KeyedToken>, now: u64) -> bool {
-        let (hash, shard) = self.shard(key);
-        shard.write(|table| table.cancel(hash, key, reservation, now))
-    }
-
-    fn snapshot(&self, key: &Q, now: u64) -> Snapshot {
+    fn snapshot_unpaused<Q>(&self, key: &Q, now: u64) -> Snapshot
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let (hash, shard) = self.shard(key);
         {
             let table = shard.read();

@@ -30,6 +30,10 @@ pub struct KeyedToken {
     before: u64,
     after: u64,
     generation: u32,
+    /// The pause of the key under which the reservation was made (0: none), and how long that
+    /// pause had stopped the key's clock then (see `key_pause.rs`).
+    pause: u32,
+    shift: u64,
 }
 
 impl KeyedToken {
@@ -41,7 +45,21 @@ impl KeyedToken {
             before,
             after,
             generation,
+            pause: 0,
+            shift: 0,
         }
+    }
+
+    /// Records that the reservation was made under the pause `pause` of its key, which had
+    /// stopped the key's clock for `shift` nanoseconds then.
+    pub(crate) fn stamp(&mut self, pause: u32, shift: u64) {
+        self.pause = pause;
+        self.shift = shift;
+    }
+
+    /// The pause of the key under which the reservation was made (0: none), and its shift then.
+    pub(crate) fn pause(&self) -> (u32, u64) {
+        (self.pause, self.shift)
     }
 }
 
@@ -119,15 +137,21 @@ impl<E: Entries, O: Items> Table<E, O> {
         &self.entries
     }
 
+    /// Takes a generation, as a new entry would: a number that does not come back before
+    /// 2^32 more are taken (a no_std table's pause records use them as ids).
+    pub(crate) fn take_generation(&mut self) -> u32 {
+        let generation = self.generation;
+        self.generation = self.generation.wrapping_add(1);
+        generation
+    }
+
     /// The latest clock reading seen.
-    #[cfg(feature = "std")]
     pub(crate) fn seen(&self) -> u64 {
         self.seen
     }
 
     /// Takes `seen` as a reading already seen (the sharded table keeps the latest reading of
     /// its lock-free decisions outside the table).
-    #[cfg(feature = "std")]
     pub(crate) fn observe(&mut self, seen: u64) {
         self.seen = self.seen.max(seen);
     }
@@ -179,6 +203,8 @@ impl<E: Entries, O: Items> Table<E, O> {
                 before: 0,
                 after: 0,
                 generation: 0,
+                pause: 0,
+                shift: 0,
             };
             return Ok(Reservation::new(now, 0, token));
         }
@@ -205,6 +231,8 @@ impl<E: Entries, O: Items> Table<E, O> {
             before: tat,
             after,
             generation,
+            pause: 0,
+            shift: 0,
         };
         Ok(Reservation::new(at, cells, token))
     }
@@ -243,6 +271,35 @@ impl<E: Entries, O: Items> Table<E, O> {
             order::sift_down(self.order.items_mut(), pos, &mut moved(&mut self.entries));
         }
         Ok(())
+    }
+
+    /// Moves `key`'s arrival time `added` nanoseconds later (rounded up to the quota's units,
+    /// never less), for a pause of that key: every cell of it not yet gone moves by at least as
+    /// much. Returns the nanosecond instant of the moved arrival time, or `None` when the key
+    /// is not held (a new key's arrival time needs no move). Nothing changes on an error.
+    pub(crate) fn shift_key<Q>(
+        &mut self,
+        hash: u64,
+        key: &Q,
+        added: u64,
+    ) -> Result<Option<u64>, Error>
+    where
+        E::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let Some(place) = self.entries.find(hash, key) else {
+            return Ok(None);
+        };
+        let units = self.quota.nanos_to_units_ceil(added)?;
+        let tat = self
+            .entries
+            .tat(place)
+            .checked_add(units)
+            .ok_or(Error::InstantOverflow)?;
+        let at = self.quota.units_to_nanos_ceil(tat)?;
+        // The key's bound in the order stays a lower bound: its arrival time only rises.
+        self.entries.set_tat(place, tat);
+        Ok(Some(at))
     }
 
     pub(crate) fn earliest<Q>(
