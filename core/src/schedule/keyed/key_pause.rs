@@ -57,7 +57,9 @@ use std::sync::{PoisonError, RwLock};
 #[cfg(feature = "std")]
 use alloc::borrow::ToOwned;
 #[cfg(feature = "std")]
-use hashbrown::{DefaultHashBuilder, HashMap};
+use foldhash::fast::RandomState;
+#[cfg(feature = "std")]
+use hashbrown::HashMap;
 
 use core::num::NonZeroU32;
 
@@ -206,7 +208,7 @@ pub(crate) struct KeyPauses<K> {
 
 #[cfg(feature = "std")]
 struct Records<K> {
-    map: HashMap<K, KeyPause, DefaultHashBuilder>,
+    map: HashMap<K, KeyPause, RandomState>,
     /// The id the next record gets.
     next_id: NonZeroU32,
 }
@@ -215,10 +217,17 @@ struct Records<K> {
 impl<K: Hash + Eq> KeyPauses<K> {
     /// Room for `capacity` paused keys, allocated now (so the limiter's memory stays what it
     /// was when it was made).
+    ///
+    /// The map gets room for twice as many: `hashbrown` clears the tombstones removals leave
+    /// by rehashing in place (without allocating) only while the map is at most half full;
+    /// fuller, it would allocate a larger one.
     pub(crate) fn new(capacity: usize) -> Self {
         KeyPauses {
             records: RwLock::new(Records {
-                map: HashMap::with_capacity_and_hasher(capacity, DefaultHashBuilder::default()),
+                map: HashMap::with_capacity_and_hasher(
+                    capacity.saturating_mul(2),
+                    RandomState::default(),
+                ),
                 next_id: NonZeroU32::MIN,
             }),
             len: AtomicUsize::new(0),
