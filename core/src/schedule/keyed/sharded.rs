@@ -159,8 +159,9 @@ impl<K: Hash + Eq> ShardedKeyedGcra<K> {
     /// The same limiter, keeping pause records for up to `paused_keys` keys at once (64 by
     /// default, or the capacity if smaller) for the pauses of single keys made through a
     /// [`Pausable`](crate::Pausable) ([`PauseKey`](crate::PauseKey)). The records are
-    /// allocated here, in `hashbrown` buckets of `size_of::<K>() + 33` bytes, a power of two
-    /// at most 7/8 full: 5,264 bytes for 64 `u64` keys (see
+    /// allocated here, in `hashbrown` buckets of `size_of::<K>() + 33` bytes for twice as many
+    /// keys (so that removals never make it allocate), a power of two at most 7/8 full: 10,512
+    /// bytes for 64 `u64` keys (see
     /// [`allocated_bytes`](ShardedKeyedGcra::allocated_bytes)). Zero turns pauses of single
     /// keys off (each is refused with [`Error::PausedKeysFull`]).
     pub fn with_paused_keys(mut self, paused_keys: usize) -> Self {
