@@ -85,11 +85,22 @@ unsafe impl GlobalAlloc for CountingAlloc {
 /// User plus system CPU time of the whole process (every thread) so far, from
 /// `getrusage(RUSAGE_SELF)`.
 pub fn cpu_time() -> Duration {
+    rusage(libc::RUSAGE_SELF)
+}
+
+/// User plus system CPU time of the calling thread so far, from `getrusage(RUSAGE_THREAD)`:
+/// time the thread ran, not time it waited for a core while other processes had it.
+pub fn thread_cpu_time() -> Duration {
+    rusage(libc::RUSAGE_THREAD)
+}
+
+/// User plus system CPU time of `who` (`RUSAGE_SELF` or `RUSAGE_THREAD`).
+fn rusage(who: libc::c_int) -> Duration {
     #[allow(unsafe_code)]
     // SAFETY: `getrusage` only writes the `rusage` we hand it; all-zero is a valid `rusage`.
     let usage = unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
-        if libc::getrusage(libc::RUSAGE_SELF, &mut usage) != 0 {
+        if libc::getrusage(who, &mut usage) != 0 {
             return Duration::ZERO;
         }
         usage

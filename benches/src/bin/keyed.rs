@@ -15,7 +15,7 @@
 //!   (governor) of one cell, mostly refused with 1,000 keys and mostly admitted with
 //!   1,000,000; every 64 decisions a thread moves the clock on by 64 µs. pacer's table for
 //!   the 1,000,000 keys has room for 1,250,000, enough for every shard to hold its share.
-//!   Reported: nanoseconds per decision (the slower thread's wall time over its decisions),
+//!   Reported: CPU nanoseconds per decision (the busier thread's CPU time over its decisions),
 //!   the median of `--rounds` rounds, the two limiters alternating.
 //!
 //! The last line sums it all up in one line.
