@@ -682,6 +682,18 @@ fn a_window_filled_at_the_stated_pace_pauses_nothing_but_a_refusal_pauses_in_ful
         limiter.quota(),
         Quota::new(98_039, Duration::from_secs(1000)).unwrap()
     );
+    // Never longer than the reset the server stated: a window of 1 per 2 s, full, would
+    // need 2.02 s less one interval of the cap, but the server says it frees within 1 s.
+    let slow = Feedback::read(
+        200,
+        [
+            ("RateLimit-Policy", "p;q=1;w=2"),
+            ("RateLimit", "p;r=0;t=1"),
+        ],
+        0,
+    )
+    .unwrap();
+    assert_eq!(a.pause(3 * SEC, &slow), Some(Duration::from_secs(1)));
     // A refusal pauses for its Retry-After, whatever the pace.
     let refused = Feedback::read(
         429,
