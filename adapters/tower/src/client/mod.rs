@@ -14,7 +14,9 @@
 //!   (`RateLimit-Policy`, `X-RateLimit-Limit` with a window) sets it to the server's rate less
 //!   headroom, and successes raise it again, between a floor and a ceiling; an accepted
 //!   answer whose window is full then pauses only for what the pace of the requests needs
-//!   ([`Adaptive::pause`](pacer_core::Adaptive::pause): nothing at the stated pace);
+//!   ([`Adaptive::pause`](pacer_core::Adaptive::pause): nothing at the stated pace), and the
+//!   instants calls leave at are held to the stated policy ([`Pushback::acquire`]: the
+//!   departure guard);
 //! - a header that does not parse, is negative or asks for an absurd pause changes nothing.
 //!
 //! The layer does not retry: a refused call's answer reaches the caller, who sends it again
