@@ -2,10 +2,9 @@
 
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
-
-use async_lock::{Semaphore, SemaphoreGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use async_lock::{Semaphore, SemaphoreGuard};
 use pacer_core::{
     Adaptive, Decision, Error, Feedback, Gcra, Locked, Pacer, Pausable, Policy, Quota, Scheduler,
     SlidingWindow, Timer,
@@ -246,8 +245,8 @@ impl PushbackBuilder {
     /// "Reconfiguration"), so calls that reserved before the server raised its policy still
     /// leave at the old, slower pace, and the new one applies only after them; after a drop
     /// they would leave at the old, faster pace (the departure guard holds them back). The
-    /// other callers wait their turn in order without a reservation, and take one at the
-    /// rate in force when it comes. With 50 callers waiting at 50 per second, the raise to
+    /// other callers wait their turn without a reservation, and take one at the rate in
+    /// force when it comes. With 50 callers waiting at 50 per second, the raise to
     /// 100 would otherwise reach the wire a second late; with 8 ahead, 0.16 s. Fewer than
     /// 8 leaves less room for a busy machine: the next reservation is made when a waiter
     /// wakes, and a late wake-up must not leave the rate idle.
@@ -372,8 +371,8 @@ impl<T: Timer> Pushback<T> {
             None => None,
         };
         {
-            // At most `ahead` calls hold a reservation at once: the others wait here, in
-            // order, and reserve at the rate in force when their turn comes.
+            // At most `ahead` calls hold a reservation at once: the others wait here, and
+            // reserve at the rate in force when their turn comes.
             let _ahead = self.ahead.acquire().await;
             self.pacer.acquire().await?;
         }
