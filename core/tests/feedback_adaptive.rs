@@ -537,3 +537,237 @@ fn docs_example() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(pacer.quota(), Quota::per_second(50)?);
     Ok(())
 }
+
+/// What a server counting strictly sees after its limit drops from `q1` to `q2` per `w`,
+/// heard at `t1` on an accepted answer saying the window is full (`r=0`, `t = 2w`), from a
+/// client that sent back to back at `q1` per `w + D` until then, then `3·q2` at the new
+/// pace, everything not yet passed at `t1` moved later by the pause `Adaptive::pause` asks
+/// (as a `Pausable` limiter moves it), and
+/// each arrival late by `lateness(cell, before t1)`. Returns the arrivals after `t1`, each
+/// with the count of arrivals in the window of `w` ending at it, and the pause.
+fn after_a_drop(
+    q1: u32,
+    q2: u32,
+    w: u64,
+    d: u64,
+    t1: u64,
+    shorten: u64,
+    mut lateness: impl FnMut(usize, bool) -> u64,
+) -> (Vec<(u64, usize)>, Option<Duration>) {
+    let ceiling = Quota::new(q1, Duration::from_nanos(w * SEC + d)).unwrap();
+    let mut adaptive = Adaptive::new(Quota::per_hour(1).unwrap(), ceiling)
+        .unwrap()
+        .with_lateness(Duration::from_nanos(d));
+    let limiter = Locked::new(Gcra::new(adaptive.quota()));
+    // A reset `t` of two windows, which no pause here reaches: a server states it from the
+    // arrivals it saw, which may be later than these requests left, by up to `D`.
+    let answer = |q: u32, r: u32| {
+        let policy = format!("p;q={q};w={w}");
+        let state = format!("p;r={r};t={}", 2 * w);
+        Feedback::read(
+            200,
+            [
+                ("RateLimit-Policy", policy.as_str()),
+                ("RateLimit", state.as_str()),
+            ],
+            0,
+        )
+        .unwrap()
+    };
+    adaptive.on_feedback(&limiter, 0, &answer(q1, 1)).unwrap();
+    let mut sends = Vec::new();
+    while limiter.earliest(0, 1).unwrap() < t1 {
+        sends.push(limiter.reserve(0, 1).unwrap().at());
+    }
+    let full = answer(q2, 0);
+    adaptive.on_feedback(&limiter, t1, &full).unwrap();
+    let pause = adaptive.pause(t1, &full);
+    for _ in 0..3 * q2 {
+        sends.push(limiter.reserve(t1, 1).unwrap().at());
+    }
+    let shift = pause.map_or(0, |p| p.as_nanos() as u64 - shorten);
+    let mut arrivals: Vec<(u64, bool)> = sends
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| {
+            let before = s < t1;
+            let moved = if before { s } else { s + shift };
+            (moved + lateness(i, before), before)
+        })
+        .collect();
+    arrivals.sort_unstable();
+    let window = w * SEC;
+    let seen = arrivals
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, before))| !before)
+        .map(|(j, &(a, _))| {
+            let first = arrivals.partition_point(|&(x, _)| x + window <= a);
+            (a, j + 1 - first)
+        })
+        .collect();
+    (seen, pause)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// After a server's limit drops, the pause an accepted answer with a full window asks is
+    /// enough: no window of `w` ending at an arrival after it holds more than the new `q2`,
+    /// whatever the lateness of each request from 0 to `D`; and it is at most `w + D`.
+    #[test]
+    fn the_pause_after_a_drop_keeps_the_new_limit(
+        q1 in 2u32..300,
+        drop in 1u32..100,
+        w in 1u64..3,
+        d_ms in 0u64..60,
+        t1_windows in 1u64..3,
+        extra in 0u64..1000,
+        seed in any::<u64>(),
+    ) {
+        let q2 = (q1 * drop / 100).max(1);
+        prop_assume!(q2 < q1);
+        let d = d_ms * MS;
+        let t1 = t1_windows * w * SEC + extra * MS;
+        let mut rng = Rng(seed);
+        let (seen, pause) = after_a_drop(q1, q2, w, d, t1, 0, |_, _| rng.below(d + 1));
+        prop_assert!(pause.is_some_and(|p| p <= Duration::from_nanos(w * SEC + d)), "{:?}", pause);
+        for (a, held) in seen {
+            prop_assert!(held <= q2 as usize, "{} arrivals in the window ending at {}, limit {}", held, a, q2);
+        }
+        // The worst lateness: every request before the drop late by D, none after.
+        let (seen, _) = after_a_drop(q1, q2, w, d, t1, 0, |_, before| if before { d } else { 0 });
+        prop_assert!(seen.iter().all(|&(_, held)| held <= q2 as usize));
+    }
+}
+
+#[test]
+fn a_shorter_pause_after_a_drop_would_be_refused() {
+    // 100 per 1.02 s back to back until 2.04 s, when the limit drops to 50 per second: the
+    // pause is 1.02 s less 50 intervals of 10.2 ms, and 1 ms less lets a 51st arrival into a
+    // window when the requests before the drop were 20 ms late and those after on time.
+    let worst = |_: usize, before: bool| if before { 20 * MS } else { 0 };
+    let (seen, pause) = after_a_drop(100, 50, 1, 20 * MS, 2_040 * MS, 0, worst);
+    assert_eq!(pause, Some(Duration::from_millis(510)));
+    assert_eq!(seen.iter().map(|&(_, held)| held).max(), Some(50));
+    let (seen, _) = after_a_drop(100, 50, 1, 20 * MS, 2_040 * MS, MS, worst);
+    assert_eq!(seen.iter().map(|&(_, held)| held).max(), Some(51));
+}
+
+#[test]
+fn a_window_filled_at_the_stated_pace_pauses_nothing_but_a_refusal_pauses_in_full() {
+    let ceiling = Quota::per_second(100).unwrap();
+    let mut a = Adaptive::new(Quota::per_second(1).unwrap(), ceiling).unwrap();
+    let limiter = Locked::new(Gcra::new(a.quota()));
+    let full = Feedback::read(
+        200,
+        [
+            ("RateLimit-Policy", "p;q=100;w=1"),
+            ("RateLimit", "p;r=0;t=1"),
+        ],
+        0,
+    )
+    .unwrap();
+    assert_eq!(full.exhausted, full.policy);
+    // Adopting 100 per 1.02 s lowers the rate from the ceiling of 100 per second: for a
+    // window (and D) after that, requests may still have gone at 100 per second, 20 ms short.
+    a.on_feedback(&limiter, SEC, &full).unwrap();
+    assert_eq!(a.pause(SEC, &full), Some(Duration::from_millis(20)));
+    assert_eq!(a.pause(2_019 * MS, &full), Some(Duration::from_millis(20)));
+    assert_eq!(a.pause(2_020 * MS, &full), None);
+    // It counts as a success then, not as a throttle.
+    let d = a.on_feedback(&limiter, 3 * SEC, &full).unwrap();
+    assert_eq!(d, None);
+    assert_eq!(
+        limiter.quota(),
+        Quota::new(98_039, Duration::from_secs(1000)).unwrap()
+    );
+    // Never longer than the reset the server stated: a window of 1 per 2 s, full, would
+    // need 2.02 s less one interval of the cap, but the server says it frees within 1 s.
+    let slow = Feedback::read(
+        200,
+        [
+            ("RateLimit-Policy", "p;q=1;w=2"),
+            ("RateLimit", "p;r=0;t=1"),
+        ],
+        0,
+    )
+    .unwrap();
+    assert_eq!(a.pause(3 * SEC, &slow), Some(Duration::from_secs(1)));
+    // A refusal pauses for its Retry-After, whatever the pace.
+    let refused = Feedback::read(
+        429,
+        [
+            ("Retry-After", "1"),
+            ("RateLimit-Policy", "p;q=100;w=1"),
+            ("RateLimit", "p;r=0;t=1"),
+        ],
+        0,
+    )
+    .unwrap();
+    assert_eq!(a.pause(4 * SEC, &refused), Some(Duration::from_secs(1)));
+    // A pause that names no stated policy, or a legacy reset asking for more, is kept whole.
+    let unnamed = Feedback::read(200, [("RateLimit", "p;r=0;t=1")], 0).unwrap();
+    assert_eq!(a.pause(4 * SEC, &unnamed), Some(Duration::from_secs(1)));
+    let longer = Feedback::read(
+        200,
+        [
+            ("RateLimit-Policy", "p;q=100;w=1"),
+            ("RateLimit", "p;r=0;t=1"),
+            ("X-RateLimit-Remaining", "0"),
+            ("X-RateLimit-Reset", "5"),
+        ],
+        0,
+    )
+    .unwrap();
+    assert_eq!(a.pause(4 * SEC, &longer), Some(Duration::from_secs(5)));
+}
+
+#[test]
+fn the_pause_counts_the_fastest_rate_of_the_last_window() {
+    let ceiling = Quota::per_second(100).unwrap();
+    let setup = || {
+        let mut a = Adaptive::new(Quota::per_second(1).unwrap(), ceiling)
+            .unwrap()
+            .with_hold(Duration::ZERO)
+            .with_lateness(Duration::ZERO);
+        let limiter = Locked::new(Gcra::new(a.quota()));
+        // A policy of 80 per second: the rate and the cap drop from 100 at 0.
+        let policy = Policy {
+            quota: 80,
+            window: Some(Duration::from_secs(1)),
+        };
+        a.adopt(&limiter, 0, policy).unwrap();
+        (a, limiter)
+    };
+    // Another policy's window of 5 is full.
+    let full = Feedback::read(
+        200,
+        [
+            ("RateLimit-Policy", "p;q=5;w=1"),
+            ("RateLimit", "p;r=0;t=1"),
+        ],
+        0,
+    )
+    .unwrap();
+    let (mut a, limiter) = setup();
+    // Within a window of the drop, requests may have gone at 100 per second: 5 intervals of
+    // 10 ms; after it, at the cap of 80 per second: 5 of 12.5 ms.
+    assert_eq!(a.pause(999 * MS, &full), Some(Duration::from_millis(950)));
+    assert_eq!(a.pause(SEC, &full), Some(Duration::from_micros(937_500)));
+    // Throttles lower the rate below the cap; the cap still bounds what the next requests
+    // may do.
+    a.on_throttled(&limiter, 2 * SEC).unwrap();
+    assert_eq!(
+        a.pause(2 * SEC, &full),
+        Some(Duration::from_micros(937_500))
+    );
+    // Five decreases in quick succession: the oldest (from 100 at 0) is no longer kept, so
+    // while it may still count, the ceiling is assumed.
+    let (mut a, limiter) = setup();
+    for k in 1..5 {
+        a.on_throttled(&limiter, k * 100 * MS).unwrap();
+    }
+    assert_eq!(a.pause(999 * MS, &full), Some(Duration::from_millis(950)));
+    assert_eq!(a.pause(SEC, &full), Some(Duration::from_micros(937_500)));
+}

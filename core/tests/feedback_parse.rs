@@ -288,6 +288,58 @@ fn ietf_fields_in_the_forms_servers_send() {
         secs(9),
         "the longest reset among the least remaining"
     );
+    // The policy that ran out, matched by name and partition key: the burst policy above,
+    // which the tighter daily policy is not.
+    let f = read(
+        200,
+        &[
+            ("ratelimit-policy", "burst;q=100;w=60"),
+            ("RATELIMIT-POLICY", r#""daily";q=1000;w=86400"#),
+            ("RateLimit", r#""burst";r=0;t=12, daily;r=900;t=40000"#),
+        ],
+    )
+    .unwrap();
+    assert_eq!(f.exhausted, policy(100, Some(60)));
+    // Not set when none ran out, when two did, when the policy is not stated, when it is
+    // stated for another partition key, or counted in other units.
+    let exhausted = |headers: &[(&str, &str)]| read(200, headers).unwrap().exhausted;
+    assert_eq!(
+        exhausted(&[
+            ("RateLimit-Policy", "a;q=5;w=1"),
+            ("RateLimit", "a;r=1;t=1")
+        ]),
+        None
+    );
+    assert_eq!(
+        exhausted(&[
+            ("RateLimit-Policy", "a;q=5;w=1, b;q=9;w=2"),
+            ("RateLimit", "a;r=0;t=1, b;r=0;t=2"),
+        ]),
+        None
+    );
+    assert_eq!(exhausted(&[("RateLimit", "a;r=0;t=1")]), None);
+    assert_eq!(
+        exhausted(&[
+            ("RateLimit-Policy", "a;q=5;w=1;pk=:AQ==:"),
+            ("RateLimit", "a;r=0;t=1;pk=:Ag==:"),
+        ]),
+        None
+    );
+    assert_eq!(
+        exhausted(&[
+            ("RateLimit-Policy", r#"a;q=5;w=1;qu="content-bytes""#),
+            ("RateLimit", "a;r=0;t=1"),
+        ]),
+        None
+    );
+    // A reset of zero asks for no pause and names nothing; the other one does.
+    assert_eq!(
+        exhausted(&[
+            ("RateLimit-Policy", "a;q=5;w=1, b;q=9;w=2"),
+            ("RateLimit", "a;r=0;t=0, b;r=0;t=2"),
+        ]),
+        policy(9, Some(2))
+    );
     // Whitespace around a value (which HTTP trims) is no error.
     let f = read(200, &[("RateLimit", "\t p;r=3 \t")]).unwrap();
     assert_eq!(f.remaining, Some(3));

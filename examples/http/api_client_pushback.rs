@@ -52,11 +52,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The few lines a user writes: a limiter that listens, as a layer on the client.
     let documented = Quota::per_second(100)?;
-    // A stated policy of q per second is served at q per (1 s + 41 ms): room for 20 ms of
-    // timer lateness with one request to spare, so a full window (`r=0`, which pauses until
-    // the reset, a whole second) stays rare at 100 and at 50.
+    // A stated policy of q per second is served at q per (1 s + 20 ms of room for lateness),
+    // and calls leave no more than q in any 1.02 s; a full window (`r=0`) at that pace
+    // pauses nothing.
     let adaptive = Adaptive::new(Quota::per_second(1)?, documented)?
-        .with_lateness(Duration::from_millis(41))
         .on_decision(|decision| println!("        pacer: {decision}"));
     let pushback = Arc::new(
         Pushback::builder(documented)

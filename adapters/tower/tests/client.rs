@@ -314,3 +314,144 @@ async fn the_controller_follows_the_stated_policy_and_backs_off_on_a_429() {
     );
     assert_eq!(server.stats().refused, 0);
 }
+
+/// `callers` tasks that acquire in a loop (no call in between), recording the instant each
+/// leaves at, driven on `timer` until `until`; `answers` are `(at, status, headers)` heard on
+/// the way, at their instants.
+async fn departures(
+    pushback: &Arc<Pushback<ManualTimer>>,
+    timer: &ManualTimer,
+    callers: usize,
+    until: u64,
+    answers: &[(u64, Vec<(&'static str, String)>)],
+) -> Vec<u64> {
+    use pacer_core::Clock;
+    let left = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let tasks: Vec<_> = (0..callers)
+        .map(|_| {
+            let (pushback, timer, left) = (Arc::clone(pushback), timer.clone(), Arc::clone(&left));
+            tokio::spawn(async move {
+                loop {
+                    let _permit = pushback.acquire().await.unwrap();
+                    let now = timer.now();
+                    if now >= until {
+                        break;
+                    }
+                    left.lock().unwrap().push(now);
+                }
+            })
+        })
+        .collect();
+    let mut answers = answers.iter().peekable();
+    settle().await;
+    while let Some(wake) = timer.next_wake() {
+        if let Some((at, headers)) = answers.next_if(|(at, _)| *at <= wake) {
+            timer.set((*at).max(timer.now()));
+            pushback.listen(200, headers.iter().map(|(n, v)| (*n, v.as_str())));
+        } else {
+            timer.set(wake);
+        }
+        settle().await;
+        if timer.now() >= until {
+            break;
+        }
+    }
+    for task in tasks {
+        task.abort();
+    }
+    let mut left = left.lock().unwrap().clone();
+    left.sort_unstable();
+    left
+}
+
+/// A full window of a policy `q` per second, as the strict server states it.
+fn full(q: u32) -> Vec<(&'static str, String)> {
+    vec![
+        ("ratelimit-policy", format!("\"default\";q={q};w=1")),
+        ("ratelimit", "\"default\";r=0;t=1".to_string()),
+    ]
+}
+
+/// The most departures in a window of `window` ns ending at a departure at or after `from`.
+fn busiest(left: &[u64], from: u64, window: u64) -> usize {
+    left.iter()
+        .enumerate()
+        .filter(|(_, at)| **at >= from)
+        .map(|(j, &at)| j + 1 - left.partition_point(|&x| x + window <= at))
+        .max()
+        .unwrap_or(0)
+}
+
+fn adaptive_pushback(ahead: usize, timer: &ManualTimer) -> Arc<Pushback<ManualTimer>> {
+    let ceiling = Quota::new(100, Duration::from_millis(1_020)).unwrap();
+    let adaptive = Adaptive::new(Quota::per_second(1).unwrap(), ceiling).unwrap();
+    Arc::new(
+        Pushback::builder(ceiling)
+            .concurrency(50)
+            .ahead(ahead)
+            .adapt(adaptive)
+            .build_with_timer(timer.clone())
+            .unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_full_window_at_the_stated_pace_pauses_nothing() {
+    let timer = ManualTimer::new();
+    let pushback = adaptive_pushback(8, &timer);
+    let heard = pushback.listen(200, full(100).iter().map(|(n, v)| (*n, v.as_str())));
+    assert_eq!(heard.paused_for, None, "paced at 100 per 1.02 s already");
+    assert_eq!(pushback.pacer().paused_until(), None);
+    // The same answer stating 50: the guard holds the next calls, no pause is needed.
+    let heard = pushback.listen(200, full(50).iter().map(|(n, v)| (*n, v.as_str())));
+    assert_eq!(heard.paused_for, None);
+    // A 429 pauses for its Retry-After whatever the pace.
+    let heard = pushback.listen(429, [("retry-after", "1")]);
+    assert_eq!(heard.paused_for, Some(Duration::from_secs(1)));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn after_a_drop_the_departure_guard_keeps_the_new_policy() {
+    // 40 callers at 100 per 1.02 s; at 2 s the server says its window of 50 per second is
+    // full. No window of 1.02 s ending after that holds more than 50 departures, although
+    // 8 callers had reserved at the old pace: nothing leaves until the 98 departures of the
+    // last 1.02 s fall below 50 (about 0.5 s), then 50 per 1.02 s, 122 in 3 s.
+    let timer = ManualTimer::new();
+    let pushback = adaptive_pushback(8, &timer);
+    let drop = 2_000 * MS;
+    let left = departures(&pushback, &timer, 40, 5_000 * MS, &[(drop, full(50))]).await;
+    assert_eq!(busiest(&left, 0, 1_020 * MS), 100);
+    assert_eq!(busiest(&left, drop, 1_020 * MS), 50);
+    let after = left.iter().filter(|&&at| at >= drop).count();
+    assert!(
+        (120..=124).contains(&after),
+        "{after} departures in the 3 s after the drop"
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_raise_reaches_the_wire_after_the_few_calls_reserved_ahead() {
+    // At 50 per 1.02 s, the server raises its policy to 100 at 3 s. With 8 reservations
+    // ahead, the second after the raise sees about 100 departures less the 8 reserved at
+    // the old pace; with 40 ahead (every caller), the old pace holds for much longer.
+    let count_after_raise = |ahead: usize| async move {
+        let timer = ManualTimer::new();
+        let pushback = adaptive_pushback(ahead, &timer);
+        let raise = 3_000 * MS;
+        let answers = [(MS, full(50)), (raise, full(100))];
+        let left = departures(&pushback, &timer, 40, 4_100 * MS, &answers).await;
+        left.iter()
+            .filter(|&&at| (raise..raise + 1_000 * MS).contains(&at))
+            .count()
+    };
+    let few = count_after_raise(8).await;
+    let all = count_after_raise(40).await;
+    assert!(
+        few >= 92,
+        "{few} departures in the second after the raise, 8 ahead"
+    );
+    assert!(
+        all <= 80,
+        "{all} departures in the second after the raise, 40 ahead"
+    );
+}

@@ -100,6 +100,9 @@ pub struct Adaptive<F = fn(&Decision)> {
     held_until: u64,
     /// The policy adopted last.
     adopted: Option<Policy>,
+    /// The latest decreases of the rate: when, and the rate before. The fastest rate in force
+    /// since an instant is the highest of the cap and the rates before each decrease after it.
+    lowered: Lowered,
     observer: F,
 }
 
@@ -151,6 +154,7 @@ impl Adaptive {
             calm_since: None,
             held_until: 0,
             adopted: None,
+            lowered: Lowered::default(),
             observer: ignore,
         })
     }
@@ -174,6 +178,7 @@ impl<F: FnMut(&Decision)> Adaptive<F> {
             calm_since: self.calm_since,
             held_until: self.held_until,
             adopted: self.adopted,
+            lowered: self.lowered,
             observer,
         }
     }
@@ -213,6 +218,120 @@ impl<F: FnMut(&Decision)> Adaptive<F> {
     /// The quota the controller has set (at first, the ceiling at burst 1).
     pub fn quota(&self) -> Quota {
         self.quota
+    }
+
+    /// The server's policy adopted last (by [`adopt`](Adaptive::adopt) or
+    /// [`on_feedback`](Adaptive::on_feedback)), if any.
+    pub fn policy(&self) -> Option<Policy> {
+        self.adopted
+    }
+
+    /// `D`, the variation of lateness an adopted policy leaves room for (20 ms unless set by
+    /// [`with_lateness`](Adaptive::with_lateness)).
+    pub fn lateness(&self) -> Duration {
+        Duration::from_nanos(self.lateness)
+    }
+
+    /// The pause a response asks of this controller's limiter at `now`, once the response's
+    /// policy is adopted: `feedback.pause`, shortened where the server's window is merely full
+    /// and this limiter's own pace already keeps its next request out of it.
+    ///
+    /// - A refusal (429 or 503) pauses for all it asks (`Retry-After`, or the reset of a
+    ///   policy with nothing remaining), whatever the pace.
+    /// - An accepted response whose `RateLimit` says one policy of `q` requests per window `w`
+    ///   has nothing left ([`Feedback::exhausted`]) asks for its reset `t`, in whole seconds.
+    ///   A limiter whose requests leave at intervals of at least `T` knows more: its next
+    ///   request leaves at least `T` after its last, and the `q`-th newest before it left at
+    ///   least `(q - 1)·T` before the last, so the two are `q·T` apart, and the server's
+    ///   window of `w` counts at most `q` of them once `q·T >= w + D` (`D` the lateness
+    ///   allowance of [`with_lateness`](Adaptive::with_lateness), as in
+    ///   [`adopt`](Adaptive::adopt)). The pause is the rest, `w + D - q·T`, never more than
+    ///   `t`, and none when the rate is at most `q` per `w + D`: the rate `adopt` sets. `T` is
+    ///   the interval of the fastest rate in force over the last `w + D` or allowed next: the
+    ///   cap (what successes may raise the rate to), or the rate before a decrease made
+    ///   within `w + D`.
+    ///   So the drop of a server's limit from 100 to 50 per second, heard on an accepted
+    ///   response, pauses about half a second (the time the window takes to fall below 50 of
+    ///   requests sent at 100 per second), not the whole second `t` rounds up to, and a
+    ///   window filled at the stated pace pauses nothing.
+    /// - Any other pause (no stated policy for the exhausted one, several exhausted, or a
+    ///   legacy `X-RateLimit-Reset` asking for longer) is kept whole.
+    ///
+    /// The bound counts this client's requests only, as they leave at their reserved
+    /// instants. Where other clients share the server's limit, the window can hold theirs
+    /// too, and a request sent before `t` may be refused; that 429 pauses for its
+    /// `Retry-After` and lowers the rate. And reservations made before a decrease keep their
+    /// instants (docs/contract.md, "Reconfiguration"): a pause moves them all alike, so
+    /// callers already queued at the old pace still leave at that pace after it. Keep few
+    /// reservations ahead, or hold departures to the policy as pacer-tower's `Pushback`
+    /// does with its departure guard.
+    ///
+    /// ```
+    /// use pacer_core::{Adaptive, Feedback, Gcra, Locked, Quota};
+    /// use core::time::Duration;
+    ///
+    /// // The documented 100 per second, with the contract's 20 ms of headroom.
+    /// let ceiling = Quota::new(100, Duration::from_millis(1020))?;
+    /// let mut adaptive = Adaptive::new(Quota::per_second(1)?, ceiling)?;
+    /// let limiter = Locked::new(Gcra::new(adaptive.quota()));
+    /// let full = |q: u32| {
+    ///     let policy = format!("p;q={q};w=1");
+    ///     Feedback::read(200, [("RateLimit-Policy", policy.as_str()), ("RateLimit", "p;r=0;t=1")], 0)
+    /// };
+    /// // Paced at 100 per 1.02 s, a full window of 100 per second needs no pause.
+    /// let at_pace = full(100)?;
+    /// adaptive.on_feedback(&limiter, 0, &at_pace)?;
+    /// assert_eq!(adaptive.pause(0, &at_pace), None);
+    /// // The server now allows 50: requests went at up to 100 per 1.02 s, so 50 of them
+    /// // span 0.51 s, and the window of 1 s (+ 20 ms) needs 0.51 s more.
+    /// let second = 1_000_000_000;
+    /// let lowered = full(50)?;
+    /// adaptive.on_feedback(&limiter, 5 * second, &lowered)?;
+    /// assert_eq!(adaptive.pause(5 * second, &lowered), Some(Duration::from_millis(510)));
+    /// // Once a window has passed at the new pace, a full window needs no pause again.
+    /// assert_eq!(adaptive.pause(7 * second, &lowered), None);
+    /// // A refusal pauses for all it asks.
+    /// let refused = Feedback::read(429, [("Retry-After", "1")], 0)?;
+    /// assert_eq!(adaptive.pause(5 * second, &refused), Some(Duration::from_secs(1)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn pause(&self, now: u64, feedback: &Feedback) -> Option<Duration> {
+        let pause = feedback.pause?;
+        if feedback.throttled {
+            return Some(pause);
+        }
+        let (
+            Some(Policy {
+                quota,
+                window: Some(window),
+            }),
+            Some(reset),
+        ) = (feedback.exhausted, feedback.reset)
+        else {
+            return Some(pause);
+        };
+        if quota == 0 || pause > reset {
+            return Some(pause);
+        }
+        let span = window.as_nanos() + u128::from(self.lateness);
+        let fastest = self
+            .lowered
+            .fastest_within(now, span, self.ceiling)
+            .max(self.cap)
+            .max(self.rate);
+        if fastest == 0 {
+            return Some(pause);
+        }
+        // q intervals of the fastest rate, in ns, rounded down (towards a longer pause).
+        let spaced =
+            u128::from(quota) * u128::from(self.period) * u128::from(MILLI) / u128::from(fastest);
+        let needed = span.saturating_sub(spaced);
+        if needed == 0 {
+            return None;
+        }
+        Some(pause.min(Duration::from_nanos(
+            u64::try_from(needed).unwrap_or(u64::MAX),
+        )))
     }
 
     /// The server refused a request for load (a 429 or a 503), or asked for a pause, at `now`:
@@ -331,9 +450,10 @@ impl<F: FnMut(&Decision)> Adaptive<F> {
     }
 
     /// Everything one response says, at `now`: adopts its stated policy (if it has a window),
-    /// then counts it as throttled (429, 503 or a pause asked for) or else as a success (any
-    /// other status, errors included, means the server took the pace). Returns the
-    /// last decision, if the quota changed (the observer sees every one).
+    /// then counts it as throttled (429, 503, or a pause that [`pause`](Adaptive::pause) says
+    /// this limiter needs) or else as a success (any other status, errors included, means the
+    /// server took the pace). Returns the last decision, if the quota changed (the observer
+    /// sees every one).
     pub fn on_feedback<L: Reconfigure + ?Sized>(
         &mut self,
         limiter: &L,
@@ -344,7 +464,7 @@ impl<F: FnMut(&Decision)> Adaptive<F> {
             Some(policy) => self.adopt(limiter, now, policy)?,
             None => None,
         };
-        let counted = if feedback.throttled || feedback.pause.is_some() {
+        let counted = if feedback.throttled || self.pause(now, feedback).is_some() {
             self.on_throttled(limiter, now)?
         } else {
             self.on_success(limiter, now)?
@@ -373,11 +493,51 @@ impl<F: FnMut(&Decision)> Adaptive<F> {
             new,
             reason,
         };
+        if rate < self.rate {
+            self.lowered.record(now, self.rate);
+        }
         self.rate = rate;
         self.quota = new;
         self.calm_since = Some(now);
         (self.observer)(&decision);
         Ok(Some(decision))
+    }
+}
+
+/// The latest decreases of a controller's rate, to know the fastest rate in force since an
+/// instant: the rate in force at any instant after `since` is at most the current cap or the
+/// rate before one of the decreases made after `since` (between decreases it only rises).
+#[derive(Clone, Copy, Debug, Default)]
+struct Lowered {
+    /// `(at, rate before)`, the newest last; empty slots are `(0, 0)`.
+    latest: [(u64, u64); 4],
+    /// The instant of the newest decrease no longer kept.
+    forgotten: Option<u64>,
+}
+
+impl Lowered {
+    fn record(&mut self, at: u64, before: u64) {
+        let (oldest, _) = self.latest[0];
+        if self.latest[0] != (0, 0) {
+            self.forgotten = Some(oldest);
+        }
+        self.latest.rotate_left(1);
+        self.latest[3] = (at, before);
+    }
+
+    /// The fastest rate before a decrease made within `span` before `now` (0 if none), or
+    /// `ceiling` if such a decrease is no longer kept.
+    fn fastest_within(&self, now: u64, span: u128, ceiling: u64) -> u64 {
+        let recent = |at: u64| u128::from(at) + span > u128::from(now);
+        if self.forgotten.is_some_and(recent) {
+            return ceiling;
+        }
+        self.latest
+            .iter()
+            .filter(|&&(at, before)| before > 0 && recent(at))
+            .map(|&(_, before)| before)
+            .max()
+            .unwrap_or(0)
     }
 }
 

@@ -28,14 +28,20 @@ pub(crate) struct Limits {
     pub(crate) remaining: Option<(u64, Option<u64>)>,
     /// The longest reset among policies with nothing remaining.
     pub(crate) exhausted_for: Option<u64>,
+    /// How many policies say nothing remains with a reset above zero (each asks for a pause).
+    pub(crate) exhausted: usize,
+    /// The name (with its partition key), hashed, of the last of them.
+    pub(crate) exhausted_name: u64,
 }
 
 /// The policies seen so far in one field (over all its lines), to refuse a policy stated twice
 /// with different values: a name (with its partition key) and a fingerprint of its values,
-/// both hashed (FNV-1a).
+/// both hashed (FNV-1a). For `RateLimit-Policy`, also each policy counted in requests, so
+/// that a `RateLimit` entry can be matched with the policy it speaks of.
 #[derive(Debug)]
 pub(crate) struct Seen {
     entries: [(u64, u64); Feedback::MAX_POLICIES],
+    policies: [Option<Policy>; Feedback::MAX_POLICIES],
     len: usize,
 }
 
@@ -43,13 +49,23 @@ impl Seen {
     pub(crate) const fn new() -> Self {
         Seen {
             entries: [(0, 0); Feedback::MAX_POLICIES],
+            policies: [None; Feedback::MAX_POLICIES],
             len: 0,
         }
     }
 
-    fn check(&mut self, field: &'static str, name: u64, values: u64) -> Result<(), FeedbackError> {
-        match self.entries[..self.len].iter().find(|(n, _)| *n == name) {
-            Some((_, v)) if *v == values => Ok(()),
+    /// Checks a policy against those seen, and returns its place.
+    fn check(
+        &mut self,
+        field: &'static str,
+        name: u64,
+        values: u64,
+    ) -> Result<usize, FeedbackError> {
+        match self.entries[..self.len]
+            .iter()
+            .position(|(n, _)| *n == name)
+        {
+            Some(at) if self.entries[at].1 == values => Ok(at),
             Some(_) => Err(FeedbackError::Conflict { field }),
             None if self.len == Feedback::MAX_POLICIES => {
                 Err(FeedbackError::TooManyPolicies { field })
@@ -57,9 +73,17 @@ impl Seen {
             None => {
                 self.entries[self.len] = (name, values);
                 self.len += 1;
-                Ok(())
+                Ok(self.len - 1)
             }
         }
+    }
+
+    /// The policy counted in requests stated under `name` (hashed with its partition key).
+    pub(crate) fn policy(&self, name: u64) -> Option<Policy> {
+        let at = self.entries[..self.len]
+            .iter()
+            .position(|(n, _)| *n == name)?;
+        self.policies[at]
     }
 }
 
@@ -123,7 +147,7 @@ pub(crate) fn policy_line(
             .number(quota)
             .number(window.unwrap_or(0))
             .bytes(unit.unwrap_or(b"requests").iter().copied());
-        seen.check(
+        let at = seen.check(
             field,
             name.bytes([0xff]).bytes(key.iter().copied()).0,
             values.0,
@@ -136,6 +160,7 @@ pub(crate) fn policy_line(
             quota,
             window: window.map(Duration::from_secs),
         };
+        seen.policies[at] = Some(policy);
         if best.is_none_or(|b| policy.tighter_than(&b)) {
             *best = Some(policy);
         }
@@ -163,11 +188,8 @@ pub(crate) fn ratelimit_line(
         let values = Fnv::new()
             .number(remaining)
             .number(reset.map_or(u64::MAX, |t| t));
-        seen.check(
-            field,
-            name.bytes([0xff]).bytes(key.iter().copied()).0,
-            values.0,
-        )?;
+        let name = name.bytes([0xff]).bytes(key.iter().copied()).0;
+        seen.check(field, name, values.0)?;
         let replace = match limits.remaining {
             None => true,
             Some((r, t)) => remaining < r || (remaining == r && reset > t),
@@ -179,6 +201,10 @@ pub(crate) fn ratelimit_line(
             && let Some(t) = reset
         {
             limits.exhausted_for = Some(limits.exhausted_for.map_or(t, |e| e.max(t)));
+            if t > 0 {
+                limits.exhausted += 1;
+                limits.exhausted_name = name;
+            }
         }
     }
     Ok(())

@@ -68,6 +68,13 @@ pub struct Feedback {
     pub remaining: Option<u64>,
     /// When more quota comes, for the policy [`remaining`](Feedback::remaining) is taken from.
     pub reset: Option<Duration>,
+    /// The stated policy that ran out: set when exactly one `RateLimit` entry says nothing
+    /// remains with a reset above zero, and `RateLimit-Policy` states that policy (the same
+    /// name and partition key) counted in requests. It tells a client how many requests the
+    /// full window holds and how long it is, so that a client that knows how fast it sent
+    /// can tell whether the window frees before its next request anyway
+    /// ([`Adaptive::pause`](crate::Adaptive::pause)).
+    pub exhausted: Option<Policy>,
 }
 
 impl Feedback {
@@ -169,6 +176,11 @@ impl Feedback {
             ask(wait, "x-ratelimit-reset")?;
         }
 
+        let exhausted = if limits.exhausted == 1 {
+            policies.policy(limits.exhausted_name)
+        } else {
+            None
+        };
         let (remaining, reset) = match limits.remaining {
             Some((r, t)) => (Some(r), t.map(Duration::from_secs)),
             None => (legacy.remaining, legacy.reset),
@@ -182,6 +194,7 @@ impl Feedback {
             })),
             remaining,
             reset,
+            exhausted,
         })
     }
 

@@ -4,9 +4,10 @@ use std::fmt;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use async_lock::{Semaphore, SemaphoreGuard};
 use pacer_core::{
-    Adaptive, Decision, Error, Feedback, Gate, GatePermit, Gcra, Locked, Pacer, Pausable, Policy,
-    Quota, Timer,
+    Adaptive, Decision, Error, Feedback, Gcra, Locked, Pacer, Pausable, Policy, Quota, Scheduler,
+    SlidingWindow, Timer,
 };
 
 use super::Heard;
@@ -33,6 +34,9 @@ trait Controller: Send {
         limiter: &PushbackLimiter,
         now: u64,
     ) -> Result<Option<Decision>, Error>;
+    fn pause(&self, now: u64, feedback: &Feedback) -> Option<Duration>;
+    fn policy(&self) -> Option<Policy>;
+    fn lateness(&self) -> Duration;
 }
 
 impl<F: FnMut(&Decision) + Send> Controller for Adaptive<F> {
@@ -64,13 +68,85 @@ impl<F: FnMut(&Decision) + Send> Controller for Adaptive<F> {
     ) -> Result<Option<Decision>, Error> {
         Adaptive::on_success(self, limiter, now)
     }
+
+    fn pause(&self, now: u64, feedback: &Feedback) -> Option<Duration> {
+        Adaptive::pause(self, now, feedback)
+    }
+
+    fn policy(&self) -> Option<Policy> {
+        Adaptive::policy(self)
+    }
+
+    fn lateness(&self) -> Duration {
+        Adaptive::lateness(self)
+    }
 }
 
-/// The rate part alone, or the rate behind a concurrency cap.
-#[derive(Debug)]
-enum Limit<T> {
-    Rate(Pacer<PushbackLimiter, T>),
-    Gate(Gate<PushbackLimiter, T>),
+/// The most requests per window a [`Pushback`]'s departure guard keeps in its log: a stated
+/// policy of more requests than this per window is paced by the rate alone.
+pub const MAX_GUARDED: usize = 1024;
+
+/// The departure guard: a second limiter, on the instants calls leave at rather than the
+/// instants reserved for them, at the adopted policy `q` per `w + D`: calls at least
+/// `(w + D) / q` apart, and at most `q` in any window of `w + D`.
+struct Departures {
+    /// The policy it enforces, once one is adopted that it can hold.
+    policy: Option<Policy>,
+    window: SlidingWindow<MAX_GUARDED>,
+    /// The least time between two departures, in ns (0 while no policy is enforced).
+    interval: u64,
+    /// The instant given to the latest departure.
+    last: Option<u64>,
+}
+
+impl Departures {
+    /// A guard that lets everything go until a policy is adopted (but logs every departure).
+    fn open() -> Departures {
+        Departures {
+            policy: None,
+            window: SlidingWindow::new(Departures::unlimited()).expect("within the capacity"),
+            interval: 0,
+            last: None,
+        }
+    }
+
+    /// A window that never holds a call back.
+    fn unlimited() -> Quota {
+        Quota::new(MAX_GUARDED as u32, Duration::from_nanos(MAX_GUARDED as u64))
+            .expect("a valid quota")
+    }
+
+    /// The instant a call ready at `now` may leave, taken.
+    fn take(&mut self, now: u64) -> u64 {
+        let spaced = self
+            .last
+            .map_or(now, |last| now.max(last.saturating_add(self.interval)));
+        let at = self
+            .window
+            .reserve(spaced, 1)
+            .map_or(spaced, |reservation| reservation.at());
+        self.last = Some(at);
+        at
+    }
+
+    /// Follows the adopted `policy` from `now`, with the lateness allowance `lateness`.
+    fn follow(&mut self, now: u64, policy: Option<Policy>, lateness: Duration) {
+        if policy == self.policy {
+            return;
+        }
+        let quota = policy
+            .and_then(|p| Some((u32::try_from(p.quota).ok()?, p.window?)))
+            .filter(|&(q, _)| q > 0 && q as usize <= MAX_GUARDED)
+            .and_then(|(q, w)| Quota::new(q, w.checked_add(lateness)?).ok());
+        if self
+            .window
+            .set_quota(now, quota.unwrap_or_else(Departures::unlimited))
+            .is_ok()
+        {
+            self.policy = quota.and(policy);
+            self.interval = quota.map_or(0, |q| q.period_nanos().div_ceil(u64::from(q.count())));
+        }
+    }
 }
 
 /// A client's limiter that listens to the server: acquire before each call with
@@ -97,15 +173,25 @@ enum Limit<T> {
 /// # }).unwrap();
 /// ```
 pub struct Pushback<T> {
-    limit: Limit<T>,
+    pacer: Pacer<PushbackLimiter, T>,
+    /// The concurrency cap's slots, if there is a cap.
+    slots: Option<Semaphore>,
+    /// The calls that may hold a reservation of the rate at once.
+    ahead: Semaphore,
     controller: Option<Mutex<Box<dyn Controller>>>,
+    /// With a controller: the departure guard.
+    departures: Option<Mutex<Box<Departures>>>,
     max_pause: Duration,
 }
 
 impl<T: fmt::Debug> fmt::Debug for Pushback<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pushback")
-            .field("limit", &self.limit)
+            .field("pacer", &self.pacer)
+            .field(
+                "concurrency",
+                &self.slots.as_ref().map(Semaphore::available_permits),
+            )
             .field("adaptive", &self.controller.is_some())
             .field("max_pause", &self.max_pause)
             .finish()
@@ -117,13 +203,14 @@ impl<T: fmt::Debug> fmt::Debug for Pushback<T> {
 #[derive(Debug)]
 #[must_use = "the concurrency slot is released as soon as the permit is dropped"]
 pub struct PushbackPermit<'a> {
-    _slot: Option<GatePermit<'a>>,
+    _slot: Option<SemaphoreGuard<'a>>,
 }
 
 /// Options for a [`Pushback`], from [`Pushback::builder`].
 pub struct PushbackBuilder {
     quota: Quota,
     concurrency: Option<usize>,
+    ahead: usize,
     max_pause: Duration,
     controller: Option<Box<dyn Controller>>,
 }
@@ -133,6 +220,7 @@ impl fmt::Debug for PushbackBuilder {
         f.debug_struct("PushbackBuilder")
             .field("quota", &self.quota)
             .field("concurrency", &self.concurrency)
+            .field("ahead", &self.ahead)
             .field("max_pause", &self.max_pause)
             .field("adaptive", &self.controller.is_some())
             .finish()
@@ -140,10 +228,30 @@ impl fmt::Debug for PushbackBuilder {
 }
 
 impl PushbackBuilder {
+    /// How many calls may hold a reservation of the rate at once unless
+    /// [`ahead`](PushbackBuilder::ahead) says otherwise.
+    pub const DEFAULT_AHEAD: usize = 8;
+
     /// At most `concurrency` calls in flight at once (held from the acquisition until the
     /// permit drops). No cap unless set.
     pub fn concurrency(mut self, concurrency: usize) -> Self {
         self.concurrency = Some(concurrency);
+        self
+    }
+
+    /// How many calls may hold a reservation of the rate at once (8 unless set; at least 1).
+    ///
+    /// A reservation keeps its instant when the rate changes (docs/contract.md,
+    /// "Reconfiguration"), so calls that reserved before the server raised its policy still
+    /// leave at the old, slower pace, and the new one applies only after them; after a drop
+    /// they would leave at the old, faster pace (the departure guard holds them back). The
+    /// other callers wait their turn without a reservation, and take one at the rate in
+    /// force when it comes. With 50 callers waiting at 50 per second, the raise to
+    /// 100 would otherwise reach the wire a second late; with 8 ahead, 0.16 s. Fewer than
+    /// 8 leaves less room for a busy machine: the next reservation is made when a waiter
+    /// wakes, and a late wake-up must not leave the rate idle.
+    pub fn ahead(mut self, ahead: usize) -> Self {
+        self.ahead = ahead.max(1);
         self
     }
 
@@ -157,8 +265,11 @@ impl PushbackBuilder {
     /// Adapts the rate with `controller` (opt-in): a 429 or 503 lowers it, a stated policy
     /// sets it to the server's rate less the headroom for timer lateness, and successes raise
     /// it again, between the controller's floor and ceiling. Only a refusal lowers the rate:
-    /// an accepted call whose answer says nothing remains pauses every caller until the
-    /// reset and counts as a success. The limiter then starts at the
+    /// an accepted call whose answer says nothing remains counts as a success, and pauses
+    /// every caller only as long as [`Adaptive::pause`] says the pace of the requests needs
+    /// (none when they went at the stated policy; about half a second, not the whole second
+    /// the reset rounds up to, when a server's limit halves). Without a controller it pauses
+    /// until the reset. The limiter then starts at the
     /// controller's quota (its ceiling) instead of the builder's. Give the controller an
     /// observer ([`Adaptive::on_decision`]) to see every change.
     ///
@@ -189,12 +300,19 @@ impl PushbackBuilder {
             .map_or(self.quota, |controller| controller.quota());
         let limiter = Pausable::with_max_pause(Locked::new(Gcra::new(quota)), self.max_pause);
         let pacer = Pacer::from_parts(limiter, timer);
-        let limit = match self.concurrency {
-            None => Limit::Rate(pacer),
-            Some(concurrency) => Limit::Gate(Gate::from_parts(pacer, concurrency)?),
+        let slots = match self.concurrency {
+            None => None,
+            Some(0) => return Err(Error::ZeroConcurrency),
+            Some(concurrency) => Some(Semaphore::new(concurrency)),
         };
         Ok(Pushback {
-            limit,
+            pacer,
+            slots,
+            ahead: Semaphore::new(self.ahead),
+            departures: self
+                .controller
+                .is_some()
+                .then(|| Mutex::new(Box::new(Departures::open()))),
             controller: self.controller.map(Mutex::new),
             max_pause: self.max_pause,
         })
@@ -215,6 +333,7 @@ impl Pushback<()> {
         PushbackBuilder {
             quota,
             concurrency: None,
+            ahead: PushbackBuilder::DEFAULT_AHEAD,
             max_pause: Feedback::DEFAULT_MAX_PAUSE,
             controller: None,
         }
@@ -223,24 +342,70 @@ impl Pushback<()> {
 
 impl<T: Timer> Pushback<T> {
     /// Waits for a concurrency slot (if there is a cap), then for the rate, as paused or
-    /// slowed by what the server said.
+    /// slowed by what the server said, then (with a controller that adopted a stated policy)
+    /// for the departure guard.
     ///
     /// A call whose instant came just before a pause began, but whose timer woke it after
     /// (a timer is late by up to a millisecond or so), also waits for the pause to end: no
     /// call leaves while the limiter is paused.
+    ///
+    /// **The departure guard.** The rate spaces the *reserved instants* of the calls; a call
+    /// leaves when its timer wakes it, later by the timer's lateness, which a busy machine
+    /// stretches to tens of milliseconds, so calls held back by a stall leave together and
+    /// can put more than the policy's `q` into one window of the server (docs/contract.md,
+    /// "Reserved instants and observed completions"). And after the server lowers its
+    /// policy, calls already waiting keep the instants they reserved at the old rate. So
+    /// once the controller has adopted a policy of `q` requests per `w` (`q` up to
+    /// [`MAX_GUARDED`]), every call also takes a place in a sliding window of `q` per
+    /// `w + D` (`D` the controller's lateness allowance) of the instants calls actually
+    /// leave at, and waits for it. At the stated pace it never waits; after a stall it holds
+    /// back the calls that would make a window too full, and after a drop it holds back the
+    /// calls reserved at the old rate until the server's window has room. A call that a
+    /// pause holds after the guard gave it an instant is logged again when the pause ends,
+    /// and a call dropped while it waits there keeps its place: the guard may count a call
+    /// twice, never a whole pause too early. (A call woken late by a busy machine is counted
+    /// at the instant it was given: `D` is the room for that lateness.)
     pub async fn acquire(&self) -> Result<PushbackPermit<'_>, Error> {
-        let slot = match &self.limit {
-            Limit::Rate(pacer) => {
-                pacer.acquire().await?;
-                None
-            }
-            Limit::Gate(gate) => Some(gate.acquire().await?),
+        let slot = match &self.slots {
+            Some(slots) => Some(slots.acquire().await),
+            None => None,
         };
+        {
+            // At most `ahead` calls hold a reservation at once: the others wait here, and
+            // reserve at the rate in force when their turn comes.
+            let _ahead = self.ahead.acquire().await;
+            self.pacer.acquire().await?;
+        }
         let pacer = self.pacer();
-        while let Some(until) = pacer.paused_until() {
-            pacer.timer().sleep_until(until).await;
+        self.wait_out_pause().await;
+        if let Some(departures) = &self.departures {
+            let mut now = pacer.timer().now();
+            loop {
+                let leave = departures
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take(now);
+                if leave > now {
+                    pacer.timer().sleep_until(leave).await;
+                }
+                if !self.wait_out_pause().await {
+                    break;
+                }
+                now = pacer.timer().now();
+            }
         }
         Ok(PushbackPermit { _slot: slot })
+    }
+
+    /// Sleeps until no pause is in force; whether there was one.
+    async fn wait_out_pause(&self) -> bool {
+        let pacer = self.pacer();
+        let mut waited = false;
+        while let Some(until) = pacer.paused_until() {
+            pacer.timer().sleep_until(until).await;
+            waited = true;
+        }
+        waited
     }
 
     /// Reads one answer (its status code and headers, as `(name, value)` pairs) and acts on
@@ -268,12 +433,7 @@ impl<T: Timer> Pushback<T> {
         heard.throttled = feedback.throttled;
         let pacer = self.pacer();
         let now = pacer.timer().now();
-        if let Some(pause) = feedback.pause {
-            match pacer.pause_for(pause) {
-                Ok(_) => heard.paused_for = Some(pause),
-                Err(error) => heard.error = Some(error),
-            }
-        }
+        let mut pause = feedback.pause;
         if let Some(controller) = &self.controller {
             let mut controller = controller.lock().unwrap_or_else(PoisonError::into_inner);
             let limiter = pacer.limiter();
@@ -282,9 +442,9 @@ impl<T: Timer> Pushback<T> {
                 None => Ok(None),
             };
             // Only a refusal lowers the rate. An accepted call whose answer says nothing
-            // remains (`r=0`) pauses every caller until the reset, but the server took it:
-            // it counts as a success, so a window that is merely full does not halve a rate
-            // the server just stated.
+            // remains (`r=0`) may pause every caller (below), but the server took it: it
+            // counts as a success, so a window that is merely full does not halve a rate the
+            // server just stated.
             let counted = if feedback.throttled {
                 controller.on_throttled(limiter, now)
             } else {
@@ -293,6 +453,27 @@ impl<T: Timer> Pushback<T> {
             match (adopted, counted) {
                 (Ok(adopted), Ok(counted)) => heard.decision = counted.or(adopted),
                 (Err(error), _) | (_, Err(error)) => heard.error = Some(error),
+            }
+            let policy = controller.policy();
+            if let Some(departures) = &self.departures {
+                let mut departures = departures.lock().unwrap_or_else(PoisonError::into_inner);
+                departures.follow(now, policy, controller.lateness());
+                // A full window of the policy the guard enforces needs no pause on an
+                // accepted answer: the guard holds back every call the window has no room
+                // for. Any other pause is as long as the pace it was filled at needs.
+                let guarded =
+                    departures.policy.is_some() && departures.policy == feedback.exhausted;
+                pause = if !feedback.throttled && guarded && feedback.pause <= feedback.reset {
+                    None
+                } else {
+                    controller.pause(now, &feedback)
+                };
+            }
+        }
+        if let Some(pause) = pause {
+            match pacer.pause_for(pause) {
+                Ok(_) => heard.paused_for = Some(pause),
+                Err(error) => heard.error = Some(error),
             }
         }
         heard.trace();
@@ -307,9 +488,6 @@ impl<T: Timer> Pushback<T> {
     /// The rate part: for [`paused_until`](Pacer::paused_until), a manual
     /// [`pause_for`](Pacer::pause_for), or the current quota.
     pub fn pacer(&self) -> &Pacer<PushbackLimiter, T> {
-        match &self.limit {
-            Limit::Rate(pacer) => pacer,
-            Limit::Gate(gate) => gate.pacer(),
-        }
+        &self.pacer
     }
 }

@@ -12,7 +12,11 @@
 //!   moves later by the pause, in order;
 //! - with adaptation on ([`PushbackBuilder::adapt`]), a 429 lowers the rate, a stated policy
 //!   (`RateLimit-Policy`, `X-RateLimit-Limit` with a window) sets it to the server's rate less
-//!   headroom, and successes raise it again, between a floor and a ceiling;
+//!   headroom, and successes raise it again, between a floor and a ceiling; an accepted
+//!   answer whose window is full then pauses only for what the pace of the requests needs
+//!   ([`Adaptive::pause`](pacer_core::Adaptive::pause): nothing at the stated pace), and the
+//!   instants calls leave at are held to the stated policy ([`Pushback::acquire`]: the
+//!   departure guard);
 //! - a header that does not parse, is negative or asks for an absurd pause changes nothing.
 //!
 //! A gRPC refusal in a trailers-only answer (`200 OK` with `grpc-status` in the head, as
@@ -34,7 +38,7 @@ mod heard;
 mod layer;
 mod service;
 
-pub use handle::{Pushback, PushbackBuilder, PushbackLimiter, PushbackPermit};
+pub use handle::{MAX_GUARDED, Pushback, PushbackBuilder, PushbackLimiter, PushbackPermit};
 pub use heard::Heard;
 pub use layer::PushbackLayer;
 pub use service::{PushbackFuture, PushbackService};

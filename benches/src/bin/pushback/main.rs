@@ -12,10 +12,10 @@
 //!   adaptive limiter starting at its ceiling, the documented 100 per (1 s + 20 ms of
 //!   headroom, as the contract advises against a strict server): on a 429 every waiter
 //!   pauses for `Retry-After` and the rate drops to 80 %; the `RateLimit` fields set the rate
-//!   to the server's policy `q` per (1 s + 41 ms: 20 ms of timer lateness with one request to
-//!   spare, so that a window the client fills exactly, `r=0`, which pauses a whole second,
-//!   stays rare) and pause at `r=0` until `t`; each calm second adds 10 per second. A refused
-//!   call is simply sent again through the layer.
+//!   to the server's policy `q` per (1 s + the controller's default lateness allowance,
+//!   20 ms), and an answer saying the window is full (`r=0`) pauses only as long as the pace
+//!   the requests went at needs (`Adaptive::pause`); each calm second adds 10 per second. A
+//!   refused call is simply sent again through the layer.
 //! - *retry-loop*: `pacer_tokio::Limiter` at a fixed 100 per second; on a 429 the call sleeps
 //!   its own `Retry-After` and is sent again.
 //! - *governor-retry*: the same loop on governor's `Quota::per_second(100)`.
@@ -44,17 +44,19 @@ use crate::retry_loop::Fixed;
 const HELP: &str = "\
 pushback: pacer listening to a strict server's pushback, against fixed limiters with a retry loop
 
-USAGE: pushback [--calls N] [--in-flight N] [--phase-secs S] [--pacer-only]
+USAGE: pushback [--calls N] [--in-flight N] [--phase-secs S] [--pacer-only] [--trace]
                 [--headroom-ms MS] [--backoff PCT] [--step CELLS] [--lateness-ms MS]
 
   --calls N          calls to make (default 2000)
   --in-flight N      most calls in flight at once (default 50)
   --phase-secs S     length of the 100/s and 50/s phases (default 10)
   --pacer-only       run pacer's two rows only (the summary line needs all five)
+  --trace            print pacer's decisions, pauses and refusals to stderr
   --headroom-ms MS   pacer's ceiling is 100 per (1 s + MS) (default 20)
   --backoff PCT      pacer's controller: rate kept on a 429, percent (default 80)
   --step CELLS       pacer's controller: cells per second added per calm second (default 10)
-  --lateness-ms MS   pacer's controller: lateness allowed for a stated policy (default 41)
+  --lateness-ms MS   pacer's controller: lateness allowed for a stated policy (default: the
+                     controller's own, 20)
 ";
 
 struct Options {
@@ -82,7 +84,8 @@ fn options() -> Result<Options, String> {
             headroom: Duration::from_millis(20),
             backoff: Some(80),
             step: Some(10),
-            lateness: Some(Duration::from_millis(41)),
+            lateness: None,
+            trace: false,
         },
     };
     let mut args = std::env::args().skip(1);
@@ -99,6 +102,7 @@ fn options() -> Result<Options, String> {
                     Duration::try_from_secs_f64(secs).map_err(|e| format!("--phase-secs: {e}"))?;
             }
             "--pacer-only" => options.pacer_only = true,
+            "--trace" => options.tuning.trace = true,
             "--headroom-ms" => options.tuning.headroom = millis(&arg, value()?)?,
             "--lateness-ms" => options.tuning.lateness = Some(millis(&arg, value()?)?),
             "--backoff" => {
