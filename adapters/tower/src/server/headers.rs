@@ -70,8 +70,16 @@ pub(crate) fn window(quota: &Quota) -> (u64, u64) {
 pub(crate) fn reset(quota: &Quota, snapshot: &Snapshot, now: u64) -> u64 {
     let owed = u64::from(quota.burst().saturating_sub(snapshot.remaining));
     let next = snapshot.earliest.saturating_sub(now);
-    let full = u128::from(owed) * u128::from(quota.period_nanos()) / u128::from(quota.count());
-    let nanos = u64::try_from(full).unwrap_or(u64::MAX).max(next);
+    // In 64 bits when it fits (nearly always: a u128 division is a slow library call).
+    let full = match owed.checked_mul(quota.period_nanos()) {
+        Some(product) => product / u64::from(quota.count()),
+        None => {
+            let full =
+                u128::from(owed) * u128::from(quota.period_nanos()) / u128::from(quota.count());
+            u64::try_from(full).unwrap_or(u64::MAX)
+        }
+    };
+    let nanos = full.max(next);
     seconds_up(Duration::from_nanos(nanos))
 }
 
@@ -81,9 +89,6 @@ pub(crate) struct Policy {
     pub(crate) quota: Quota,
     /// `"name";q=Q;w=W`.
     pub(crate) item: String,
-    /// The item as a whole field value, for an answer under this one limit: cloned, not
-    /// written again (a clone shares its bytes).
-    pub(crate) value: Option<HeaderValue>,
     /// `Q`, for `X-RateLimit-Limit`.
     pub(crate) q: u64,
 }
@@ -98,14 +103,7 @@ impl Policy {
         item.push_str(itoa::Buffer::new().format(q));
         item.push_str(";w=");
         item.push_str(itoa::Buffer::new().format(w));
-        // Names are checked printable ASCII without quotes or backslashes when made.
-        let value = HeaderValue::from_str(&item).ok();
-        Policy {
-            quota,
-            item,
-            value,
-            q,
-        }
+        Policy { quota, item, q }
     }
 }
 
@@ -117,7 +115,7 @@ pub(crate) struct Reading<'a> {
 }
 
 /// The header fields of an answer, most often two, kept without a map.
-pub(crate) type Fields = smallvec::SmallVec<[(HeaderName, HeaderValue); 3]>;
+pub(crate) type Fields = smallvec::SmallVec<[(HeaderName, HeaderValue); 2]>;
 
 /// Writes the fields `style` asks for, for the limits read, into `fields`.
 pub(crate) fn write(style: Headers, readings: &[Reading<'_>], now: u64, fields: &mut Fields) {
@@ -128,11 +126,13 @@ pub(crate) fn write(style: Headers, readings: &[Reading<'_>], now: u64, fields: 
         let mut policy = Line::default();
         let mut state = Line::default();
         for reading in readings {
-            if !policy.is_empty() {
+            if !state.is_empty() {
                 policy.push(b", ");
                 state.push(b", ");
             }
-            policy.push(reading.policy.item.as_bytes());
+            if readings.len() > 1 {
+                policy.push(reading.policy.item.as_bytes());
+            }
             let t = reset(&reading.policy.quota, &reading.snapshot, now);
             state.push(b"\"");
             state.push(reading.name.as_bytes());
@@ -145,15 +145,15 @@ pub(crate) fn write(style: Headers, readings: &[Reading<'_>], now: u64, fields: 
             state.push(b";t=");
             state.push(itoa::Buffer::new().format(t).as_bytes());
         }
-        // Names are checked printable ASCII without quotes or backslashes when made.
-        match &readings {
-            [one] if one.policy.value.is_some() => fields.extend(
-                one.policy
-                    .value
-                    .clone()
-                    .map(|value| (RATELIMIT_POLICY, value)),
-            ),
-            _ => fields.extend(policy.value().ok().map(|value| (RATELIMIT_POLICY, value))),
+        // Names are checked printable ASCII without quotes or backslashes when made. Under
+        // one limit the policy's item is the whole value; it is copied for each answer rather
+        // than shared, whose reference count every answer would move from every thread.
+        let policy = match readings {
+            [one] => HeaderValue::from_bytes(one.policy.item.as_bytes()),
+            _ => policy.value(),
+        };
+        if let Ok(value) = policy {
+            fields.push((RATELIMIT_POLICY, value));
         }
         if let Ok(value) = state.value() {
             fields.push((RATELIMIT, value));
@@ -221,5 +221,11 @@ mod tests {
         assert_eq!(reset(&quota, &s(4, 0), 0), 0);
         assert_eq!(reset(&quota, &s(3, 0), 0), 1); // 0.5 s owed
         assert_eq!(reset(&quota, &s(0, 400_000_000), 0), 2); // 2 s owed
+        // Owed cells times the period beyond 64 bits: 2,000 cells of 1,000 per 10^7 s.
+        let slow = Quota::new(1_000, Duration::from_secs(10_000_000))
+            .unwrap()
+            .with_burst(2_000)
+            .unwrap();
+        assert_eq!(reset(&slow, &s(0, 0), 0), 20_000_000);
     }
 }
