@@ -34,6 +34,7 @@ mod http;
 mod retry_loop;
 mod with_pacer;
 
+use pacer_benches::cli::Cli;
 use std::time::Duration;
 
 use pacer_examples_http::strict_server::{Mode, Schedule, Stats, StrictServer};
@@ -67,62 +68,30 @@ struct Options {
     tuning: with_pacer::Tuning,
 }
 
-fn millis(arg: &str, value: String) -> Result<Duration, String> {
-    value
-        .parse()
-        .map(Duration::from_millis)
-        .map_err(|e| format!("{arg}: {e}"))
-}
-
-fn options() -> Result<Options, String> {
-    let mut options = Options {
-        calls: 2000,
-        in_flight: 50,
-        phase: Duration::from_secs(10),
-        pacer_only: false,
+fn options() -> Options {
+    let mut cli = Cli::from_env("pushback", HELP);
+    let millis = |ms: Option<u64>| ms.map(Duration::from_millis);
+    let phase: f64 = cli.value("--phase-secs", 10.0);
+    let phase = Duration::try_from_secs_f64(phase)
+        .unwrap_or_else(|error| cli.fail(&format!("--phase-secs: {error}")));
+    let options = Options {
+        calls: cli.value("--calls", 2000),
+        in_flight: cli.value("--in-flight", 50),
+        phase,
+        pacer_only: cli.flag("--pacer-only"),
         tuning: with_pacer::Tuning {
-            headroom: Duration::from_millis(20),
-            backoff: Some(80),
-            step: Some(10),
-            lateness: None,
-            trace: false,
+            trace: cli.flag("--trace"),
+            headroom: millis(cli.optional("--headroom-ms")).unwrap_or(Duration::from_millis(20)),
+            lateness: millis(cli.optional("--lateness-ms")),
+            backoff: Some(cli.value("--backoff", 80)),
+            step: Some(cli.value("--step", 10)),
         },
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--calls" => options.calls = value()?.parse().map_err(|e| format!("--calls: {e}"))?,
-            "--in-flight" => {
-                options.in_flight = value()?.parse().map_err(|e| format!("--in-flight: {e}"))?;
-            }
-            "--phase-secs" => {
-                let secs: f64 = value()?.parse().map_err(|e| format!("--phase-secs: {e}"))?;
-                options.phase =
-                    Duration::try_from_secs_f64(secs).map_err(|e| format!("--phase-secs: {e}"))?;
-            }
-            "--pacer-only" => options.pacer_only = true,
-            "--trace" => options.tuning.trace = true,
-            "--headroom-ms" => options.tuning.headroom = millis(&arg, value()?)?,
-            "--lateness-ms" => options.tuning.lateness = Some(millis(&arg, value()?)?),
-            "--backoff" => {
-                options.tuning.backoff =
-                    Some(value()?.parse().map_err(|e| format!("--backoff: {e}"))?);
-            }
-            "--step" => {
-                options.tuning.step = Some(value()?.parse().map_err(|e| format!("--step: {e}"))?);
-            }
-            "--help" | "-h" => {
-                print!("{HELP}");
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown argument {other}\n\n{HELP}")),
-        }
-    }
     if options.calls == 0 || options.in_flight == 0 {
-        return Err("--calls and --in-flight must be at least 1".into());
+        cli.fail("--calls and --in-flight must be at least 1");
     }
-    Ok(options)
+    cli.finish();
+    options
 }
 
 /// One contender's run against a fresh server.
@@ -198,13 +167,7 @@ async fn run(options: &Options, mode: Mode, contender: Contender) -> Run {
 
 #[tokio::main]
 async fn main() {
-    let options = match options() {
-        Ok(options) => options,
-        Err(message) => {
-            eprintln!("{message}");
-            std::process::exit(2);
-        }
-    };
+    let options = options();
     println!(
         "pushback: {} calls of 20-200 ms, {} in flight; server 100/s for {:?}, 50/s for {:?}, then 100/s",
         options.calls, options.in_flight, options.phase, options.phase
