@@ -24,7 +24,7 @@ use crate::schedule::gcra::{advance, earliest_at, peek, remaining};
 use crate::{Error, Quota, Reservation, Snapshot};
 
 /// The fewest keys a default shard holds: below this, fewer shards.
-const MIN_KEYS_PER_SHARD: usize = 256;
+const MIN_KEYS_PER_SHARD: usize = 64;
 
 /// The most shards chosen by default.
 const MAX_DEFAULT_SHARDS: usize = 1024;
@@ -97,7 +97,7 @@ struct Shard<K> {
 
 impl<K: Hash + Eq> ShardedKeyedGcra<K> {
     /// A limiter for `quota` per key, with room for at least `capacity` keys, over a number
-    /// of shards chosen for this machine: at least eight per core where each can hold 256
+    /// of shards chosen for this machine: at least eight per core where each can hold 64
     /// keys, and among up to twice that many, the number whose tables take the least memory.
     ///
     /// Fails with [`Error::ZeroCapacity`] for a capacity of zero.
