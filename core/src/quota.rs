@@ -374,6 +374,8 @@ impl Quota {
     /// Whether unit instant `u`, rounded up to nanoseconds, is at or before `ns`:
     /// `units_to_nanos_ceil(u) <= ns`, decided where it can be by the reciprocal's estimate
     /// alone (the floor of `u · period / D` or one less), exactly otherwise.
+    // Only the lock-free limiter decides this way, and it needs 64-bit atomics.
+    #[cfg(any(feature = "portable-atomic", target_has_atomic = "64"))]
     #[inline]
     pub(crate) fn units_at_or_before(&self, u: u64, ns: u64) -> bool {
         if self.whole {

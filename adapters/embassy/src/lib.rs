@@ -87,11 +87,19 @@ pub use pacer_core::{Pausable, Pause};
 /// go. `N` is a power of two; the table is a fixed [`KeyedGcra`] behind a `critical-section`
 /// lock, so it needs no allocation and no 64-bit atomics, and the timer is the zero-sized
 /// [`Uptime`], so the limiter can be a `static` built at compile time
-/// (`KeyedLimiter::from_parts(Locked::new(KeyedGcra::new(QUOTA)), Uptime)`). A new key with
-/// no room is refused with [`Error::TableFull`], which carries the instant a slot frees (or
-/// see [`WhenFull`]).
+/// (`KeyedLimiter::from_parts(Pausable::new(Locked::new(KeyedGcra::new(QUOTA))), Uptime)`).
+/// A new key with no room is refused with [`Error::TableFull`], which carries the instant a
+/// slot frees (or see [`WhenFull`]).
+///
+/// It is [`Pausable`]: [`pause_for`](pacer_core::KeyedPacer::pause_for) holds every key back
+/// (the link is down), and [`pause_key_for`](pacer_core::KeyedPacer::pause_key_for) one key
+/// alone (that node said it is busy), for up to `P` keys at once, 2 by default; one more is
+/// refused with [`Error::PausedKeysFull`] and pauses nothing. Each paused-key slot is the key
+/// and a 32-byte record (40 bytes for a `u8` key), and the pause of the whole table 24 bytes:
+/// a `KeyedLimiter<u8, 2>` is 280 bytes on a Cortex-M. `P = 0` leaves the slots out.
 ///
 /// ```
+/// use core::time::Duration;
 /// use pacer_embassy::{KeyedLimiter, Quota};
 ///
 /// # fn main() -> Result<(), pacer_embassy::Error> {
@@ -103,11 +111,16 @@ pub use pacer_core::{Pausable, Pause};
 /// # Ok::<(), pacer_embassy::Error>(())
 /// # })?;
 /// assert!(per_node.try_acquire(&3, 1).is_err()); // node 3 waits 100 ms
+///
+/// per_node.pause_key_for(&5, Duration::from_secs(2))?; // node 5 is busy for 2 s
+/// assert!(per_node.try_acquire(&5, 1).is_err());
+/// assert!(per_node.key_paused_until(&5).is_some());
 /// # Ok(())
 /// # }
 /// ```
 #[cfg(feature = "critical-section")]
-pub type KeyedLimiter<K, const N: usize> = pacer_core::KeyedPacer<Locked<KeyedGcra<K, N>>, Uptime>;
+pub type KeyedLimiter<K, const N: usize, const P: usize = 2> =
+    pacer_core::KeyedPacer<Pausable<Locked<KeyedGcra<K, N, P>>>, Uptime>;
 
 /// A rate limiter on embassy-time: `limiter.acquire().await` waits, without blocking the
 /// executor, until a cell may go.

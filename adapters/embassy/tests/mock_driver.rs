@@ -596,3 +596,63 @@ fn a_pause_moves_every_waiter_to_the_tick() {
         .collect();
     assert_eq!(done, expected, "moved by the pause, each on its tick");
 }
+
+/// `KeyedLimiter` pauses one key alone: the paused node's waiters move later by the pause,
+/// in order and spaced, the other node goes on, and a third paused key beyond the default
+/// room of 2 is refused without pausing anything.
+#[test]
+fn a_paused_node_waits_and_the_others_go_on() {
+    let _turn = serial();
+    let quota = Quota::per_second(10).unwrap(); // 100 ms per node
+    let radio = Rc::new(pacer_embassy::KeyedLimiter::<u8, 4>::new(quota));
+    let done: Rc<RefCell<Vec<(u8, u64)>>> = Rc::default();
+    let mut pool = LocalPool::new();
+    for node in [1u8, 1, 1, 2, 2, 2] {
+        let (radio, done) = (radio.clone(), done.clone());
+        pool.spawner()
+            .spawn_local(async move {
+                radio.acquire(&node).await.unwrap();
+                done.borrow_mut().push((node, radio.timer().now()));
+            })
+            .unwrap();
+        pool.run_until_stalled(); // reserves before the next is spawned
+    }
+    advance_by(50 * MS);
+    pool.run_until_stalled(); // both nodes' first cells went at 0
+    // Node 1 answered "busy for 1 s": its cells at 100 and 200 ms move to 1,100 and 1,200.
+    assert_eq!(radio.pause_key_for(&1, Duration::from_secs(1)), Ok(true));
+    assert_eq!(radio.key_paused_until(&1), Some(1_050 * MS));
+    assert_eq!(radio.key_paused_until(&2), None);
+    assert_eq!(radio.pause_key_for(&3, Duration::from_millis(10)), Ok(true));
+    assert_eq!(
+        radio.pause_key_for(&4, Duration::from_millis(10)),
+        Err(Error::PausedKeysFull { capacity: 2 })
+    );
+    assert_eq!(
+        radio.key_paused_until(&4),
+        None,
+        "the refused pause changed nothing"
+    );
+    let mut now = 50 * MS;
+    while now < 1_500 * MS {
+        advance_by(MS);
+        now += MS;
+        pool.run_until_stalled();
+        for &(node, at) in done.borrow().iter() {
+            assert!(at <= now, "node {node} at {at} ns, later than now");
+        }
+    }
+    let mut finished = done.borrow().clone();
+    finished.sort();
+    assert_eq!(
+        finished,
+        [
+            (1, 0),
+            (1, 1_100 * MS),
+            (1, 1_200 * MS),
+            (2, 0),
+            (2, 100 * MS),
+            (2, 200 * MS)
+        ]
+    );
+}

@@ -70,6 +70,24 @@ where
     }
 }
 
+#[cfg(any(feature = "std", feature = "critical-section"))]
+impl<K, const N: usize, const P: usize, T>
+    KeyedPacer<crate::Pausable<crate::Locked<crate::KeyedGcra<K, N, P>>>, T>
+where
+    K: core::hash::Hash + Eq + Clone,
+    T: Timer + Default,
+{
+    /// A [`KeyedGcra`](crate::KeyedGcra) for `quota` per key, with room for `N` keys and for
+    /// `P` of them paused at once, behind a [`Locked`](crate::Locked) in a
+    /// [`Pausable`](crate::Pausable), on a new default timer of the runtime:
+    /// [`pause_for`](KeyedPacer::pause_for) holds every key back, and
+    /// [`pause_key_for`](KeyedPacer::pause_key_for) one key alone.
+    pub fn new(quota: crate::Quota) -> Self {
+        let limiter = crate::Pausable::new(crate::Locked::new(crate::KeyedGcra::new(quota)));
+        KeyedPacer::from_parts(limiter, T::default())
+    }
+}
+
 impl<L, T: Timer + Default> KeyedPacer<L, T> {
     /// Any keyed limiter (for example a [`ShardedKeyedGcra`](crate::ShardedKeyedGcra) with a
     /// chosen [`WhenFull`](crate::WhenFull) policy) on a new default timer of the runtime.

@@ -13,6 +13,21 @@
 //! The orderings are the ones the two users need: loads acquire, stores release, and
 //! read-modify-writes do both.
 
+// A part with no compare-and-swap at all (thumbv6m): portable-atomic has no `AtomicU64` for it
+// unless told how to make one, so say what to enable rather than fail on a missing import.
+#[cfg(all(
+    feature = "portable-atomic",
+    not(feature = "critical-section"),
+    not(target_has_atomic = "64"),
+    not(target_has_atomic = "ptr"),
+    not(portable_atomic_unsafe_assume_single_core)
+))]
+compile_error!(
+    "pacer-core: this target has no compare-and-swap, so the `portable-atomic` feature needs \
+     the `critical-section` feature too (or portable-atomic's \
+     `--cfg portable_atomic_unsafe_assume_single_core` on a single-core part)"
+);
+
 #[cfg(target_has_atomic = "64")]
 use core::sync::atomic::{AtomicU64, Ordering};
 

@@ -15,7 +15,9 @@
 //! destination limited to 4 sends per second (bursts of 2) by one keyed limiter, a `static`
 //! fixed table of room for 2 destinations (`KeyedLimiter<u8, 2>`): three destinations in two
 //! slots, so the table is often full, a destination waits for the instant a slot frees
-//! (`Error::TableFull`), and idle destinations are forgotten on the target.
+//! (`Error::TableFull`), and idle destinations are forgotten on the target. At 3 s one
+//! destination answers "busy" and the mesh pauses that destination alone for 500 ms; the
+//! check finds none of its sends in the pause.
 //!
 //! Every send is logged with the instant it went. After 6 s of emulated time the program
 //! checks the log against the conformance rule itself (integer arithmetic, every pair of
@@ -38,7 +40,9 @@ use core::fmt::Arguments;
 use cortex_m_semihosting::{debug, hprintln};
 use embassy_executor::Spawner;
 use embassy_time::{TimeoutError, Timer, with_timeout};
-use pacer_embassy::{Clock, Error, KeyedGcra, Locked, Quota, StaticLimiter, Timer as _, Uptime};
+use pacer_embassy::{
+    Clock, Error, KeyedGcra, Locked, Pausable, Quota, StaticLimiter, Timer as _, Uptime,
+};
 use panic_semihosting as _;
 
 use check::{Rule, Verdict};
@@ -87,7 +91,10 @@ static NODE_QUOTA: Quota = valid(match Quota::per_second(NODE_COUNT) {
 type Nodes = pacer_embassy::KeyedLimiter<u8, 2>;
 
 /// The mesh link's per-destination limiter, built at compile time.
-static NODES: Nodes = Nodes::from_parts(Locked::new(KeyedGcra::new(NODE_QUOTA)), Uptime);
+static NODES: Nodes = Nodes::from_parts(
+    Pausable::new(Locked::new(KeyedGcra::new(NODE_QUOTA))),
+    Uptime,
+);
 
 /// The mesh's destinations, as logged (senders `MESH + node`).
 const DESTINATIONS: [u8; 3] = [1, 2, 3];
@@ -185,11 +192,22 @@ async fn beacon(radio: &'static Radio) {
 
 /// Relays to each destination in turn every 40 ms (about 8 per second to each, more than
 /// its limit), waiting for that destination's cell; when the table has no room for it, waits
-/// for the instant a slot frees and asks again.
+/// for the instant a slot frees and asks again. At 3 s destination [`BUSY_NODE`] answers
+/// "busy" and the mesh pauses that destination alone for [`BUSY_FOR`].
 #[embassy_executor::task]
 async fn mesh(nodes: &'static Nodes) {
     for node in DESTINATIONS.iter().cycle() {
         Timer::after_millis(40).await;
+        let now = nodes.timer().now();
+        if now >= BUSY_AT && critical_section::with(|cs| BUSY.borrow(cs).get()).is_none() {
+            match nodes.pause_key_for(&BUSY_NODE, BUSY_FOR) {
+                Ok(_) => {
+                    let until = nodes.key_paused_until(&BUSY_NODE).unwrap_or(now);
+                    critical_section::with(|cs| BUSY.borrow(cs).set(Some((now, until))));
+                }
+                Err(error) => fail("mesh", error),
+            }
+        }
         loop {
             match nodes.acquire(node).await {
                 Ok(()) => break,
@@ -206,6 +224,15 @@ async fn mesh(nodes: &'static Nodes) {
         sends::record(nodes.timer().now(), MESH + node);
     }
 }
+
+/// The destination that answers "busy" once, when, and for how long the mesh pauses it.
+const BUSY_NODE: u8 = 3;
+const BUSY_AT: u64 = 3_000_000_000;
+const BUSY_FOR: Duration = Duration::from_millis(500);
+
+/// The pause of [`BUSY_NODE`] as made: the instant it was made and the instant it ends.
+static BUSY: critical_section::Mutex<core::cell::Cell<Option<(u64, u64)>>> =
+    critical_section::Mutex::new(core::cell::Cell::new(None));
 
 /// New destinations the mesh's table had no room for at first.
 static TABLE_FULL: critical_section::Mutex<core::cell::Cell<u32>> =
@@ -355,7 +382,25 @@ fn report_mesh() -> bool {
             Verdict::Conforms { busiest } => Some(busiest),
             _ => None,
         };
-        let verdict = busiest.is_some_and(|b| b <= limit) && len >= 5;
+        // The busy destination sent nothing while it was paused, and was paused at all.
+        let busy = critical_section::with(|cs| BUSY.borrow(cs).get());
+        let quiet = match busy {
+            Some((from, until)) if node == BUSY_NODE => {
+                let during = instants
+                    .iter()
+                    .filter(|&&at| at >= from && at < until)
+                    .count();
+                say(format_args!(
+                    "qemu {CORE}: mesh node {node}: paused from {} ms to {} ms, {during} sends in it",
+                    from / 1_000_000,
+                    until / 1_000_000
+                ));
+                until - from == BUSY_FOR.as_nanos() as u64 && during == 0
+            }
+            Some(_) => true,
+            None => false,
+        };
+        let verdict = busiest.is_some_and(|b| b <= limit) && len >= 5 && quiet;
         let busiest = busiest.unwrap_or(usize::MAX);
         say(format_args!(
             "qemu {CORE}: mesh node {node}: {len} sends, max in any 1 s window {busiest} \

@@ -2,6 +2,7 @@
 //! allocation, its whole memory fixed at compile time.
 
 use core::hash::Hash;
+#[cfg(any(feature = "std", feature = "critical-section"))]
 use core::num::NonZeroU32;
 use core::time::Duration;
 
@@ -236,6 +237,8 @@ impl<K: Hash + Eq + Clone, const N: usize, const P: usize> KeyedGcra<K, N, P> {
         }
     }
 
+    // Pauses of one key are reached through `Pausable<Locked<..>>` only.
+    #[cfg(any(feature = "std", feature = "critical-section"))]
     /// Pauses `key` alone until `until`, at `now`: no cell of it goes before `until`, and every
     /// reservation of it not yet passed moves later by the time the pause stops the key's
     /// clock. Returns whether the pause changed anything; fails with
@@ -324,6 +327,8 @@ impl<K: Hash + Eq + Clone, const N: usize, const P: usize> core::fmt::Debug for 
     }
 }
 
+// Pauses of one key are reached through `Pausable<Locked<..>>` only.
+#[cfg(any(feature = "std", feature = "critical-section"))]
 /// A new pause record's id, from the table's generations (never 0, which stamps "none").
 fn table_id<E: Entries, O: Items>(table: &mut Table<E, O>) -> NonZeroU32 {
     loop {

@@ -64,7 +64,9 @@ use hashbrown::HashMap;
 use core::num::NonZeroU32;
 
 use super::table::KeyedToken;
-use crate::{Error, Reservation};
+#[cfg(any(feature = "std", feature = "critical-section"))]
+use crate::Error;
+use crate::Reservation;
 
 /// One key's pause record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,6 +102,8 @@ impl KeyPause {
         }
     }
 
+    // Pauses of one key are reached through `Pausable<Locked<..>>` only.
+    #[cfg(any(feature = "std", feature = "critical-section"))]
     /// The key's record after a pause of it until `until` at `now` (the latest reading), or
     /// `None` when the pause changes nothing. `current` is the key's record, if it has one:
     /// one not settled carries on (the key's clock keeps its shift), a settled one is replaced

@@ -21,7 +21,7 @@ use super::entries::{Entries, Slot};
 use super::order::{self, Item, Items};
 use super::when_full::WhenFull;
 use crate::reservation::deadline;
-use crate::schedule::gcra::{advance, carry_over, earliest_at, peek, remaining};
+use crate::schedule::gcra::{advance, earliest_at, peek, remaining};
 use crate::{Error, Quota, Reservation, Snapshot};
 
 /// The cancel token of a keyed reservation.
@@ -137,6 +137,8 @@ impl<E: Entries, O: Items> Table<E, O> {
         &self.entries
     }
 
+    // Pauses of one key are reached through `Pausable<Locked<..>>` only.
+    #[cfg(any(feature = "std", feature = "critical-section"))]
     /// Takes a generation, as a new entry would: a number that does not come back before
     /// 2^32 more are taken (a no_std table's pause records use them as ids).
     pub(crate) fn take_generation(&mut self) -> u32 {
@@ -145,11 +147,15 @@ impl<E: Entries, O: Items> Table<E, O> {
         generation
     }
 
+    // Pauses of one key are reached through `Pausable<Locked<..>>` only.
+    #[cfg(any(feature = "std", feature = "critical-section"))]
     /// The latest clock reading seen.
     pub(crate) fn seen(&self) -> u64 {
         self.seen
     }
 
+    // Pauses of one key are reached through `Pausable<Locked<..>>` only.
+    #[cfg(any(feature = "std", feature = "critical-section"))]
     /// Takes `seen` as a reading already seen (the sharded table keeps the latest reading of
     /// its lock-free decisions outside the table).
     pub(crate) fn observe(&mut self, seen: u64) {
@@ -237,16 +243,26 @@ impl<E: Entries, O: Items> Table<E, O> {
         Ok(Reservation::new(at, cells, token))
     }
 
+    // Only the sharded table (std) changes its quota in place.
+    #[cfg(feature = "std")]
     /// Whether every key's arrival time can be carried over to `quota` at `now` (see
     /// [`set_quota`](Table::set_quota)); changes nothing but the clock.
     pub(crate) fn check_quota(&mut self, now: u64, quota: &Quota) -> Result<(), Error> {
         let now = self.now(now);
         for item in self.order.items() {
-            carry_over(&self.quota, quota, self.entries.tat(item.entry), now, 0)?;
+            crate::schedule::gcra::carry_over(
+                &self.quota,
+                quota,
+                self.entries.tat(item.entry),
+                now,
+                0,
+            )?;
         }
         Ok(())
     }
 
+    // Only the sharded table (std) changes its quota in place.
+    #[cfg(feature = "std")]
     /// Changes every key's quota at `now`, each key's arrival time carried over as a lone
     /// GCRA's is (`Gcra::set_quota`): reservations already made keep their instants, new ones
     /// follow the new quota after them, and no receipt from before the change cancels
@@ -258,7 +274,9 @@ impl<E: Entries, O: Items> Table<E, O> {
         for pos in 0..self.order.items().len() {
             let place = self.order.items()[pos].entry;
             // Checked above; the fallback (a full bucket at the end of time) never admits.
-            let tat = carry_over(&old, &quota, self.entries.tat(place), now, 0).unwrap_or(u64::MAX);
+            let tat =
+                crate::schedule::gcra::carry_over(&old, &quota, self.entries.tat(place), now, 0)
+                    .unwrap_or(u64::MAX);
             self.entries.set_tat(place, tat);
             self.entries.slot_mut(place).generation = self.generation;
             self.generation = self.generation.wrapping_add(1);
@@ -273,6 +291,8 @@ impl<E: Entries, O: Items> Table<E, O> {
         Ok(())
     }
 
+    // Pauses of one key are reached through `Pausable<Locked<..>>` only.
+    #[cfg(any(feature = "std", feature = "critical-section"))]
     /// Moves `key`'s arrival time `added` nanoseconds later (rounded up to the quota's units,
     /// never less), for a pause of that key: every cell of it not yet gone moves by at least as
     /// much. Returns the nanosecond instant of the moved arrival time, or `None` when the key
