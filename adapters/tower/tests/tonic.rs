@@ -17,19 +17,18 @@ use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes};
 use common::Recorder;
-use http::request::Parts;
 use http::uri::PathAndQuery;
 use http::{HeaderName, StatusCode};
 use pacer_core::{Clock, ManualTimer, Quota};
 use pacer_tower::client::{Pushback, PushbackLayer};
 use pacer_tower::server::{
-    Global, HeaderKey, Headers, Key, KeyError, Limit, Mode, Outcome, RateLimitLayer, Refusal,
+    Global, HeaderKey, Headers, Limit, Mode, Outcome, PeerIp, RateLimitLayer, Refusal,
 };
 use tonic::body::Body;
 use tonic::client::GrpcService;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::server::{NamedService, UnaryService};
-use tonic::transport::server::{TcpConnectInfo, TcpIncoming};
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint, Server};
 use tonic::{Code, Status};
 use tower::{BoxError, ServiceBuilder};
@@ -207,14 +206,15 @@ where
         .expect("an answer within 10 s")
 }
 
-/// The key of the connection's peer address, as tonic's server hands it to every request.
-fn per_peer(request: &Parts) -> Result<Key, KeyError> {
-    request
-        .extensions
-        .get::<TcpConnectInfo>()
-        .and_then(TcpConnectInfo::remote_addr)
-        .map(|peer| Key::Ip(peer.ip()))
-        .ok_or(KeyError::Missing("peer address"))
+/// One call a second per peer address, as tonic's server hands it (feature `tonic`).
+fn per_peer() -> Limit {
+    Limit::new(
+        "per-peer",
+        PeerIp::default(),
+        Quota::per_second(1).unwrap(),
+        100,
+    )
+    .unwrap()
 }
 
 /// A metadata entry of `status` as text.
@@ -246,7 +246,7 @@ async fn without_the_layer_every_call_goes() {
 async fn the_default_429_reaches_a_tonic_client_as_unavailable() {
     let timer = ManualTimer::new();
     let layer = RateLimitLayer::builder(timer.clone())
-        .limit(Limit::new("per-peer", per_peer, Quota::per_second(1).unwrap(), 100).unwrap())
+        .limit(per_peer())
         .build()
         .unwrap();
     let echo = Echo::new();
@@ -469,7 +469,7 @@ async fn resource_exhausted_from_a_tonic_handler_pauses_the_channel() {
 async fn the_client_layer_heeds_the_server_layers_fields_and_is_never_refused() {
     let (timer, recorder) = (ManualTimer::new(), Recorder::default());
     let layer = RateLimitLayer::builder(timer.clone())
-        .limit(Limit::new("per-peer", per_peer, Quota::per_second(1).unwrap(), 100).unwrap())
+        .limit(per_peer())
         .respond_with(Refusal::grpc_response)
         .observer(recorder.clone())
         .build()
@@ -503,7 +503,7 @@ async fn the_client_layer_hears_the_server_layers_refusal_in_either_answer() {
         let (timer, recorder) = (ManualTimer::new(), Recorder::default());
         // No fields on admitted calls: only the refusal tells the client.
         let mut builder = RateLimitLayer::builder(timer.clone())
-            .limit(Limit::new("per-peer", per_peer, Quota::per_second(1).unwrap(), 100).unwrap())
+            .limit(per_peer())
             .headers(Headers::None)
             .observer(recorder.clone());
         if grpc {

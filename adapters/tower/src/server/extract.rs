@@ -47,15 +47,18 @@ where
 }
 
 /// The peer's address, for servers that hand it to the request: put a [`PeerAddr`] in the
-/// request's extensions (one line with hyper-util, see [`PeerAddr`]), or, with the `axum`
-/// feature, serve with `into_make_service_with_connect_info::<SocketAddr>()`.
+/// request's extensions (one line with hyper-util, see [`PeerAddr`]); with the `axum`
+/// feature, serve with `into_make_service_with_connect_info::<SocketAddr>()`; with the
+/// `tonic` feature, tonic's server hands it already (its `TcpConnectInfo`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PeerAddr(pub SocketAddr);
 
 /// The key of the connection's peer address, IPv6 cut to a prefix (/64 by default).
 ///
-/// It reads [`PeerAddr`] from the request's extensions, or with the `axum` feature axum's
-/// `ConnectInfo<SocketAddr>`. Neither there is [`KeyError::Missing`].
+/// It reads [`PeerAddr`] from the request's extensions, with the `axum` feature axum's
+/// `ConnectInfo<SocketAddr>`, and with the `tonic` feature the remote address of tonic's
+/// `TcpConnectInfo` (a server behind tonic's TLS hands `TlsConnectInfo` instead: insert a
+/// [`PeerAddr`] or key by a closure there). None of them there is [`KeyError::Missing`].
 ///
 /// ```
 /// use pacer_tower::server::{Key, KeyExtractor, PeerAddr, PeerIp};
@@ -93,6 +96,14 @@ fn peer(request: &Parts) -> Option<SocketAddr> {
         .get::<axum::extract::ConnectInfo<SocketAddr>>()
     {
         return Some(info.0);
+    }
+    #[cfg(feature = "tonic")]
+    if let Some(peer) = request
+        .extensions
+        .get::<tonic::transport::server::TcpConnectInfo>()
+        .and_then(|info| info.remote_addr)
+    {
+        return Some(peer);
     }
     request.extensions.get::<PeerAddr>().map(|peer| peer.0)
 }
