@@ -6,6 +6,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Verification unpacks each .crate from a local registry into $CARGO_HOME/registry/src/-<hash>/
+# (one directory per registry path) and skips the unpacking when that directory already holds
+# the same name and version: a copy left by an earlier run, of older code, would be built
+# instead of this checkout's (it failed the gate once, on a machine that had packaged before).
+# Every version here is unpublished, so those copies are removed first; crates.io's unpacked
+# sources (registry/src/index.crates.io-*) are not touched.
+# (Every crate of this workspace is named pacer-*.)
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/pacer-*
+
 # --allow-dirty: the gate checks what a checkout holds, committed or not.
 cargo package --workspace --allow-dirty \
     --exclude pacer-examples --exclude pacer-examples-runtimes --exclude pacer-examples-redis --exclude pacer-examples-http --exclude pacer-tests --exclude pacer-adapter-exports --exclude pacer-benches
