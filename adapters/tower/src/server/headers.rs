@@ -171,22 +171,51 @@ pub(crate) fn write(style: Headers, readings: &[Reading<'_>], now: u64, fields: 
     }
 }
 
-/// A field value being written: on the stack while short (most are), copied once into the
-/// header value.
-#[derive(Default)]
-struct Line(smallvec::SmallVec<[u8; 96]>);
+/// A field value being written: in a buffer on the stack while it fits (a value for one or
+/// two limits does), on the heap beyond; copied once into the header value.
+struct Line {
+    short: [u8; LINE],
+    len: usize,
+    long: Vec<u8>,
+}
+
+/// The bytes a [`Line`] keeps on the stack.
+const LINE: usize = 128;
+
+impl Default for Line {
+    fn default() -> Line {
+        Line {
+            short: [0; LINE],
+            len: 0,
+            long: Vec::new(),
+        }
+    }
+}
 
 impl Line {
     fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len == 0 && self.long.is_empty()
     }
 
     fn push(&mut self, bytes: &[u8]) {
-        self.0.extend_from_slice(bytes);
+        if !self.long.is_empty() {
+            self.long.extend_from_slice(bytes);
+        } else if let Some(room) = self.short.get_mut(self.len..self.len + bytes.len()) {
+            room.copy_from_slice(bytes);
+            self.len += bytes.len();
+        } else {
+            self.long.reserve(2 * LINE + bytes.len());
+            self.long.extend_from_slice(&self.short[..self.len]);
+            self.long.extend_from_slice(bytes);
+        }
     }
 
     fn value(&self) -> Result<HeaderValue, http::header::InvalidHeaderValue> {
-        HeaderValue::from_bytes(&self.0)
+        if self.long.is_empty() {
+            HeaderValue::from_bytes(&self.short[..self.len])
+        } else {
+            HeaderValue::from_bytes(&self.long)
+        }
     }
 }
 
@@ -227,5 +256,27 @@ mod tests {
             .with_burst(2_000)
             .unwrap();
         assert_eq!(reset(&slow, &s(0, 0), 0), 20_000_000);
+    }
+
+    #[test]
+    fn a_line_past_its_stack_buffer_keeps_every_byte() {
+        for sizes in [
+            &[1usize, 127][..],
+            &[128],
+            &[100, 28, 1],
+            &[129, 3],
+            &[60; 9],
+        ] {
+            let mut line = Line::default();
+            let mut expected = Vec::new();
+            for (i, &size) in sizes.iter().enumerate() {
+                let part = vec![b'a' + i as u8; size];
+                line.push(&part);
+                expected.extend_from_slice(&part);
+            }
+            assert!(!line.is_empty());
+            assert_eq!(line.value().unwrap().as_bytes(), &expected[..], "{sizes:?}");
+        }
+        assert!(Line::default().is_empty());
     }
 }
