@@ -299,11 +299,14 @@ impl Engine {
         }
         let [origin, remaining, earliest, now] = reply.ints()?;
         let remaining = u32::try_from(remaining).map_err(|_| unexpected(&remaining))?;
+        let (earliest, now) = (absolute(origin, earliest)?, absolute(origin, now)?);
         let snapshot = Snapshot {
-            remaining,
-            earliest: absolute(origin, earliest)?,
+            // The script counts the burst at the limit's own clock, which a pause stops; while
+            // paused nothing goes now, as `pacer_core::Pausable` reports too.
+            remaining: if earliest > now { 0 } else { remaining },
+            earliest,
         };
-        Ok((snapshot, absolute(origin, now)?))
+        Ok((snapshot, now))
     }
 
     /// Hands a reservation back to the key it was made on; whether its cells were returned

@@ -204,3 +204,36 @@ async fn a_key_s_pause_holds_that_key_only() {
         Err(Error::PauseTooLong)
     ));
 }
+
+#[tokio::test]
+async fn a_snapshot_during_a_pause_shows_nothing_left_until_its_end() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let burst = Quota::per_second(10).unwrap().with_burst(5).unwrap();
+    let conn = connect(&server).await;
+    let limiter = RedisLimiter::new(conn.clone(), "snap", burst, ManualTimer::new()).unwrap();
+    let keyed = RedisKeyedLimiter::new(conn, "snaps:", burst, ManualTimer::new()).unwrap();
+    assert_eq!(
+        limiter.snapshot().await.unwrap().remaining,
+        5,
+        "idle: the whole burst"
+    );
+    assert_eq!(keyed.snapshot("k").await.unwrap().remaining, 5);
+
+    assert!(limiter.pause_for(MINUTE).await.unwrap());
+    assert!(keyed.pause_for("k", MINUTE).await.unwrap());
+    let end = limiter.paused_until().await.unwrap().unwrap();
+    let snapshot = limiter.snapshot().await.unwrap();
+    assert_eq!(snapshot.remaining, 0, "nothing goes during the pause");
+    assert!(snapshot.earliest >= end, "{snapshot:?}, pause until {end}");
+    let end = keyed.paused_until("k").await.unwrap().unwrap();
+    let snapshot = keyed.snapshot("k").await.unwrap();
+    assert_eq!(snapshot.remaining, 0);
+    assert!(snapshot.earliest >= end, "{snapshot:?}, pause until {end}");
+    assert_eq!(
+        keyed.snapshot("other").await.unwrap().remaining,
+        5,
+        "another key goes on"
+    );
+}
