@@ -9,7 +9,7 @@ use common::{Recorder, client, get_with, serve};
 use http::{HeaderName, StatusCode};
 use pacer_core::{ManualTimer, Quota};
 use pacer_tower::server::{
-    ConfigError, HeaderKey, Limit, Mode, Outcome, RateLimitLayer, Reason, RoutePath,
+    ConfigError, HeaderKey, Limit, Mode, Outcome, RateLimitLayer, Reason, Refusal, RoutePath,
 };
 
 fn api_key() -> HeaderKey {
@@ -236,6 +236,56 @@ async fn a_custom_answer_is_built_from_the_refusal() {
     assert_eq!(refused.header("retry-after"), Some("1"));
     let unreadable = get_with(&http, address, "/", &[]).await;
     assert_eq!(unreadable.status, StatusCode::BAD_REQUEST);
+}
+
+/// The answer's body: the custom answer carries the refusal in its extensions, and an axum
+/// middleware outside the layer writes it as JSON.
+#[tokio::test]
+async fn a_refusal_gets_a_body_from_a_middleware_outside_the_layer() {
+    let layer = RateLimitLayer::builder(ManualTimer::new())
+        .limit(Limit::new("api", api_key(), Quota::per_second(1).unwrap(), 10).unwrap())
+        .respond_with(|refusal| {
+            let mut response = refusal.response();
+            response.extensions_mut().insert(refusal.clone());
+            response
+        })
+        .build()
+        .unwrap();
+    async fn json(response: axum::response::Response) -> axum::response::Response {
+        let Some(refusal) = response.extensions().get::<Refusal>() else {
+            return response;
+        };
+        let body = format!(
+            r#"{{"error":"rate_limited","limit":"{}","retry_after_ms":{}}}"#,
+            refusal.limit.as_deref().unwrap_or(""),
+            refusal.retry_after.unwrap_or_default().as_millis()
+        );
+        let (mut parts, _) = response.into_parts();
+        parts.headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        axum::response::Response::from_parts(parts, axum::body::Body::from(body))
+    }
+    let app = common::routes()
+        .layer(layer)
+        .layer(axum::middleware::map_response(json));
+    let address = common::serve_app(app).await;
+    let http = client(None);
+    let admitted = get_with(&http, address, "/", &[("x-api-key", "a")]).await;
+    assert_eq!(
+        &admitted.body[..],
+        b"hello",
+        "an admitted answer is untouched"
+    );
+    let refused = get_with(&http, address, "/", &[("x-api-key", "a")]).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.header("content-type"), Some("application/json"));
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    assert_eq!(
+        &refused.body[..],
+        br#"{"error":"rate_limited","limit":"api","retry_after_ms":1000}"#
+    );
 }
 
 #[tokio::test]

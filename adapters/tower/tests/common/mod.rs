@@ -18,14 +18,22 @@ use hyper_util::rt::TokioExecutor;
 use pacer_core::ManualTimer;
 use pacer_tower::server::{Event, Observer, Outcome, RateLimitLayer};
 
-/// Serves `/`, `/search` and `/users/{id}` behind `layer` on a free port of 127.0.0.1, with
-/// the peer address handed to the request (axum's `ConnectInfo`).
-pub async fn serve(layer: RateLimitLayer<ManualTimer>) -> SocketAddr {
-    let app = Router::new()
+/// The routes the tests serve: `/`, `/search` and `/users/{id}`.
+pub fn routes() -> Router {
+    Router::new()
         .route("/", get(|| async { "hello" }))
         .route("/search", get(|| async { "results" }))
         .route("/users/{id}", get(|| async { "user" }))
-        .layer(layer);
+}
+
+/// Serves [`routes`] behind `layer` on a free port of 127.0.0.1, with the peer address handed
+/// to the request (axum's `ConnectInfo`).
+pub async fn serve(layer: RateLimitLayer<ManualTimer>) -> SocketAddr {
+    serve_app(routes().layer(layer)).await
+}
+
+/// Serves `app` on a free port of 127.0.0.1, with the peer address handed to the request.
+pub async fn serve_app(app: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a free local port");
