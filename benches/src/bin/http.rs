@@ -16,7 +16,8 @@
 //!   alive.
 //! - *requests per second*: an in-process load generator, 64 tasks on a tokio runtime of 2
 //!   worker threads, calls the app (`tower::ServiceExt::oneshot`, no sockets: the kernel's
-//!   loopback would hide the layers' cost) for `--seconds` per app per round, with requests
+//!   loopback would hide the layers' cost; its routes built once, as `axum::serve` builds
+//!   them, not each request) for `--seconds` per app per round, with requests
 //!   from 1,000 addresses, each allowed 1,000,000 per second (burst 1,000), so every request
 //!   should be admitted and answered `hello`, the body read. Only those count; a refusal (a
 //!   layer's error at this load: tower_governor's clock refused a few on a loaded machine) is
@@ -186,7 +187,7 @@ fn memory_child(which: Which, options: &Options) {
         .expect("a runtime");
     runtime.block_on(async {
         let before = rss_kib();
-        let app = app(which, SPRAY_RATE);
+        let app = app(which, SPRAY_RATE).with_state::<()>(());
         let (mut admitted, mut refused) = (0u64, 0u64);
         for i in 0..options.spray {
             let response = app.clone().oneshot(request(i)).await.expect("an answer");
@@ -229,7 +230,9 @@ fn memory(which: Which, options: &Options) -> (f64, String) {
 /// is a layer's error; it is counted and reported, not served.
 fn throughput(runtime: &tokio::runtime::Runtime, which: Which, seconds: f64) -> (f64, u64) {
     runtime.block_on(async {
-        let app = app(which, LOAD_RATE);
+        // Routes built once, as `axum::serve` builds them (`into_make_service` calls
+        // `with_state`); a bare `Router` would apply every layer to its route on each request.
+        let app = app(which, LOAD_RATE).with_state::<()>(());
         let began = Instant::now();
         let deadline = began + Duration::from_secs_f64(seconds);
         let tasks: Vec<_> = (0..64u64)
