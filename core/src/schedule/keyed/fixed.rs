@@ -237,13 +237,12 @@ impl<K: Hash + Eq + Clone, const N: usize, const P: usize> KeyedGcra<K, N, P> {
         }
     }
 
-    // Pauses of one key are reached through `Pausable<Locked<..>>` only.
-    #[cfg(any(feature = "std", feature = "critical-section"))]
     /// Pauses `key` alone until `until`, at `now`: no cell of it goes before `until`, and every
     /// reservation of it not yet passed moves later by the time the pause stops the key's
     /// clock. Returns whether the pause changed anything; fails with
     /// [`Error::PausedKeysFull`] or [`Error::InstantOverflow`], changing nothing. Reached
     /// through [`Pausable`](crate::Pausable), which bounds the pause and keeps bounded waits.
+    #[cfg(any(feature = "std", feature = "critical-section"))]
     pub(crate) fn pause_key(&mut self, key: &K, now: u64, until: u64) -> Result<bool, Error> {
         self.table.observe(now);
         let now = self.table.seen();
@@ -327,9 +326,8 @@ impl<K: Hash + Eq + Clone, const N: usize, const P: usize> core::fmt::Debug for 
     }
 }
 
-// Pauses of one key are reached through `Pausable<Locked<..>>` only.
-#[cfg(any(feature = "std", feature = "critical-section"))]
 /// A new pause record's id, from the table's generations (never 0, which stamps "none").
+#[cfg(any(feature = "std", feature = "critical-section"))]
 fn table_id<E: Entries, O: Items>(table: &mut Table<E, O>) -> NonZeroU32 {
     loop {
         if let Some(id) = NonZeroU32::new(table.take_generation()) {

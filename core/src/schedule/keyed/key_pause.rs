@@ -102,8 +102,6 @@ impl KeyPause {
         }
     }
 
-    // Pauses of one key are reached through `Pausable<Locked<..>>` only.
-    #[cfg(any(feature = "std", feature = "critical-section"))]
     /// The key's record after a pause of it until `until` at `now` (the latest reading), or
     /// `None` when the pause changes nothing. `current` is the key's record, if it has one:
     /// one not settled carries on (the key's clock keeps its shift), a settled one is replaced
@@ -111,6 +109,7 @@ impl KeyPause {
     /// all, or fails. `shift(added)` moves the key's arrival time `added` nanoseconds later
     /// and returns the moved instant (`None` for a key not held); it is called last, so that
     /// an error before it changes nothing.
+    #[cfg(any(feature = "std", feature = "critical-section"))]
     pub(crate) fn paused(
         current: Option<KeyPause>,
         now: u64,

@@ -21,6 +21,8 @@ use super::entries::{Entries, Slot};
 use super::order::{self, Item, Items};
 use super::when_full::WhenFull;
 use crate::reservation::deadline;
+#[cfg(feature = "std")]
+use crate::schedule::gcra::carry_over;
 use crate::schedule::gcra::{advance, earliest_at, peek, remaining};
 use crate::{Error, Quota, Reservation, Snapshot};
 
@@ -137,31 +139,6 @@ impl<E: Entries, O: Items> Table<E, O> {
         &self.entries
     }
 
-    // Pauses of one key are reached through `Pausable<Locked<..>>` only.
-    #[cfg(any(feature = "std", feature = "critical-section"))]
-    /// Takes a generation, as a new entry would: a number that does not come back before
-    /// 2^32 more are taken (a no_std table's pause records use them as ids).
-    pub(crate) fn take_generation(&mut self) -> u32 {
-        let generation = self.generation;
-        self.generation = self.generation.wrapping_add(1);
-        generation
-    }
-
-    // Pauses of one key are reached through `Pausable<Locked<..>>` only.
-    #[cfg(any(feature = "std", feature = "critical-section"))]
-    /// The latest clock reading seen.
-    pub(crate) fn seen(&self) -> u64 {
-        self.seen
-    }
-
-    // Pauses of one key are reached through `Pausable<Locked<..>>` only.
-    #[cfg(any(feature = "std", feature = "critical-section"))]
-    /// Takes `seen` as a reading already seen (the sharded table keeps the latest reading of
-    /// its lock-free decisions outside the table).
-    pub(crate) fn observe(&mut self, seen: u64) {
-        self.seen = self.seen.max(seen);
-    }
-
     fn now(&mut self, now: u64) -> u64 {
         self.seen = self.seen.max(now);
         self.seen
@@ -241,85 +218,6 @@ impl<E: Entries, O: Items> Table<E, O> {
             shift: 0,
         };
         Ok(Reservation::new(at, cells, token))
-    }
-
-    // Only the sharded table (std) changes its quota in place.
-    #[cfg(feature = "std")]
-    /// Whether every key's arrival time can be carried over to `quota` at `now` (see
-    /// [`set_quota`](Table::set_quota)); changes nothing but the clock.
-    pub(crate) fn check_quota(&mut self, now: u64, quota: &Quota) -> Result<(), Error> {
-        let now = self.now(now);
-        for item in self.order.items() {
-            crate::schedule::gcra::carry_over(
-                &self.quota,
-                quota,
-                self.entries.tat(item.entry),
-                now,
-                0,
-            )?;
-        }
-        Ok(())
-    }
-
-    // Only the sharded table (std) changes its quota in place.
-    #[cfg(feature = "std")]
-    /// Changes every key's quota at `now`, each key's arrival time carried over as a lone
-    /// GCRA's is (`Gcra::set_quota`): reservations already made keep their instants, new ones
-    /// follow the new quota after them, and no receipt from before the change cancels
-    /// anything. O(n) in the keys held. On an error nothing changes.
-    pub(crate) fn set_quota(&mut self, now: u64, quota: Quota) -> Result<(), Error> {
-        self.check_quota(now, &quota)?;
-        let now = self.seen;
-        let old = self.quota;
-        for pos in 0..self.order.items().len() {
-            let place = self.order.items()[pos].entry;
-            // Checked above; the fallback (a full bucket at the end of time) never admits.
-            let tat =
-                crate::schedule::gcra::carry_over(&old, &quota, self.entries.tat(place), now, 0)
-                    .unwrap_or(u64::MAX);
-            self.entries.set_tat(place, tat);
-            self.entries.slot_mut(place).generation = self.generation;
-            self.generation = self.generation.wrapping_add(1);
-            self.order.items_mut()[pos].set_bound(tat);
-        }
-        self.quota = quota;
-        // The bounds are exact now; restore the heap order over them.
-        let len = self.order.items().len();
-        for pos in (0..len / 2).rev() {
-            order::sift_down(self.order.items_mut(), pos, &mut moved(&mut self.entries));
-        }
-        Ok(())
-    }
-
-    // Pauses of one key are reached through `Pausable<Locked<..>>` only.
-    #[cfg(any(feature = "std", feature = "critical-section"))]
-    /// Moves `key`'s arrival time `added` nanoseconds later (rounded up to the quota's units,
-    /// never less), for a pause of that key: every cell of it not yet gone moves by at least as
-    /// much. Returns the nanosecond instant of the moved arrival time, or `None` when the key
-    /// is not held (a new key's arrival time needs no move). Nothing changes on an error.
-    pub(crate) fn shift_key<Q>(
-        &mut self,
-        hash: u64,
-        key: &Q,
-        added: u64,
-    ) -> Result<Option<u64>, Error>
-    where
-        E::Key: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        let Some(place) = self.entries.find(hash, key) else {
-            return Ok(None);
-        };
-        let units = self.quota.nanos_to_units_ceil(added)?;
-        let tat = self
-            .entries
-            .tat(place)
-            .checked_add(units)
-            .ok_or(Error::InstantOverflow)?;
-        let at = self.quota.units_to_nanos_ceil(tat)?;
-        // The key's bound in the order stays a lower bound: its arrival time only rises.
-        self.entries.set_tat(place, tat);
-        Ok(Some(at))
     }
 
     pub(crate) fn earliest<Q>(
@@ -504,6 +402,99 @@ impl<E: Entries, O: Items> Table<E, O> {
         self.entries
             .remove(place, &mut |pos, place| items[pos as usize].entry = place);
         order::remove(&mut self.order, pos, &mut moved(&mut self.entries));
+    }
+}
+
+/// What only a table behind a lock uses (the sharded table with `std`, a paused `KeyedGcra`
+/// in `Pausable<Locked<..>>`): its clock from outside, and the pause of one key.
+#[cfg(any(feature = "std", feature = "critical-section"))]
+impl<E: Entries, O: Items> Table<E, O> {
+    /// Takes a generation, as a new entry would: a number that does not come back before
+    /// 2^32 more are taken (a no_std table's pause records use them as ids).
+    pub(crate) fn take_generation(&mut self) -> u32 {
+        let generation = self.generation;
+        self.generation = self.generation.wrapping_add(1);
+        generation
+    }
+
+    /// The latest clock reading seen.
+    pub(crate) fn seen(&self) -> u64 {
+        self.seen
+    }
+
+    /// Takes `seen` as a reading already seen (the sharded table keeps the latest reading of
+    /// its lock-free decisions outside the table).
+    pub(crate) fn observe(&mut self, seen: u64) {
+        self.seen = self.seen.max(seen);
+    }
+
+    /// Moves `key`'s arrival time `added` nanoseconds later (rounded up to the quota's units,
+    /// never less), for a pause of that key: every cell of it not yet gone moves by at least as
+    /// much. Returns the nanosecond instant of the moved arrival time, or `None` when the key
+    /// is not held (a new key's arrival time needs no move). Nothing changes on an error.
+    pub(crate) fn shift_key<Q>(
+        &mut self,
+        hash: u64,
+        key: &Q,
+        added: u64,
+    ) -> Result<Option<u64>, Error>
+    where
+        E::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let Some(place) = self.entries.find(hash, key) else {
+            return Ok(None);
+        };
+        let units = self.quota.nanos_to_units_ceil(added)?;
+        let tat = self
+            .entries
+            .tat(place)
+            .checked_add(units)
+            .ok_or(Error::InstantOverflow)?;
+        let at = self.quota.units_to_nanos_ceil(tat)?;
+        // The key's bound in the order stays a lower bound: its arrival time only rises.
+        self.entries.set_tat(place, tat);
+        Ok(Some(at))
+    }
+}
+
+/// A quota changed in place: only the sharded table (std) does.
+#[cfg(feature = "std")]
+impl<E: Entries, O: Items> Table<E, O> {
+    /// Whether every key's arrival time can be carried over to `quota` at `now` (see
+    /// [`set_quota`](Table::set_quota)); changes nothing but the clock.
+    pub(crate) fn check_quota(&mut self, now: u64, quota: &Quota) -> Result<(), Error> {
+        let now = self.now(now);
+        for item in self.order.items() {
+            carry_over(&self.quota, quota, self.entries.tat(item.entry), now, 0)?;
+        }
+        Ok(())
+    }
+
+    /// Changes every key's quota at `now`, each key's arrival time carried over as a lone
+    /// GCRA's is (`Gcra::set_quota`): reservations already made keep their instants, new ones
+    /// follow the new quota after them, and no receipt from before the change cancels
+    /// anything. O(n) in the keys held. On an error nothing changes.
+    pub(crate) fn set_quota(&mut self, now: u64, quota: Quota) -> Result<(), Error> {
+        self.check_quota(now, &quota)?;
+        let now = self.seen;
+        let old = self.quota;
+        for pos in 0..self.order.items().len() {
+            let place = self.order.items()[pos].entry;
+            // Checked above; the fallback (a full bucket at the end of time) never admits.
+            let tat = carry_over(&old, &quota, self.entries.tat(place), now, 0).unwrap_or(u64::MAX);
+            self.entries.set_tat(place, tat);
+            self.entries.slot_mut(place).generation = self.generation;
+            self.generation = self.generation.wrapping_add(1);
+            self.order.items_mut()[pos].set_bound(tat);
+        }
+        self.quota = quota;
+        // The bounds are exact now; restore the heap order over them.
+        let len = self.order.items().len();
+        for pos in (0..len / 2).rev() {
+            order::sift_down(self.order.items_mut(), pos, &mut moved(&mut self.entries));
+        }
+        Ok(())
     }
 }
 
