@@ -53,6 +53,8 @@ struct Options {
     decisions: u64,
     keys: u64,
     memory: Option<Which>,
+    /// `--calls N --only APP`: N requests one after another through APP alone, then exit.
+    calls: Option<(u64, Which)>,
 }
 
 const USAGE: &str = "usage: http [--spray N] [--seconds S] [--rounds R] [--decisions D] [--keys K]
@@ -60,7 +62,12 @@ const USAGE: &str = "usage: http [--spray N] [--seconds S] [--rounds R] [--decis
   --seconds S    seconds per app per round of the requests/s measure (1)
   --rounds R     rounds of the requests/s and decision measures; medians (3)
   --decisions D  decisions per thread per round of the keyed measure (4000000)
-  --keys K       keys of the keyed measure (1000000)";
+  --keys K       keys of the keyed measure (1000000)
+  --calls N --only APP
+                 only N requests one after another through APP (pacer, tower_governor or
+                 none) on one thread, then exit: run under `valgrind --tool=callgrind` at two
+                 N, the difference of the instruction counts over the difference of N is one
+                 request's cost";
 
 fn options() -> Options {
     let mut cli = Cli::from_env("http", USAGE);
@@ -71,15 +78,25 @@ fn options() -> Options {
         decisions: cli.value::<u64>("--decisions", 4_000_000).max(1),
         keys: cli.value::<u64>("--keys", 1_000_000).max(1),
         memory: None,
+        calls: None,
     };
     let mut options = options;
-    if let Some(name) = cli.text("--memory") {
-        let which = [Which::Pacer, Which::Governor, Which::Nothing]
+    let which = |name: String| {
+        [Which::Pacer, Which::Governor, Which::Nothing]
             .into_iter()
-            .find(|which| which.name() == name);
-        match which {
+            .find(|which| which.name() == name)
+    };
+    if let Some(name) = cli.text("--memory") {
+        match which(name) {
             Some(which) => options.memory = Some(which),
             None => cli.fail("--memory takes pacer, tower_governor or none"),
+        }
+    }
+    let calls = cli.value::<u64>("--calls", 0);
+    if calls > 0 {
+        match cli.text("--only").and_then(which) {
+            Some(which) => options.calls = Some((calls, which)),
+            None => cli.fail("--calls takes --only pacer, tower_governor or none"),
         }
     }
     if !(options.seconds.is_finite() && options.seconds > 0.0) {
@@ -271,10 +288,35 @@ fn throughput(runtime: &tokio::runtime::Runtime, which: Which, seconds: f64) -> 
     })
 }
 
+/// `calls` requests one after another through `which`'s app on a current-thread runtime, its
+/// routes built once: the loop to count one request's instructions in.
+fn calls_only(calls: u64, which: Which) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let app = app(which, LOAD_RATE).with_state::<()>(());
+        for i in 0..calls {
+            let response = app
+                .clone()
+                .oneshot(request(i % 1_000))
+                .await
+                .expect("an answer");
+            assert_eq!(response.status(), StatusCode::OK, "{which:?}");
+        }
+    });
+    println!("http: {calls} requests through {}", which.name());
+}
+
 fn main() {
     let options = options();
     if let Some(which) = options.memory {
         memory_child(which, &options);
+        return;
+    }
+    if let Some((calls, which)) = options.calls {
+        calls_only(calls, which);
         return;
     }
     println!(
