@@ -219,6 +219,8 @@ impl Connection {
         let mut conn = self.clone();
         // EVALSHA built here in one buffer (redis-rs's ScriptInvocation would copy every
         // argument twice); a server without the script gets it loaded, and the call again.
+        // The rare paths (loading, durable, ASK) are boxed: the common call's future stays
+        // small, and it is moved on every call (into the timeout that bounds it).
         let mut command = redis::cmd("EVALSHA");
         command
             .arg(script.script().get_hash())
@@ -230,12 +232,11 @@ impl Connection {
             let result = match self.replica_wait {
                 None => match command.query_async::<Value>(&mut conn).await {
                     Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-                        script.script().load_async(&mut conn).await?;
-                        command.query_async::<Value>(&mut conn).await
+                        Box::pin(load_and_run(&mut conn, script, &command)).await
                     }
                     other => other,
                 },
-                Some(wait) => run_durable(&mut conn, wait, script, keys, call).await,
+                Some(wait) => Box::pin(run_durable(&mut conn, wait, script, keys, call)).await,
             };
             let Inner::Cluster(cluster) = &mut conn.inner else {
                 return result;
@@ -247,7 +248,7 @@ impl Connection {
                     if matches!(error.retry_method(), RetryMethod::AskRedirect)
                         && self.replica_wait.is_none() =>
                 {
-                    return run_after_ask(cluster, error, script, keys, call).await;
+                    return Box::pin(run_after_ask(cluster, error, script, keys, call)).await;
                 }
                 Err(error)
                     if matches!(error.retry_method(), RetryMethod::MovedRedirect)
@@ -259,6 +260,16 @@ impl Connection {
             }
         }
     }
+}
+
+/// Loads `script` on the server that lacked it, and runs `command` (its `EVALSHA`) again.
+async fn load_and_run(
+    conn: &mut Connection,
+    script: &LuaScript,
+    command: &redis::Cmd,
+) -> RedisResult<Value> {
+    script.script().load_async(conn).await?;
+    command.query_async::<Value>(conn).await
 }
 
 impl From<ConnectionManager> for Connection {

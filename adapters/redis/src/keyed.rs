@@ -258,7 +258,11 @@ impl<T: Timer + Clone> RedisKeyedLimiter<T> {
     ) -> Result<Option<(Engine, RedisReservation)>, Error> {
         let bounded = max_wait != Duration::MAX && cells > 0;
         let wait_ns = u64::try_from(max_wait.as_nanos()).unwrap_or(u64::MAX);
-        if bounded && let Some(at) = self.refusals.refusal(key, cells, wait_ns, self.timer.now()) {
+        if bounded
+            && let Some(at) = self
+                .refusals
+                .refusal(key, cells, wait_ns, || self.timer.now())
+        {
             return Err(pacer_core::Error::WouldWait { at }.into());
         }
         let decision = if max_wait.is_zero() {

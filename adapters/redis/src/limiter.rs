@@ -326,7 +326,11 @@ impl<T: Timer + Clone> RedisLimiter<T> {
         let bounded = max_wait != Duration::MAX && cells > 0;
         let wait_ns = u64::try_from(max_wait.as_nanos()).unwrap_or(u64::MAX);
         let key = self.engine.key();
-        if bounded && let Some(at) = self.refusals.refusal(key, cells, wait_ns, self.timer.now()) {
+        if bounded
+            && let Some(at) = self
+                .refusals
+                .refusal(key, cells, wait_ns, || self.timer.now())
+        {
             return Err(pacer_core::Error::WouldWait { at }.into());
         }
         match self.engine.decide(cells, max_wait).await? {

@@ -62,20 +62,21 @@ impl Refusals {
     }
 
     /// The instant to refuse `cells` of `key` with, if Redis would refuse a wait of at most
-    /// `max_wait_ns` now (local timer at `local`); `None` to ask Redis.
+    /// `max_wait_ns` now (the local timer read by `local`, only for a key remembered);
+    /// `None` to ask Redis.
     pub(crate) fn refusal(
         &self,
         key: &str,
         cells: u32,
         max_wait_ns: u64,
-        local: u64,
+        local: impl FnOnce() -> u64,
     ) -> Option<u64> {
         if self.per_shard == 0 {
             return None;
         }
         let shard = self.shard(key).lock().ok()?;
         let refused = shard.get(key)?;
-        let now = refused.server_now(local);
+        let now = refused.server_now(local());
         (refused.cells == cells && refused.until > now.saturating_add(max_wait_ns))
             .then_some(refused.until)
     }
@@ -132,16 +133,24 @@ mod tests {
         let refusals = Refusals::new(100);
         refusals.remember("k", 1, 1_000, 400, 10);
         // 100 ns later locally: the server's now is 500, the cell at 1,000.
-        assert_eq!(refusals.refusal("k", 1, 0, 110), Some(1_000));
-        assert_eq!(refusals.refusal("k", 1, 499, 110), Some(1_000));
-        assert_eq!(refusals.refusal("k", 1, 500, 110), None, "might be granted");
+        assert_eq!(refusals.refusal("k", 1, 0, || 110), Some(1_000));
+        assert_eq!(refusals.refusal("k", 1, 499, || 110), Some(1_000));
         assert_eq!(
-            refusals.refusal("k", 2, 0, 110),
+            refusals.refusal("k", 1, 500, || 110),
+            None,
+            "might be granted"
+        );
+        assert_eq!(
+            refusals.refusal("k", 2, 0, || 110),
             None,
             "another weight asks Redis"
         );
-        assert_eq!(refusals.refusal("other", 1, 0, 110), None);
-        assert_eq!(refusals.refusal("k", 1, 0, 610), None, "its instant came");
+        assert_eq!(refusals.refusal("other", 1, 0, || 110), None);
+        assert_eq!(
+            refusals.refusal("k", 1, 0, || 610),
+            None,
+            "its instant came"
+        );
     }
 
     #[test]
@@ -157,8 +166,8 @@ mod tests {
         }
         assert!(refusals.len() <= 32);
         assert!(
-            (1_000..2_000).any(|key| refusals.refusal(&key.to_string(), 1, 0, 2_000).is_some())
+            (1_000..2_000).any(|key| refusals.refusal(&key.to_string(), 1, 0, || 2_000).is_some())
         );
-        assert_eq!(Refusals::new(0).refusal("k", 1, 0, 0), None);
+        assert_eq!(Refusals::new(0).refusal("k", 1, 0, || 0), None);
     }
 }
