@@ -41,9 +41,9 @@
 //! shard ([`Limit::shards`]) makes the capacity exact.
 //!
 //! Example: 10 requests per second per address (`T` = 100 ms) against a spray of 100,000 new
-//! addresses per second needs room for 10,000 busy keys plus your clients: 32 bytes a key
-//! (for an address) in buckets at most three quarters full, and 12 in the order in which idle
-//! keys are forgotten, under 1 MiB.
+//! addresses per second needs room for 10,000 busy keys plus your clients: a bucket of 40
+//! bytes a key and 4 beside it, the buckets at most three quarters full, and 12 bytes a key in
+//! the order in which idle keys are forgotten, under 1 MiB.
 
 mod answer;
 mod class;

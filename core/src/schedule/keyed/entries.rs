@@ -39,14 +39,18 @@ pub(crate) trait Entries {
         Self::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized;
 
-    fn slot(&self, place: u32) -> &Slot;
+    fn slot(&self, place: u32) -> Slot;
 
     /// The key's theoretical arrival time, in the quota's units.
     fn tat(&self, place: u32) -> u64;
 
     fn set_tat(&mut self, place: u32, tat: u64);
 
-    fn slot_mut(&mut self, place: u32) -> &mut Slot;
+    /// Gives the entry at `place` a new generation.
+    fn set_generation(&mut self, place: u32, generation: u32);
+
+    /// Records where the entry at `place` sits in the order of forgetting.
+    fn set_pos(&mut self, place: u32, pos: u32);
 
     /// Adds a key that is not present; returns its place, and whether other entries may have
     /// moved to other places. The table calls it only below capacity.

@@ -347,6 +347,12 @@ struct Fixed<K, const N: usize> {
     map: IndexMap<K, (u64, Slot), BuildHasherDefault<FnvHasher>, N>,
 }
 
+impl<K: Hash + Eq, const N: usize> Fixed<K, N> {
+    fn slot_mut(&mut self, place: u32) -> &mut Slot {
+        &mut self.map.get_index_mut(place as usize).expect(IN_RANGE).1.1
+    }
+}
+
 impl<K: Hash + Eq + Clone, const N: usize> Entries for Fixed<K, N> {
     type Key = K;
 
@@ -366,12 +372,16 @@ impl<K: Hash + Eq + Clone, const N: usize> Entries for Fixed<K, N> {
         self.map.get_index_of(key).map(|index| index as u32)
     }
 
-    fn slot(&self, place: u32) -> &Slot {
-        &self.map.get_index(place as usize).expect(IN_RANGE).1.1
+    fn slot(&self, place: u32) -> Slot {
+        self.map.get_index(place as usize).expect(IN_RANGE).1.1
     }
 
-    fn slot_mut(&mut self, place: u32) -> &mut Slot {
-        &mut self.map.get_index_mut(place as usize).expect(IN_RANGE).1.1
+    fn set_generation(&mut self, place: u32, generation: u32) {
+        self.slot_mut(place).generation = generation;
+    }
+
+    fn set_pos(&mut self, place: u32, pos: u32) {
+        self.slot_mut(place).pos = pos;
     }
 
     fn tat(&self, place: u32) -> u64 {

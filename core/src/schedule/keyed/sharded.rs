@@ -60,8 +60,9 @@ const MAX_DEFAULT_SHARDS: usize = 1024;
 /// Keys are looked up by any borrowed form (`&str` for `String` keys), hashed once per
 /// decision with `foldhash` (seeded at random per limiter), for the shard and the bucket both.
 /// A shard's keys sit in one array of buckets at most three quarters full, each holding the
-/// key, its arrival time and a tag of its hash together: a decision on a key already held
-/// usually reads one cache line of the table (see `BENCHMARKS.md`, "Keyed limits").
+/// key, its arrival time, its generation and a tag of its hash together (24 bytes for a `u64`
+/// key): a decision on a key already held usually reads one cache line of the table (see
+/// `BENCHMARKS.md`, "Keyed limits").
 ///
 /// ```
 /// use pacer_core::{KeyedRateLimiter, Quota, ShardedKeyedGcra};
@@ -418,7 +419,7 @@ impl<K: Hash + Eq> Shard<K> {
         quota.check_weight(cells)?;
         let entries = table.entries();
         let cell = entries.tat_cell(place);
-        let generation = entries.slot(place).generation;
+        let generation = entries.generation(place);
         loop {
             let tat = cell.load(Ordering::Acquire);
             // Read after the arrival time: a reservation of this key that came before ours

@@ -11,15 +11,17 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use super::entries::{Entries, Slot};
 use super::order::{Item, Items};
 
-/// One key, its arrival time, its slot and a tag of its hash, in a bucket: 32 bytes for a
-/// `u64` key, emptiness included (an empty bucket is the tag's zero, which no tag is). The
-/// arrival time is atomic so that a decision on a key already present can move it under the
-/// shard's shared (read) lock; every other change is made under the exclusive one.
+/// One key, its arrival time, its generation and a tag of its hash, in a bucket: what a
+/// decision reads, 24 bytes for a `u64` key, emptiness included (an empty bucket is the
+/// tag's zero, which no tag is). The arrival time is atomic so that a decision on a key
+/// already present can move it under the shard's shared (read) lock; every other change is
+/// made under the exclusive one. The entry's position in the order of forgetting, which only
+/// those changes use, is kept beside the buckets, not in them.
 #[derive(Debug)]
 struct Entry<K> {
     key: K,
     tat: AtomicU64,
-    slot: Slot,
+    generation: u32,
     tag: NonZeroU32,
 }
 
@@ -30,7 +32,7 @@ pub(crate) const MAX_CAPACITY: usize = 3 << 29;
 /// Entries kept in their buckets, found by linear probing from the bucket their hash names.
 ///
 /// A lookup of a key present reads the buckets from its home on, usually one cache line,
-/// which holds the key and its arrival time together; a tag (31 bits of the hash) is compared
+/// which holds the key, its arrival time and its generation together; a tag (31 bits of the hash) is compared
 /// before the key, so keys kept on the heap (`String`) are read only when the tags match.
 /// The buckets are at most three quarters full, so a run of full buckets stays short and ends
 /// in an empty one.
@@ -42,6 +44,9 @@ pub(crate) const MAX_CAPACITY: usize = 3 << 29;
 #[derive(Debug)]
 pub(crate) struct Inline<K> {
     buckets: Box<[Option<Entry<K>>]>,
+    /// Each bucket's entry's position in the order of forgetting (meaningless for an empty
+    /// bucket): kept apart, so that the buckets hold only what a decision reads.
+    positions: Box<[u32]>,
     len: usize,
     capacity: usize,
 }
@@ -54,8 +59,10 @@ impl<K> Inline<K> {
             .take(buckets_for(capacity))
             .collect::<Vec<_>>()
             .into_boxed_slice();
+        let positions = alloc::vec![0; buckets.len()].into_boxed_slice();
         Inline {
             buckets,
+            positions,
             len: 0,
             capacity,
         }
@@ -67,9 +74,16 @@ impl<K> Inline<K> {
         &self.entry(place).tat
     }
 
+    /// The generation of the entry at `place`, read from its bucket alone.
+    #[inline]
+    pub(crate) fn generation(&self, place: u32) -> u32 {
+        self.entry(place).generation
+    }
+
     /// Bytes allocated for the entries (for tests of the memory bound).
     pub(crate) fn allocated(&self) -> usize {
         self.buckets.len() * core::mem::size_of::<Option<Entry<K>>>()
+            + self.positions.len() * core::mem::size_of::<u32>()
     }
 
     #[inline]
@@ -144,13 +158,21 @@ impl<K: Hash + Eq> Entries for Inline<K> {
     }
 
     #[inline]
-    fn slot(&self, place: u32) -> &Slot {
-        &self.entry(place).slot
+    fn slot(&self, place: u32) -> Slot {
+        Slot {
+            generation: self.entry(place).generation,
+            pos: self.positions[place as usize],
+        }
     }
 
     #[inline]
-    fn slot_mut(&mut self, place: u32) -> &mut Slot {
-        &mut self.entry_mut(place).slot
+    fn set_generation(&mut self, place: u32, generation: u32) {
+        self.entry_mut(place).generation = generation;
+    }
+
+    #[inline]
+    fn set_pos(&mut self, place: u32, pos: u32) {
+        self.positions[place as usize] = pos;
     }
 
     #[inline]
@@ -172,9 +194,10 @@ impl<K: Hash + Eq> Entries for Inline<K> {
         self.buckets[index] = Some(Entry {
             key,
             tat: AtomicU64::new(tat),
-            slot,
+            generation: slot.generation,
             tag,
         });
+        self.positions[index] = slot.pos;
         self.len += 1;
         (index as u32, false)
     }
@@ -192,11 +215,10 @@ impl<K: Hash + Eq> Entries for Inline<K> {
             let from_home = index.wrapping_sub(self.home(entry.tag)) & mask;
             let from_hole = index.wrapping_sub(hole) & mask;
             if from_home >= from_hole {
-                let entry = self.buckets[index].take();
-                if let Some(entry) = &entry {
-                    moved(entry.slot.pos, hole as u32);
-                }
-                self.buckets[hole] = entry;
+                let pos = self.positions[index];
+                self.buckets[hole] = self.buckets[index].take();
+                self.positions[hole] = pos;
+                moved(pos, hole as u32);
                 hole = index;
             }
             index = self.next(index);
@@ -271,7 +293,7 @@ mod tests {
             present[victim] = false;
             for (pos, place) in moves {
                 places[pos as usize] = place;
-                assert_eq!(table.entry(place).slot.pos, pos);
+                assert_eq!(table.slot(place).pos, pos);
             }
             check(&table, &hashes, &present);
             for (key, &here) in present.iter().enumerate() {
@@ -295,7 +317,7 @@ mod tests {
         assert_eq!(buckets_for(4), 8);
         assert_eq!(buckets_for(96), 128);
         assert_eq!(buckets_for(97), 256);
-        assert_eq!(core::mem::size_of::<Option<Entry<u64>>>(), 32);
+        assert_eq!(core::mem::size_of::<Option<Entry<u64>>>(), 24);
         assert!(buckets_for(MAX_CAPACITY) <= 1 << 31);
     }
 }

@@ -264,7 +264,7 @@ impl<E: Entries, O: Items> Table<E, O> {
         let Some(place) = self.entries.find(hash, key) else {
             return false; // forgotten: written off under `WhenFull::Forget`
         };
-        let slot = *self.entries.slot(place);
+        let slot = self.entries.slot(place);
         if slot.generation != token.generation || self.entries.tat(place) != token.after {
             return false;
         }
@@ -484,7 +484,7 @@ impl<E: Entries, O: Items> Table<E, O> {
             // Checked above; the fallback (a full bucket at the end of time) never admits.
             let tat = carry_over(&old, &quota, self.entries.tat(place), now, 0).unwrap_or(u64::MAX);
             self.entries.set_tat(place, tat);
-            self.entries.slot_mut(place).generation = self.generation;
+            self.entries.set_generation(place, self.generation);
             self.generation = self.generation.wrapping_add(1);
             self.order.items_mut()[pos].set_bound(tat);
         }
@@ -500,7 +500,7 @@ impl<E: Entries, O: Items> Table<E, O> {
 
 /// Keeps each entry's position in the order as its item moves.
 fn moved<E: Entries>(entries: &mut E) -> impl FnMut(u32, u32) + '_ {
-    |place, pos| entries.slot_mut(place).pos = pos
+    |place, pos| entries.set_pos(place, pos)
 }
 
 /// The first nanosecond at which a key with arrival time `tat` is idle: the smallest `t` with
