@@ -11,8 +11,11 @@
 //! now, `t` the seconds until the whole burst is back (when nothing remains, until the next
 //! request may go; rounded up, so a client that waits `t` is never early).
 
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use http::header::InvalidHeaderValue;
 use http::{HeaderName, HeaderValue};
 use pacer_core::{Quota, Snapshot};
 
@@ -89,12 +92,17 @@ pub(crate) struct Policy {
     pub(crate) quota: Quota,
     /// `"name";q=Q;w=W`.
     pub(crate) item: String,
+    /// `"name";r=`, how the policy's `RateLimit` item begins.
+    state_head: String,
     /// `Q`, for `X-RateLimit-Limit`.
     pub(crate) q: u64,
+    /// Which policy this is, of all made in this process (for [`policy_value`]).
+    id: u64,
 }
 
 impl Policy {
     pub(crate) fn new(name: &str, quota: Quota) -> Policy {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         let (q, w) = window(&quota);
         let mut item = String::with_capacity(name.len() + 24);
         item.push('"');
@@ -103,13 +111,58 @@ impl Policy {
         item.push_str(itoa::Buffer::new().format(q));
         item.push_str(";w=");
         item.push_str(itoa::Buffer::new().format(w));
-        Policy { quota, item, q }
+        let state_head = format!("\"{name}\";r=");
+        Policy {
+            quota,
+            item,
+            state_head,
+            q,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        }
     }
+}
+
+/// How many policies' values each thread keeps made.
+const KEPT_POLICIES: usize = 4;
+
+/// A thread's policy values, by policy id, and the next one to replace.
+struct Kept {
+    values: [Option<(u64, HeaderValue)>; KEPT_POLICIES],
+    next: usize,
+}
+
+/// `policy`'s item as a header value, made once per thread for the last few policies
+/// answered with: an answer clones it (a reference count that only this thread's answers
+/// move, where one value shared by all threads would have every thread move one count) and
+/// does not copy and check the item again.
+fn policy_value(policy: &Policy) -> Result<HeaderValue, InvalidHeaderValue> {
+    thread_local! {
+        static KEPT: RefCell<Kept> = const {
+            RefCell::new(Kept {
+                values: [const { None }; KEPT_POLICIES],
+                next: 0,
+            })
+        };
+    }
+    KEPT.with(|kept| {
+        let kept = &mut *kept.borrow_mut();
+        let found = kept
+            .values
+            .iter()
+            .flatten()
+            .find(|(id, _)| *id == policy.id);
+        if let Some((_, value)) = found {
+            return Ok(value.clone());
+        }
+        let value = HeaderValue::from_bytes(policy.item.as_bytes())?;
+        kept.values[kept.next] = Some((policy.id, value.clone()));
+        kept.next = (kept.next + 1) % KEPT_POLICIES;
+        Ok(value)
+    })
 }
 
 /// One limit's state for the headers.
 pub(crate) struct Reading<'a> {
-    pub(crate) name: &'a str,
     pub(crate) policy: &'a Policy,
     pub(crate) snapshot: Snapshot,
 }
@@ -134,9 +187,7 @@ pub(crate) fn write(style: Headers, readings: &[Reading<'_>], now: u64, fields: 
                 policy.push(reading.policy.item.as_bytes());
             }
             let t = reset(&reading.policy.quota, &reading.snapshot, now);
-            state.push(b"\"");
-            state.push(reading.name.as_bytes());
-            state.push(b"\";r=");
+            state.push(reading.policy.state_head.as_bytes());
             state.push(
                 itoa::Buffer::new()
                     .format(reading.snapshot.remaining)
@@ -146,10 +197,9 @@ pub(crate) fn write(style: Headers, readings: &[Reading<'_>], now: u64, fields: 
             state.push(itoa::Buffer::new().format(t).as_bytes());
         }
         // Names are checked printable ASCII without quotes or backslashes when made. Under
-        // one limit the policy's item is the whole value; it is copied for each answer rather
-        // than shared, whose reference count every answer would move from every thread.
+        // one limit the policy's item is the whole value.
         let policy = match readings {
-            [one] => HeaderValue::from_bytes(one.policy.item.as_bytes()),
+            [one] => policy_value(one.policy),
             _ => policy.value(),
         };
         if let Ok(value) = policy {
@@ -230,6 +280,24 @@ pub(crate) fn valid_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_policy_answers_with_its_own_value_however_many_a_thread_meets() {
+        // More policies than a thread keeps, two of them for one name (a quota change):
+        // every answer is its own policy's item, kept or made again.
+        let policies: Vec<Policy> = (1..=KEPT_POLICIES as u32 + 2)
+            .map(|count| Policy::new("api", Quota::per_second(count).unwrap()))
+            .chain([Policy::new("api", Quota::per_second(1).unwrap())])
+            .collect();
+        for _ in 0..3 {
+            for policy in policies.iter().chain(policies.iter().rev()) {
+                let value = policy_value(policy).unwrap();
+                assert_eq!(value.as_bytes(), policy.item.as_bytes());
+            }
+        }
+        assert_eq!(policies[0].item, "\"api\";q=1;w=1");
+        assert_eq!(policies[0].state_head, "\"api\";r=");
+    }
 
     #[test]
     fn windows_in_whole_seconds() {

@@ -290,6 +290,22 @@ impl<T: Timer> Shared<T> {
         if !self.fields() {
             return fields;
         }
+        if let [(limit, class, key)] = asks {
+            // One limit, the common case: no lists to build.
+            let class = &self.limits[*limit].classes[*class];
+            let policy = class.policy();
+            let reading = Reading {
+                policy: &policy,
+                snapshot: read(0, class, key, &policy),
+            };
+            headers::write(
+                self.headers,
+                std::slice::from_ref(&reading),
+                now,
+                &mut fields,
+            );
+            return fields;
+        }
         let policies: SmallVec<[_; 2]> = asks
             .iter()
             .map(|(limit, class, _)| self.limits[*limit].classes[*class].policy())
@@ -301,7 +317,6 @@ impl<T: Timer> Shared<T> {
             .map(|(i, ((limit, class, key), policy))| {
                 let class = &self.limits[*limit].classes[*class];
                 Reading {
-                    name: &class.policy_name,
                     policy,
                     snapshot: read(i, class, key, policy),
                 }
