@@ -47,6 +47,7 @@ pub(crate) trait Entries {
     fn set_tat(&mut self, place: u32, tat: u64);
 
     /// Gives the entry at `place` a new generation.
+    #[cfg(feature = "std")]
     fn set_generation(&mut self, place: u32, generation: u32);
 
     /// Records where the entry at `place` sits in the order of forgetting.

@@ -376,6 +376,7 @@ impl<K: Hash + Eq + Clone, const N: usize> Entries for Fixed<K, N> {
         self.map.get_index(place as usize).expect(IN_RANGE).1.1
     }
 
+    #[cfg(feature = "std")]
     fn set_generation(&mut self, place: u32, generation: u32) {
         self.slot_mut(place).generation = generation;
     }
