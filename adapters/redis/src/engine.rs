@@ -429,9 +429,9 @@ impl Engine {
     /// The answer to `request`, or [`Error::Unavailable`] if it has none within the timeout
     /// or the connection failed.
     ///
-    /// `request` is pinned where its caller made it and is not moved on its way: moving a
-    /// call's future (2 KB, before its rare paths were boxed) into the timeout and through
-    /// the async layers was about a quarter of a decision's CPU in the client.
+    /// `request` is pinned where its caller made it and is not moved on its way to the
+    /// timeout: copies of a call's future showed in a decision's client CPU (`perf`, the
+    /// `redis_script` benchmark).
     async fn answer(
         &self,
         request: Pin<&mut impl Future<Output = Result<Value, RedisError>>>,

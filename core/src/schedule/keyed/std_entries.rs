@@ -32,8 +32,9 @@ pub(crate) const MAX_CAPACITY: usize = 3 << 29;
 /// Entries kept in their buckets, found by linear probing from the bucket their hash names.
 ///
 /// A lookup of a key present reads the buckets from its home on, usually one cache line,
-/// which holds the key, its arrival time and its generation together; a tag (31 bits of the hash) is compared
-/// before the key, so keys kept on the heap (`String`) are read only when the tags match.
+/// which holds the key, its arrival time and its generation together; a tag (31 bits of the
+/// hash) is compared before the key, so keys kept on the heap (`String`) are read only when
+/// the tags match.
 /// The buckets are at most three quarters full, so a run of full buckets stays short and ends
 /// in an empty one.
 ///
