@@ -221,51 +221,25 @@ pub(crate) fn write(style: Headers, readings: &[Reading<'_>], now: u64, fields: 
     }
 }
 
-/// A field value being written: in a buffer on the stack while it fits (a value for one or
-/// two limits does), on the heap beyond; copied once into the header value.
-struct Line {
-    short: [u8; LINE],
-    len: usize,
-    long: Vec<u8>,
-}
+/// A field value being written: on the stack while it fits (a value for one or two limits
+/// does), on the heap beyond; copied once into the header value.
+#[derive(Default)]
+struct Line(smallvec::SmallVec<[u8; LINE]>);
 
 /// The bytes a [`Line`] keeps on the stack.
 const LINE: usize = 128;
 
-impl Default for Line {
-    fn default() -> Line {
-        Line {
-            short: [0; LINE],
-            len: 0,
-            long: Vec::new(),
-        }
-    }
-}
-
 impl Line {
     fn is_empty(&self) -> bool {
-        self.len == 0 && self.long.is_empty()
+        self.0.is_empty()
     }
 
     fn push(&mut self, bytes: &[u8]) {
-        if !self.long.is_empty() {
-            self.long.extend_from_slice(bytes);
-        } else if let Some(room) = self.short.get_mut(self.len..self.len + bytes.len()) {
-            room.copy_from_slice(bytes);
-            self.len += bytes.len();
-        } else {
-            self.long.reserve(2 * LINE + bytes.len());
-            self.long.extend_from_slice(&self.short[..self.len]);
-            self.long.extend_from_slice(bytes);
-        }
+        self.0.extend_from_slice(bytes);
     }
 
-    fn value(&self) -> Result<HeaderValue, http::header::InvalidHeaderValue> {
-        if self.long.is_empty() {
-            HeaderValue::from_bytes(&self.short[..self.len])
-        } else {
-            HeaderValue::from_bytes(&self.long)
-        }
+    fn value(&self) -> Result<HeaderValue, InvalidHeaderValue> {
+        HeaderValue::from_bytes(&self.0)
     }
 }
 
