@@ -17,11 +17,15 @@
 //! - *requests per second*: an in-process load generator, 64 tasks on a tokio runtime of 2
 //!   worker threads, calls the app (`tower::ServiceExt::oneshot`, no sockets: the kernel's
 //!   loopback would hide the layers' cost; its routes built once, as `axum::serve` builds
-//!   them, not each request) for `--seconds` per app per round, with requests
-//!   from 1,000 addresses, each allowed 1,000,000 per second (burst 1,000), so every request
-//!   should be admitted and answered `hello`, the body read. Only those count; a refusal (a
-//!   layer's error at this load: tower_governor's clock refused a few on a loaded machine) is
-//!   counted and printed. The apps alternate; the median of `--rounds` rounds.
+//!   them, not each request) with requests from 1,000 addresses, each allowed 1,000,000 per
+//!   second (burst 1,000), so every request should be admitted and answered `hello`, the
+//!   body read. Only those count; a refusal (a layer's error at this load: tower_governor's
+//!   clock refused a few on a loaded machine) is counted and printed. The three apps take
+//!   turns in slices of `--slice` milliseconds, the first of each turn a different one, until
+//!   each has run `--seconds`; an app's rate is its requests over its time in all its
+//!   slices. Short turns give the apps the same machine: a virtual machine's two cores can
+//!   change speed together by a third for seconds at a time (where the host runs them), and
+//!   one app measured in a slow second and another in a fast one would compare the host.
 //! - *the keyed decision*: pacer's `ShardedKeyedGcra` against governor's keyed limiter at
 //!   1,000,000 keys on 2 threads (the `keyed` program's measure).
 //!
@@ -49,6 +53,7 @@ use tower_governor::governor::GovernorConfigBuilder;
 struct Options {
     spray: u64,
     seconds: f64,
+    slice: f64,
     rounds: usize,
     decisions: u64,
     keys: u64,
@@ -57,10 +62,12 @@ struct Options {
     calls: Option<(u64, Which)>,
 }
 
-const USAGE: &str = "usage: http [--spray N] [--seconds S] [--rounds R] [--decisions D] [--keys K]
+const USAGE: &str = "usage: http [--spray N] [--seconds S] [--slice MS] [--rounds R]
+            [--decisions D] [--keys K]
   --spray N      distinct client addresses in the memory measure (1000000)
-  --seconds S    seconds per app per round of the requests/s measure (1)
-  --rounds R     rounds of the requests/s and decision measures; medians (3)
+  --seconds S    seconds of the requests/s measure per app, in all its slices (3)
+  --slice MS     milliseconds of one app's turn in the requests/s measure (100)
+  --rounds R     rounds of the decision measure; the median (3)
   --decisions D  decisions per thread per round of the keyed measure (4000000)
   --keys K       keys of the keyed measure (1000000)
   --calls N --only APP
@@ -73,7 +80,8 @@ fn options() -> Options {
     let mut cli = Cli::from_env("http", USAGE);
     let options = Options {
         spray: cli.value("--spray", 1_000_000),
-        seconds: cli.value("--seconds", 1.0),
+        seconds: cli.value("--seconds", 3.0),
+        slice: cli.value("--slice", 100.0),
         rounds: cli.value::<usize>("--rounds", 3).max(1),
         decisions: cli.value::<u64>("--decisions", 4_000_000).max(1),
         keys: cli.value::<u64>("--keys", 1_000_000).max(1),
@@ -101,6 +109,9 @@ fn options() -> Options {
     }
     if !(options.seconds.is_finite() && options.seconds > 0.0) {
         cli.fail("--seconds takes a positive number");
+    }
+    if !(options.slice.is_finite() && options.slice >= 1.0) {
+        cli.fail("--slice takes a number of milliseconds, at least 1");
     }
     cli.finish();
     options
@@ -240,16 +251,18 @@ fn memory(which: Which, options: &Options) -> (f64, String) {
     (kib / 1024.0, line)
 }
 
-/// Requests served (answered `hello`) per second through `which` for `seconds`, from 64
-/// tasks on `runtime`, and the requests refused. Each task reads the clock between its
-/// requests (a request that is answered at once never yields to the runtime, so the
-/// runtime's own timer would not be driven). The load is far below the quota, so a refusal
-/// is a layer's error; it is counted and reported, not served.
-fn throughput(runtime: &tokio::runtime::Runtime, which: Which, seconds: f64) -> (f64, u64) {
+/// Requests served (answered `hello`) through `app` (with `which`) for `seconds`, from 64
+/// tasks on `runtime`, the requests refused, and the seconds taken. Each task reads the
+/// clock between its requests (a request that is answered at once never yields to the
+/// runtime, so the runtime's own timer would not be driven). The load is far below the
+/// quota, so a refusal is a layer's error; it is counted and reported, not served.
+fn throughput(
+    runtime: &tokio::runtime::Runtime,
+    app: &Router,
+    which: Which,
+    seconds: f64,
+) -> (u64, u64, f64) {
     runtime.block_on(async {
-        // Routes built once, as `axum::serve` builds them (`into_make_service` calls
-        // `with_state`); a bare `Router` would apply every layer to its route on each request.
-        let app = app(which, LOAD_RATE).with_state::<()>(());
         let began = Instant::now();
         let deadline = began + Duration::from_secs_f64(seconds);
         let tasks: Vec<_> = (0..64u64)
@@ -284,7 +297,7 @@ fn throughput(runtime: &tokio::runtime::Runtime, which: Which, seconds: f64) -> 
             served += s;
             refused += r;
         }
-        (served as f64 / began.elapsed().as_secs_f64(), refused)
+        (served, refused, began.elapsed().as_secs_f64())
     })
 }
 
@@ -331,9 +344,10 @@ fn main() {
         mib.push(growth);
     }
 
+    let turns = (options.seconds * 1000.0 / options.slice).ceil().max(1.0) as usize;
     println!(
-        "requests/s: 64 tasks on 2 threads, {} s per app per round, median of {} rounds",
-        options.seconds, options.rounds
+        "requests/s: 64 tasks on 2 threads, {turns} turns of {} ms per app, taken in turn",
+        options.slice
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -341,24 +355,25 @@ fn main() {
         .build()
         .expect("a runtime");
     let order = [Which::Pacer, Which::Governor, Which::Nothing];
-    let mut rates: [Vec<f64>; 3] = Default::default();
-    let mut refused = [0u64; 3];
-    for round in 0..options.rounds {
+    // Routes built once, as `axum::serve` builds them (`into_make_service` calls
+    // `with_state`); a bare `Router` would apply every layer to its route on each request.
+    // Each app keeps its limiter's state from turn to turn, as a server would.
+    let apps = order.map(|which| app(which, LOAD_RATE).with_state::<()>(()));
+    let (mut served, mut refused, mut seconds) = ([0u64; 3], [0u64; 3], [0f64; 3]);
+    for turn in 0..turns {
         for k in 0..3 {
-            // Each round starts with the next app, so none always runs first.
-            let i = (k + round) % 3;
-            let (rate, r) = throughput(&runtime, order[i], options.seconds);
-            rates[i].push(rate);
+            // Each turn starts with the next app, so none always runs first.
+            let i = (k + turn) % 3;
+            let (s, r, t) = throughput(&runtime, &apps[i], order[i], options.slice / 1000.0);
+            served[i] += s;
             refused[i] += r;
+            seconds[i] += t;
         }
     }
-    let rates: Vec<f64> = rates
-        .into_iter()
-        .map(pacer_benches::keyed_decisions::median)
-        .collect();
+    let rates: Vec<f64> = (0..3).map(|i| served[i] as f64 / seconds[i]).collect();
     for ((which, rate), refused) in order.iter().zip(&rates).zip(refused) {
         println!(
-            "  {:<14} {rate:>9.0}   ({refused} refused in all rounds)",
+            "  {:<14} {rate:>9.0}   ({refused} refused in all turns)",
             which.name()
         );
     }
