@@ -10,7 +10,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use foldhash::fast::RandomState;
+use foldhash::quality::RandomState;
 
 use super::entries::Entries;
 use super::key_pause::{KeyPauses, stamped};
@@ -58,7 +58,10 @@ const MAX_DEFAULT_SHARDS: usize = 1024;
 /// that one's reading or a later one.
 ///
 /// Keys are looked up by any borrowed form (`&str` for `String` keys), hashed once per
-/// decision with `foldhash` (seeded at random per limiter), for the shard and the bucket both.
+/// decision with `foldhash`'s quality variant (seeded at random per limiter), for the shard
+/// and the bucket both. Its fast variant is one multiplication for an integer key, and under
+/// some of its random seeds keys in a row (user ids, addresses) crowded one shard past its
+/// room while the limiter was three quarters empty.
 /// A shard's keys sit in one array of buckets at most three quarters full, each holding the
 /// key, its arrival time, its generation and a tag of its hash together (24 bytes for a `u64`
 /// key): a decision on a key already held usually reads one cache line of the table (see
