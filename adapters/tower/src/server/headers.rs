@@ -176,6 +176,18 @@ pub(crate) fn write(style: Headers, readings: &[Reading<'_>], now: u64, fields: 
         return;
     }
     if style.ietf() {
+        // Names are checked printable ASCII without quotes or backslashes when made. Under
+        // one limit the policy's item is the whole value.
+        if let [one] = readings {
+            let t = reset(&one.policy.quota, &one.snapshot, now);
+            if let Ok(value) = policy_value(one.policy) {
+                fields.push((RATELIMIT_POLICY, value));
+            }
+            if let Ok(value) = state_value(one.policy, one.snapshot.remaining, t) {
+                fields.push((RATELIMIT, value));
+            }
+            return legacy(style, readings, now, fields);
+        }
         let mut policy = Line::default();
         let mut state = Line::default();
         for reading in readings {
@@ -183,9 +195,7 @@ pub(crate) fn write(style: Headers, readings: &[Reading<'_>], now: u64, fields: 
                 policy.push(b", ");
                 state.push(b", ");
             }
-            if readings.len() > 1 {
-                policy.push(reading.policy.item.as_bytes());
-            }
+            policy.push(reading.policy.item.as_bytes());
             let t = reset(&reading.policy.quota, &reading.snapshot, now);
             state.push(reading.policy.state_head.as_bytes());
             state.push(
@@ -196,19 +206,19 @@ pub(crate) fn write(style: Headers, readings: &[Reading<'_>], now: u64, fields: 
             state.push(b";t=");
             state.push(itoa::Buffer::new().format(t).as_bytes());
         }
-        // Names are checked printable ASCII without quotes or backslashes when made. Under
-        // one limit the policy's item is the whole value.
-        let policy = match readings {
-            [one] => policy_value(one.policy),
-            _ => policy.value(),
-        };
-        if let Ok(value) = policy {
+        if let Ok(value) = policy.value() {
             fields.push((RATELIMIT_POLICY, value));
         }
         if let Ok(value) = state.value() {
             fields.push((RATELIMIT, value));
         }
     }
+    legacy(style, readings, now, fields);
+}
+
+/// The legacy fields, when `style` asks for them, of the limit with the fewest requests
+/// remaining.
+fn legacy(style: Headers, readings: &[Reading<'_>], now: u64, fields: &mut Fields) {
     if style.legacy() {
         let tightest = readings
             .iter()
@@ -219,6 +229,21 @@ pub(crate) fn write(style: Headers, readings: &[Reading<'_>], now: u64, fields: 
         fields.push((X_RATELIMIT_REMAINING, tightest.snapshot.remaining.into()));
         fields.push((X_RATELIMIT_RESET, t.into()));
     }
+}
+
+/// The `RateLimit` value of `policy` alone, `"name";r=R;t=T`: written once, into a buffer
+/// of its exact length that the value takes over.
+fn state_value(policy: &Policy, remaining: u32, t: u64) -> Result<HeaderValue, InvalidHeaderValue> {
+    let (mut r_digits, mut t_digits) = (itoa::Buffer::new(), itoa::Buffer::new());
+    let head = policy.state_head.as_bytes();
+    let r = r_digits.format(remaining).as_bytes();
+    let t = t_digits.format(t).as_bytes();
+    let mut value = Vec::with_capacity(head.len() + r.len() + 3 + t.len());
+    value.extend_from_slice(head);
+    value.extend_from_slice(r);
+    value.extend_from_slice(b";t=");
+    value.extend_from_slice(t);
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(value))
 }
 
 /// A field value being written: on the stack while it fits (a value for one or two limits
@@ -271,6 +296,16 @@ mod tests {
         }
         assert_eq!(policies[0].item, "\"api\";q=1;w=1");
         assert_eq!(policies[0].state_head, "\"api\";r=");
+    }
+
+    #[test]
+    fn one_limits_state_value_is_its_item() {
+        let policy = Policy::new("per-ip", Quota::per_second(10).unwrap());
+        for (remaining, t) in [(0, 0), (9, 1), (u32::MAX, u64::MAX)] {
+            let value = state_value(&policy, remaining, t).unwrap();
+            let item = format!("\"per-ip\";r={remaining};t={t}");
+            assert_eq!(value.as_bytes(), item.as_bytes());
+        }
     }
 
     #[test]
