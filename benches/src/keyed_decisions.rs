@@ -5,7 +5,9 @@
 //! clock on by 64 µs. The time per decision is the busier thread's CPU time over its
 //! decisions (`getrusage(RUSAGE_THREAD)`: time the thread ran, so that a thread descheduled by
 //! other work on a shared machine does not count as its limiter's time), the median of
-//! several rounds, the two limiters alternating.
+//! several rounds. In a round the two limiters take turns of [`SLICE`] decisions per thread:
+//! a virtual machine's memory and caches slow down and speed up with the host's other work
+//! for seconds at a time, and short turns give both limiters the same share of each.
 
 use std::hint::black_box;
 use std::num::NonZeroU32;
@@ -27,6 +29,9 @@ type Governor = governor::RateLimiter<
 
 /// Cells per second per key.
 pub const RATE: u32 = 10;
+
+/// Decisions per thread in one limiter's turn (about 50 ms at 1,000,000 keys).
+pub const SLICE: u64 = 250_000;
 
 /// pacer's quota: [`RATE`] per second, burst 1.
 pub fn pacer_quota() -> Quota {
@@ -91,7 +96,7 @@ impl Decide for Gov {
     }
 }
 
-/// One thread's decisions: random keys of `keys`, the clock moved on every 64.
+/// One thread's decisions: random keys of `keys` drawn from `seed`, the clock moved on every 64.
 fn decisions(limiter: &impl Decide, keys: u64, count: u64, seed: u64) -> u64 {
     let mut rng = Rng(seed);
     let mut admitted = 0;
@@ -104,8 +109,9 @@ fn decisions(limiter: &impl Decide, keys: u64, count: u64, seed: u64) -> u64 {
     admitted
 }
 
-/// CPU nanoseconds per decision on `threads` threads: the busier thread's.
-fn time(limiter: &impl Decide, keys: u64, count: u64, threads: u64) -> f64 {
+/// CPU nanoseconds of `count` decisions per thread on `threads` threads: the busier thread's.
+/// Turn `turn` draws its keys from seeds of its own, the same for both limiters.
+fn time(limiter: &impl Decide, keys: u64, count: u64, threads: u64, turn: u64) -> f64 {
     let start = Barrier::new(threads as usize);
     let slowest = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
@@ -114,7 +120,7 @@ fn time(limiter: &impl Decide, keys: u64, count: u64, threads: u64) -> f64 {
                 s.spawn(move || {
                     start.wait();
                     let began = thread_cpu_time();
-                    black_box(decisions(limiter, keys, count, 0x5eed + t));
+                    black_box(decisions(limiter, keys, count, 0x5eed + turn * threads + t));
                     thread_cpu_time().saturating_sub(began)
                 })
             })
@@ -125,7 +131,7 @@ fn time(limiter: &impl Decide, keys: u64, count: u64, threads: u64) -> f64 {
             .max()
             .expect("at least one thread")
     });
-    slowest.as_nanos() as f64 / count as f64
+    slowest.as_nanos() as f64
 }
 
 /// The median of `values` (not empty).
@@ -135,8 +141,8 @@ pub fn median(mut values: Vec<f64>) -> f64 {
 }
 
 /// Nanoseconds per decision, (pacer, governor), for `keys` keys on `threads` threads: the
-/// median of `rounds` rounds of `count` decisions per thread. pacer's table has room for
-/// `keys + keys / 4`.
+/// median of `rounds` rounds of `count` decisions per thread, each round taken in turns of
+/// [`SLICE`]. pacer's table has room for `keys + keys / 4`.
 pub fn hot(keys: u64, threads: u64, count: u64, rounds: usize) -> (f64, f64) {
     let capacity = (keys + keys / 4) as usize;
     let pacer = Pacer {
@@ -155,9 +161,17 @@ pub fn hot(keys: u64, threads: u64, count: u64, rounds: usize) -> (f64, f64) {
     }
     assert_eq!(pacer.limiter.len(), keys as usize, "pacer holds every key");
     let (mut p, mut g) = (Vec::new(), Vec::new());
+    let mut turn = 0;
     for _ in 0..rounds.max(1) {
-        p.push(time(&pacer, keys, count, threads));
-        g.push(time(&gov, keys, count, threads));
+        let (mut pacer_ns, mut gov_ns, mut done) = (0.0, 0.0, 0);
+        while done < count {
+            let n = SLICE.min(count - done);
+            pacer_ns += time(&pacer, keys, n, threads, turn);
+            gov_ns += time(&gov, keys, n, threads, turn);
+            (done, turn) = (done + n, turn + 1);
+        }
+        p.push(pacer_ns / count as f64);
+        g.push(gov_ns / count as f64);
     }
     (median(p), median(g))
 }
