@@ -21,7 +21,7 @@
 //!   second (burst 1,000), so every request should be admitted and answered `hello`, the
 //!   body read. Only those count; a refusal (a layer's error at this load: tower_governor's
 //!   clock refused a few on a loaded machine) is counted and printed. The three apps take
-//!   turns in slices of `--slice` milliseconds, the first of each turn a different one, until
+//!   turns of at most `--slice` milliseconds, the first of each round a different one, until
 //!   each has run `--seconds`; an app's rate is its requests over its time in all its
 //!   slices. Short turns give the apps the same machine: a virtual machine's two cores can
 //!   change speed together by a third for seconds at a time (where the host runs them), and
@@ -66,7 +66,7 @@ const USAGE: &str = "usage: http [--spray N] [--seconds S] [--slice MS] [--round
             [--decisions D] [--keys K]
   --spray N      distinct client addresses in the memory measure (1000000)
   --seconds S    seconds of the requests/s measure per app, in all its slices (3)
-  --slice MS     milliseconds of one app's turn in the requests/s measure (100)
+  --slice MS     most milliseconds of one app's turn in the requests/s measure (100)
   --rounds R     rounds of the decision measure; the median (3)
   --decisions D  decisions per thread per round of the keyed measure (4000000)
   --keys K       keys of the keyed measure (1000000)
@@ -344,10 +344,12 @@ fn main() {
         mib.push(growth);
     }
 
+    // Whole turns of at most `--slice` each, `--seconds` in all.
     let turns = (options.seconds * 1000.0 / options.slice).ceil().max(1.0) as usize;
+    let seconds_each = options.seconds / turns as f64;
     println!(
-        "requests/s: 64 tasks on 2 threads, {turns} turns of {} ms per app, taken in turn",
-        options.slice
+        "requests/s: 64 tasks on 2 threads, {turns} turns of {:.0} ms per app, taken in turn",
+        seconds_each * 1000.0
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -364,7 +366,7 @@ fn main() {
         for k in 0..3 {
             // Each turn starts with the next app, so none always runs first.
             let i = (k + turn) % 3;
-            let (s, r, t) = throughput(&runtime, &apps[i], order[i], options.slice / 1000.0);
+            let (s, r, t) = throughput(&runtime, &apps[i], order[i], seconds_each);
             served[i] += s;
             refused[i] += r;
             seconds[i] += t;
