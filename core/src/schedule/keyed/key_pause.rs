@@ -298,6 +298,11 @@ impl<K: Hash + Eq> KeyPauses<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        // Checked here, inline, as well as in `live`: with no key paused (nearly always) a
+        // decision makes no call.
+        if !self.any() {
+            return Mark::default();
+        }
         self.live(key, now)
             .map_or_else(Mark::default, |record| record.mark())
     }
