@@ -265,7 +265,10 @@ impl<K: Hash + Eq> KeyPauses<K> {
         self.len.load(Ordering::Acquire) != 0
     }
 
-    /// The key's record, removing it instead when it is settled at `now`.
+    /// The key's record, removing it instead when it is settled at `now`. Inline, so that
+    /// with no key paused (nearly always) a decision makes no call: the records are looked
+    /// up out of line, in `recorded`.
+    #[inline]
     fn live<Q>(&self, key: &Q, now: u64) -> Option<KeyPause>
     where
         K: Borrow<Q>,
@@ -274,6 +277,16 @@ impl<K: Hash + Eq> KeyPauses<K> {
         if !self.any() {
             return None;
         }
+        self.recorded(key, now)
+    }
+
+    /// [`live`](KeyPauses::live) once some record exists.
+    #[inline(never)]
+    fn recorded<Q>(&self, key: &Q, now: u64) -> Option<KeyPause>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let record = self.read(|records| records.map.get(key).copied())?;
         if !record.settled(now) {
             return Some(record);
@@ -298,11 +311,6 @@ impl<K: Hash + Eq> KeyPauses<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        // Checked here, inline, as well as in `live`: with no key paused (nearly always) a
-        // decision makes no call.
-        if !self.any() {
-            return Mark::default();
-        }
         self.live(key, now)
             .map_or_else(Mark::default, |record| record.mark())
     }
