@@ -197,14 +197,10 @@ pub(crate) fn write(style: Headers, readings: &[Reading<'_>], now: u64, fields: 
             }
             policy.push(reading.policy.item.as_bytes());
             let t = reset(&reading.policy.quota, &reading.snapshot, now);
-            state.push(reading.policy.state_head.as_bytes());
-            state.push(
-                itoa::Buffer::new()
-                    .format(reading.snapshot.remaining)
-                    .as_bytes(),
-            );
-            state.push(b";t=");
-            state.push(itoa::Buffer::new().format(t).as_bytes());
+            let mut digits = Digits::default();
+            for piece in digits.state_item(reading.policy, reading.snapshot.remaining, t) {
+                state.push(piece);
+            }
         }
         if let Ok(value) = policy.value() {
             fields.push((RATELIMIT_POLICY, value));
@@ -231,18 +227,34 @@ fn legacy(style: Headers, readings: &[Reading<'_>], now: u64, fields: &mut Field
     }
 }
 
-/// The `RateLimit` value of `policy` alone, `"name";r=R;t=T`: written once, into a buffer
-/// of its exact length that the value takes over.
+/// Room for the two numbers of a `RateLimit` item.
+#[derive(Default)]
+struct Digits {
+    remaining: itoa::Buffer,
+    reset: itoa::Buffer,
+}
+
+impl Digits {
+    /// `policy`'s `RateLimit` item, `"name";r=R;t=T`, in its four pieces.
+    fn state_item<'a>(&'a mut self, policy: &'a Policy, remaining: u32, t: u64) -> [&'a [u8]; 4] {
+        [
+            policy.state_head.as_bytes(),
+            self.remaining.format(remaining).as_bytes(),
+            b";t=",
+            self.reset.format(t).as_bytes(),
+        ]
+    }
+}
+
+/// The `RateLimit` value of `policy` alone: its item, written once, into a buffer of its
+/// exact length that the value takes over.
 fn state_value(policy: &Policy, remaining: u32, t: u64) -> Result<HeaderValue, InvalidHeaderValue> {
-    let (mut r_digits, mut t_digits) = (itoa::Buffer::new(), itoa::Buffer::new());
-    let head = policy.state_head.as_bytes();
-    let r = r_digits.format(remaining).as_bytes();
-    let t = t_digits.format(t).as_bytes();
-    let mut value = Vec::with_capacity(head.len() + r.len() + 3 + t.len());
-    value.extend_from_slice(head);
-    value.extend_from_slice(r);
-    value.extend_from_slice(b";t=");
-    value.extend_from_slice(t);
+    let mut digits = Digits::default();
+    let pieces = digits.state_item(policy, remaining, t);
+    let mut value = Vec::with_capacity(pieces.iter().map(|piece| piece.len()).sum());
+    for piece in pieces {
+        value.extend_from_slice(piece);
+    }
     HeaderValue::from_maybe_shared(bytes::Bytes::from(value))
 }
 
