@@ -23,7 +23,7 @@
 //!   clock refused a few on a loaded machine) is counted and printed. The three apps take
 //!   turns of at most `--slice` milliseconds, the first of each round a different one, until
 //!   each has run `--seconds`; an app's rate is its requests over its time in all its
-//!   slices. Short turns give the apps the same machine: a virtual machine's two cores can
+//!   turns. Short turns give the apps the same machine: a virtual machine's two cores can
 //!   change speed together by a third for seconds at a time (where the host runs them), and
 //!   one app measured in a slow second and another in a fast one would compare the host.
 //! - *the keyed decision*: pacer's `ShardedKeyedGcra` against governor's keyed limiter at
@@ -65,7 +65,7 @@ struct Options {
 const USAGE: &str = "usage: http [--spray N] [--seconds S] [--slice MS] [--rounds R]
             [--decisions D] [--keys K]
   --spray N      distinct client addresses in the memory measure (1000000)
-  --seconds S    seconds of the requests/s measure per app, in all its slices (3)
+  --seconds S    seconds of the requests/s measure per app, in all its turns (3)
   --slice MS     most milliseconds of one app's turn in the requests/s measure (100)
   --rounds R     rounds of the decision measure; the median (3)
   --decisions D  decisions per thread per round of the keyed measure (4000000)
